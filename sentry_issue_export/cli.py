@@ -1,0 +1,213 @@
+"""The ``export-sentry-issue`` command: argument handling and wording over the library, nothing more.
+
+Exit codes: 0 every issue exported, 1 some or all failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import attrs
+
+from .errors import ExportError
+from .settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+EPILOG = """\
+examples:
+  export-sentry-issue --demo                         render the bundled samples, no account needed
+  export-sentry-issue 12345 https://acme.sentry.io/issues/678/ PROJ-1A
+  export-sentry-issue PROJ-1A --format markdown --output -
+  export-sentry-issue --from-file debug_issue_123.json
+  export-sentry-issue config init --base-url https://sentry.io/organizations/acme/
+  export-sentry-issue config show | revoke
+
+configuration: SENTRY_AUTH_TOKEN (or SENTRY_TOKEN), SENTRY_URL, SENTRY_ORG, SENTRY_PROJECT override the saved
+config file ($XDG_CONFIG_HOME/export-sentry-issue/config.json); command-line options override both.
+exit codes: 0 all exported, 1 some failed, 2 usage or configuration error.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="export-sentry-issue",
+        description="Export Sentry issues as complete, readable, secret-free reports.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("refs", nargs="*", metavar="REF", help="issue URL, numeric id (12345, #12345) or short id")
+    parser.add_argument("-f", "--format", help="output format: text (default), markdown, json, or a plugin's")
+    parser.add_argument("-o", "--output", metavar="FILE", help="report file, or - for standard output")
+    parser.add_argument("--output-dir", metavar="DIR", help="directory for reports (default: the working directory)")
+    parser.add_argument("--templates", metavar="DIR", help="directory of templates that override the built-in ones")
+    offline = parser.add_mutually_exclusive_group()
+    offline.add_argument("--demo", action="store_true", help="render the bundled sample issues (no network)")
+    offline.add_argument("--from-file", metavar="FILE", help="re-render a payload saved with --debug (no network)")
+    parser.add_argument("--debug", action="store_true", help="also save the redacted raw payloads as JSON")
+    parser.add_argument("--remove-pii", action="store_true", help="also remove emails, IP addresses and usernames")
+    parser.add_argument("--base-url", help="Sentry URL for this run (needs its own token, see SENTRY_AUTH_TOKEN)")
+    parser.add_argument("--org", help="organisation slug for this run")
+    parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
+    parser.add_argument("--list-formats", action="store_true", help="list output formats and plugins, then exit")
+    return parser
+
+
+def build_config_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="export-sentry-issue config", description="Manage the saved config.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser("init", help="check a token against Sentry and save it (file mode 600)")
+    init.add_argument("--base-url", required=True, help="e.g. https://sentry.io/organizations/acme/")
+    init.add_argument("--org", help="organisation slug, when the URL does not name one")
+    init.add_argument(
+        "--token-stdin", action="store_true", help="read the token from standard input instead of a prompt"
+    )
+    commands.add_parser("show", help="show the effective configuration, token masked")
+    commands.add_parser("revoke", help="delete the saved config")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args[:1] == ["config"]:
+            return _config_command(build_config_parser().parse_args(args[1:]))
+        return _export_command(build_parser().parse_args(args))
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _export_command(args: argparse.Namespace) -> int:
+    from .plugins import get_registry
+
+    registry = get_registry()
+    for problem in registry.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if args.list_formats:
+        for name, renderer in sorted(registry.renderers.items()):
+            owner = registry.owners.get(("renderer", name), "?")
+            print(f"{name:<12} .{renderer.extension:<6} {renderer.description}  [{owner}]")
+        return EXIT_OK
+
+    settings = _settings_from_args(args)
+    output_file, to_stdout = None, False
+    if args.output == "-":
+        to_stdout = True
+    elif args.output:
+        target = Path(args.output).expanduser()
+        settings = attrs.evolve(settings, output_dir=target.parent if str(target.parent) else Path.cwd())
+        output_file = target.name
+
+    from .exporter import export_issues
+
+    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    result = asyncio.run(
+        export_issues(
+            args.refs,
+            settings,
+            output_file=output_file,
+            write=not to_stdout,
+            registry=registry,
+            on_progress=progress.update if progress else None,
+        )
+    )
+    if progress:
+        progress.finish()
+    if to_stdout and result.content:
+        sys.stdout.write(result.content)
+        sys.stdout.flush()
+    for failure in result.failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    if result.path is not None:
+        print(f"Exported {len(result.reports)} issue(s) to {result.path}", file=sys.stderr)
+    for path in result.debug_paths:
+        print(f"Debug payload saved: {path}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {"debug": args.debug, "remove_pii": args.remove_pii}
+    for name, value in (
+        ("format", args.format),
+        ("output_dir", args.output_dir),
+        ("templates_dir", Path(args.templates).expanduser() if args.templates else None),
+        ("max_concurrency", args.concurrency),
+    ):
+        if value is not None:
+            overrides[name] = value
+    if args.demo or args.from_file:
+        # Offline sources never read the saved config: no token is needed, none is loaded.
+        source = {"source": "samples"} if args.demo else {"source": "file", "from_file": Path(args.from_file)}
+        output_dir = overrides.pop("output_dir", None) or os.environ.get("EXPORT_SENTRY_ISSUE_OUTPUT_DIR")
+        return Settings(**overrides, **source, **({"output_dir": output_dir} if output_dir else {}))  # type: ignore[arg-type]
+
+    from .config import resolve_settings
+
+    return resolve_settings(base_url=args.base_url, org=args.org, **overrides)  # type: ignore[arg-type]
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    from . import config
+
+    if args.command == "show":
+        print(json.dumps(config.show_config(), indent=2, default=str))
+        return EXIT_OK
+    if args.command == "revoke":
+        existed = config.revoke_config()
+        print("Saved config deleted." if existed else "There was no saved config.")
+        print("Also revoke the token in Sentry: Settings → Account → API → Auth Tokens.")
+        return EXIT_OK
+    token = _read_token(args.token_stdin)
+    saved = asyncio.run(config.init_config(args.base_url, token, org=args.org))
+    print(f"Token checked and saved for {saved.base_url} (organisation {saved.org or 'not set'}).")
+    print(f"Config file: {config.config_path()} (mode 600)")
+    return EXIT_OK
+
+
+def _read_token(from_stdin: bool) -> str:
+    token = os.environ.get("SENTRY_AUTH_TOKEN") or os.environ.get("SENTRY_TOKEN")
+    if from_stdin:
+        token = sys.stdin.readline()
+    elif not token:
+        token = getpass.getpass("Sentry auth token (input hidden): ")
+    token = (token or "").strip()
+    if not token:
+        raise ExportError("No token given: set SENTRY_AUTH_TOKEN, pipe it with --token-stdin, or type it.")
+    return token
+
+
+class _ProgressBar:
+    """A one-line progress bar on a terminal's stderr."""
+
+    def __init__(self, stream: TextIO, width: int = 30) -> None:
+        self.stream, self.width, self.shown = stream, width, False
+
+    def update(self, done: int, total: int, message: str) -> None:
+        if total < 2:
+            return
+        filled = self.width * done // total
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r[{bar}] {done}/{total} {message[:40]:<40}")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

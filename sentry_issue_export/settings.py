@@ -1,0 +1,59 @@
+"""The one settings object every part of the exporter reads.
+
+``config.py`` builds it from call arguments, the environment and the saved config file; tests and the Python API
+may build it directly. It is frozen: derive a changed copy with ``attrs.evolve``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class RenderLimits:
+    """Caps that keep a report readable and bounded; every cut is announced in the report."""
+
+    max_frames: int = 100
+    """Frames shown per stack trace; the newest (closest to the error) and the oldest are kept."""
+    max_breadcrumbs: int = 200
+    """Breadcrumbs shown; the newest are kept."""
+    max_spans: int = 300
+    """Spans shown; the earliest are kept."""
+    max_threads: int = 20
+    max_value_chars: int = 2000
+    """Longest single value (a variable, a header, a message) before it is cut."""
+    max_vars: int = 50
+    """Variables shown per frame."""
+    max_depth: int = 6
+    """Deepest nesting shown inside a value."""
+
+
+@attrs.frozen
+class Settings:
+    """Everything an export needs. The token never appears in ``repr``."""
+
+    base_url: str | None = None
+    """Origin of the configured Sentry, e.g. ``https://sentry.io`` or ``https://sentry.example.com``."""
+    org: str | None = None
+    project: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
+    output_dir: Path = attrs.field(factory=Path.cwd, converter=Path)
+    format: str = "text"
+    templates_dir: Path | None = None
+    source: str = "sentry"
+    """Name of the registered source that fetches references: ``sentry``, ``samples`` or ``file``."""
+    from_file: Path | None = None
+    """For the ``file`` source: a saved debug dump to re-render."""
+    debug: bool = False
+    """Also write the redacted raw payloads beside the report as ``debug_issue_{id}.json``."""
+    remove_pii: bool = False
+    """Also remove personal data (email, IP address, username) from payloads."""
+    max_concurrency: int = 8
+    timeout: float = 30.0
+    """Seconds for one HTTP request."""
+    retries: int = 4
+    """Extra attempts after a 429, 5xx, timeout or connection error."""
+    max_response_bytes: int = 50 * 1024 * 1024
+    limits: RenderLimits = attrs.field(factory=RenderLimits)
