@@ -1,0 +1,349 @@
+"""Free text -> issue references (host, organisation, issue id or short id, event id).
+
+People name issues in every shape: a number, a short id, a link copied from the browser or from the API, alone,
+in a list, inside a sentence, wrapped in markdown. :func:`parse_refs` finds every reference, and every piece that
+was clearly meant as one but is not (a link to another page, ``#abc``), so a front end can export what it
+understood and explain the rest. Ordinary words are never references and never problems.
+
+Parsing is one pass of a regular expression without nested repetition plus linear work per piece, so any input,
+however long or strange, is safe to hand over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from urllib.parse import urlsplit
+
+import attrs
+
+from .errors import InvalidReferenceError
+
+__all__ = ["IssueRef", "ParsedRefs", "RefProblem", "parse_ref", "parse_refs"]
+
+
+@attrs.frozen
+class IssueRef:
+    """One issue to export, as the user named it.
+
+    ``issue_id`` is a numeric id (``"12345"``) or an upper-case short id (``"PROJ-1A"``). ``origin`` is
+    ``scheme://host[:port]`` of a pasted URL (``None`` for bare ids); ``org`` the organisation slug when the
+    input names one; ``event_id`` a 32-hex event id (or ``latest``/``oldest``/``recommended``) when the URL
+    names an event. ``text`` is the piece of input it came from, for messages.
+    """
+
+    issue_id: str
+    org: str | None = None
+    origin: str | None = None
+    event_id: str | None = None
+    text: str = attrs.field(default="", eq=False)
+
+    @property
+    def is_short_id(self) -> bool:
+        return not self.issue_id.isdigit()
+
+    def __str__(self) -> str:
+        return self.text or self.issue_id
+
+
+@attrs.frozen
+class RefProblem:
+    """A piece of input that looks meant as an issue reference but is not one.
+
+    ``text`` is the offending piece exactly as written; ``reason`` completes the sentence "<text> ...": why it
+    is not a reference and what a valid one looks like.
+    """
+
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{_quote(self.text)} {self.reason}"
+
+
+@attrs.frozen
+class ParsedRefs:
+    """Every reference found (duplicates removed, first occurrence first) and every problem, in input order."""
+
+    refs: tuple[IssueRef, ...]
+    problems: tuple[RefProblem, ...]
+
+
+def parse_refs(text: str | Iterable[str]) -> ParsedRefs:
+    """Find the issue references in ``text``, a string or several strings (one per list item).
+
+    Never raises for string input. When the input holds neither a reference nor a problem (it is empty, or only
+    prose), the result has one problem saying so, with examples of what is accepted.
+    """
+    items: Iterable[object] = [text] if isinstance(text, str | bytes | bytearray) else text
+    refs: dict[IssueRef, None] = {}
+    problems: dict[RefProblem, None] = {}
+    seen_text: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            problems[RefProblem(repr(item), _NOT_TEXT)] = None
+            continue
+        seen_text.append(item)
+        for found in _scan(item):
+            if isinstance(found, IssueRef):
+                refs.setdefault(found, None)
+            else:
+                problems.setdefault(found, None)
+    if not refs and not problems:
+        whole = text if isinstance(text, str) else ", ".join(item for item in seen_text if item.strip())
+        problems[RefProblem(whole, _NO_REFERENCE)] = None
+    return ParsedRefs(refs=tuple(refs), problems=tuple(problems))
+
+
+def parse_ref(text: str) -> IssueRef:
+    """The one issue reference in ``text``.
+
+    Raises :class:`InvalidReferenceError`, quoting the input, when it holds no reference, several, or a piece
+    that is not a valid reference.
+    """
+    parsed = parse_refs(text)
+    if parsed.problems:
+        if len(parsed.problems) == 1 and parsed.problems[0].text in (text, text.strip()):
+            raise InvalidReferenceError(f"{parsed.problems[0]}.")
+        shown = "; ".join(str(problem) for problem in parsed.problems[:_MAX_LISTED])
+        more = len(parsed.problems) - _MAX_LISTED
+        if more > 0:
+            shown += f"; and {more} more"
+        raise InvalidReferenceError(f"{_quote(text)} is not a usable issue reference: {shown}.")
+    if len(parsed.refs) > 1:
+        names = ", ".join(str(ref) for ref in parsed.refs[:_MAX_LISTED])
+        if len(parsed.refs) > _MAX_LISTED:
+            names += ", ..."
+        raise InvalidReferenceError(
+            f"{_quote(text)} names {len(parsed.refs)} issues ({names}); give exactly one issue reference."
+        )
+    return parsed.refs[0]
+
+
+# --- wording --------------------------------------------------------------------------------------------------
+
+_EXAMPLES = (
+    "an issue id (12345 or #12345), a short id (PROJ-1A: the project slug in capitals, a dash and a counter), "
+    "or an issue URL (https://acme.sentry.io/issues/12345/)"
+)
+_NO_REFERENCE = f"holds no Sentry issue reference; give {_EXAMPLES}"
+_NOT_TEXT = f"is not text; give each issue reference as a string: {_EXAMPLES}"
+_URL_EXAMPLES = "https://acme.sentry.io/issues/12345/ or https://sentry.example.com/organizations/acme/issues/12345/"
+_NOT_ISSUE_URL = f"is not a Sentry issue URL: open the issue in Sentry and copy its address, e.g. {_URL_EXAMPLES}"
+_ISSUE_LIST_URL = f"is a list of issues, not one issue: open the issue and copy its address, e.g. {_URL_EXAMPLES}"
+_MAX_LISTED = 5
+_MAX_QUOTED = 120
+
+
+def _quote(text: str) -> str:
+    """``text`` in quotes with control characters escaped and long text cut, or "The input" when blank."""
+    if not text.strip():
+        return "The input"
+    if len(text) > _MAX_QUOTED:
+        text = text[: _MAX_QUOTED - 3] + "..."
+    return repr(text)
+
+
+# --- tokens ---------------------------------------------------------------------------------------------------
+
+# A URL runs to whitespace, quotes, angle brackets or the next URL; commas and semicolons end it only before the
+# query, where they separate references (Sentry paths never contain them) rather than belong to a search.
+_URL_BODY = r"[^\s<>\"'`\[\]{}|\\^“”‘’«»]"
+_URL_PATH = rf"(?:(?!https?://)(?![,;?#]){_URL_BODY})*"
+_URL_QUERY = rf"(?:[?#](?:(?!https?://){_URL_BODY})*)?"
+_URL = rf"https?://(?:\[[0-9a-f:.]*\])?{_URL_PATH}{_URL_QUERY}"
+# A word is anything between separators; brackets and quotes separate, so "(PROJ-1A)" yields "PROJ-1A".
+_WORD = r"(?:(?!https?://)[^\s,;<>\"'`()\[\]{}|“”‘’«»])+"
+_TOKEN = re.compile(rf"(?P<url>{_URL})|(?P<word>{_WORD})", re.IGNORECASE)
+
+# Markdown emphasis and sentence punctuation that may cling to either end of a word.
+_WORD_EDGES = ".:!?*_~"
+_URL_TRAILERS = ".,;:!?*_~"
+
+
+def _scan(item: str) -> Iterator[IssueRef | RefProblem]:
+    """References and problems in one input item, in order of appearance."""
+    tokens = list(_TOKEN.finditer(item))
+    # A lower-case short id such as "proj-1a" is only trusted when it is the whole item: in prose, words like
+    # "x-ray" have the same shape.
+    alone = _is_single_piece(tokens)
+    # Pasted lists repeat the same pieces; deciding each distinct piece once keeps long input fast.
+    decided: dict[str, IssueRef | RefProblem | None] = {}
+    previous_end = 0
+    for match in tokens:
+        start, end = match.span()
+        piece = item[start:end]
+        gap_start, previous_end = previous_end, end
+        is_word = match.lastgroup == "word"
+        if is_word and _is_list_number(piece, item[end : end + 1]) and _starts_line(item, gap_start, start):
+            continue
+        if piece not in decided:
+            if is_word:
+                decided[piece] = _parse_word(piece.strip(_WORD_EDGES), lower_case_ok=alone)
+            else:
+                decided[piece] = _parse_url(_trim_url(piece))
+        found = decided[piece]
+        if found is not None:
+            yield found
+
+
+def _is_single_piece(tokens: list[re.Match[str]]) -> bool:
+    """Whether exactly one token is more than stray punctuation, as in "(proj-1a)."."""
+    pieces = (token for token in tokens if token.group().strip(_WORD_EDGES))
+    return next(pieces, None) is not None and next(pieces, None) is None
+
+
+def _starts_line(item: str, gap_start: int, start: int) -> bool:
+    """Whether only whitespace stands between the start of a line and ``start`` (the previous token ends at
+    ``gap_start``, so the scan stays within the gap and the whole parse stays linear)."""
+    gap = item[gap_start:start]
+    if gap_start > 0 and "\n" not in gap:
+        return False
+    return not gap[gap.rfind("\n") + 1 :].strip()
+
+
+def _is_list_number(word: str, following: str) -> bool:
+    """Whether ``word`` is the "1." or "1)" that starts a numbered list line, not an issue id."""
+    number = word[:-1] if word[-1] == "." else word if following == ")" else ""
+    return number.isascii() and number.isdigit()
+
+
+def _trim_url(url: str) -> str:
+    """Drop sentence punctuation and unbalanced closing parentheses that follow a URL in prose."""
+    end, unbalanced = len(url), url.count(")") - url.count("(")
+    while end:
+        last = url[end - 1]
+        if last == ")" and unbalanced > 0:
+            unbalanced -= 1
+        elif last not in _URL_TRAILERS:
+            break
+        end -= 1
+    return url[:end]
+
+
+def _parse_word(word: str, *, lower_case_ok: bool) -> IssueRef | RefProblem | None:
+    """A bare id, ``#id``, short id or scheme-less sentry.io link; ``None`` for an ordinary word."""
+    if not word:
+        return None
+    if word.startswith("#"):
+        body = word.lstrip("#")
+        if not body:
+            return None  # a markdown heading marker
+        issue_id = _numeric_id(body) or _short_id(body, lower_case_ok=lower_case_ok)
+        if issue_id is None:
+            return RefProblem(word, "is not an issue number: after # give the numeric issue id, e.g. #12345")
+        return IssueRef(issue_id, text=word)
+    if "/" in word and _is_sentry_io(word.split("/", 1)[0].lower()):
+        return _parse_url(word, assumed_scheme="https")
+    issue_id = _numeric_id(word) or _short_id(word, lower_case_ok=lower_case_ok)
+    return None if issue_id is None else IssueRef(issue_id, text=word)
+
+
+# --- ids ------------------------------------------------------------------------------------------------------
+
+_MAX_NUMERIC_DIGITS = 19  # Sentry issue ids are 64-bit integers
+_COUNTER_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")  # Sentry's base32: no I, L, O, U
+_SLUG_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HEX = frozenset("0123456789abcdef")
+_EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
+_ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def _numeric_id(text: str) -> str | None:
+    if text.isascii() and text.isdigit() and len(text) <= _MAX_NUMERIC_DIGITS:
+        return text
+    return None
+
+
+def _short_id(text: str, *, lower_case_ok: bool) -> str | None:
+    """``text`` as an upper-case short id (project slug, dash, base32 counter), or ``None``."""
+    if not text.isascii():
+        return None
+    upper = text.upper()
+    if upper != text and not lower_case_ok:
+        return None
+    slug, dash, counter = upper.rpartition("-")
+    if not (dash and slug and counter) or slug[0] == "-" or slug[-1] == "-":
+        return None
+    if not set(counter) <= _COUNTER_CHARS or not set(slug) <= _SLUG_CHARS or not _LETTERS & set(slug):
+        return None
+    return upper
+
+
+def _event_id(text: str) -> str | None:
+    """A 32-hex event id (lower-cased, dashes of the UUID form removed) or a keyword, else ``None``."""
+    lowered = text.lower()
+    if lowered in _EVENT_KEYWORDS:
+        return lowered
+    if len(lowered) == 36 and [i for i, c in enumerate(lowered) if c == "-"] == [8, 13, 18, 23]:
+        lowered = lowered.replace("-", "")
+    if len(lowered) == 32 and set(lowered) <= _HEX:
+        return lowered
+    return None
+
+
+# --- URLs -----------------------------------------------------------------------------------------------------
+
+_REGION_OR_SERVICE_LABELS = frozenset({"us", "de", "eu", "www", "sentry"})
+
+
+def _is_sentry_io(host: str) -> bool:
+    return host == "sentry.io" or host.endswith(".sentry.io")
+
+
+def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | RefProblem:
+    """An issue reference from a web or API URL of sentry.io or a self-hosted Sentry, or why it is not one."""
+    try:
+        parts = urlsplit(f"{assumed_scheme}://{url}" if assumed_scheme else url)
+        port = parts.port
+    except ValueError:
+        return RefProblem(url, f"is not a valid URL (check the host and port): give e.g. {_URL_EXAMPLES}")
+    host = parts.hostname or ""
+    if not host:
+        return RefProblem(url, f"has no host name: give e.g. {_URL_EXAMPLES}")
+    shown_host = f"[{host}]" if ":" in host else host
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    origin = f"{parts.scheme}://{shown_host}" + ("" if port in (None, default_port) else f":{port}")
+
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if segments[:2] == ["api", "0"]:
+        segments = segments[2:]
+    if "issues" not in segments:
+        return RefProblem(url, _NOT_ISSUE_URL)
+    at = segments.index("issues")
+    prefix, rest = segments[:at], segments[at + 1 :]
+    if not prefix:
+        org = None
+    elif len(prefix) == 2 and prefix[0] == "organizations":
+        org = prefix[1]
+    elif len(prefix) == 1 and prefix[0] not in ("organizations", "api"):
+        org = prefix[0]
+    else:
+        return RefProblem(url, _NOT_ISSUE_URL)
+    if org is not None and not set(org) <= _ORG_CHARS:
+        return RefProblem(url, f"names an organisation {org!r} that is not a slug like 'acme'")
+    if not rest:
+        return RefProblem(url, _ISSUE_LIST_URL)
+
+    issue_id = _numeric_id(rest[0]) or _short_id(rest[0], lower_case_ok=True)
+    if issue_id is None:
+        return RefProblem(
+            url,
+            f"has an issue id {rest[0]!r} that is neither a number (12345) nor a short id (PROJ-1A): "
+            "copy the issue's address again",
+        )
+    event_id = None
+    if len(rest) >= 3 and rest[1] == "events":
+        event_id = _event_id(rest[2])
+        if event_id is None:
+            return RefProblem(
+                url,
+                f"has an event id {rest[2]!r} that is not 32 hex digits (nor latest, oldest or recommended): "
+                "copy the event's address again, or drop the /events/... part to export the latest event",
+            )
+    if org is None and _is_sentry_io(host):
+        labels = host.split(".")
+        if len(labels) == 3 and labels[0] not in _REGION_OR_SERVICE_LABELS:
+            org = labels[0]
+    return IssueRef(issue_id, org=org, origin=origin, event_id=event_id, text=url)
