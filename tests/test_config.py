@@ -1,0 +1,845 @@
+"""config.py: precedence, the token's origin rule, URL forms, private atomic files, init and show."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import itertools
+import json
+import multiprocessing
+import os
+import socket
+import stat
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sentry_issue_export.config import (
+    SavedConfig,
+    config_path,
+    init_config,
+    inspect_token,
+    load_saved,
+    mask_token,
+    normalize_base_url,
+    resolve_settings,
+    revoke_config,
+    same_server,
+    save_config,
+    show_config,
+)
+from sentry_issue_export.errors import (
+    AuthError,
+    ConfigError,
+    FetchError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+USER_TOKEN = "sntryu_" + "a1" * 32
+ARG_TOKEN = "sntryu_" + "b" * 64
+ENV_TOKEN = "sntryu_" + "e" * 64
+FILE_TOKEN = "sntryu_" + "f" * 64
+LEGACY_TOKEN = "0123456789abcdef" * 4
+ORG_TOKEN_SECRET = "S3cr3tP4rtN0b0dyM4yS33xyzABCDEFGHIJKLMNOPQR"
+
+
+def org_token(url: str = "https://sentry.example.com", org: str = "acme") -> str:
+    payload = {"iat": 1700000000.5, "url": url, "region_url": url, "org": org}
+    encoded = base64.b64encode(json.dumps(payload).encode()).decode()
+    return f"sntrys_{encoded}_{ORG_TOKEN_SECRET}"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
+
+
+@pytest.fixture
+def path(env: dict[str, str]) -> Path:
+    return config_path(env)
+
+
+def saved(base_url: str = "https://sentry.io", token: str = FILE_TOKEN, **fields: Any) -> SavedConfig:
+    return SavedConfig(base_url=base_url, token=token, **fields)
+
+
+def mode_of(target: Path) -> int:
+    return stat.S_IMODE(os.stat(target).st_mode)
+
+
+@contextlib.contextmanager
+def umask(value: int) -> Iterator[None]:
+    previous = os.umask(value)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+# --- config_path ----------------------------------------------------------------------------------------------
+
+
+def test_config_path_follows_xdg_config_home(tmp_path: Path) -> None:
+    xdg = tmp_path / "elsewhere"
+    assert config_path({"XDG_CONFIG_HOME": str(xdg)}) == xdg / "export-sentry-issue" / "config.json"
+
+
+@pytest.mark.parametrize("xdg", ["", "relative/dir"], ids=["unset", "relative-is-ignored"])
+def test_config_path_falls_back_to_home_config(tmp_path: Path, xdg: str) -> None:
+    env = {"XDG_CONFIG_HOME": xdg, "HOME": str(tmp_path)}
+    assert config_path(env) == tmp_path / ".config" / "export-sentry-issue" / "config.json"
+
+
+def test_config_path_defaults_to_the_process_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert config_path() == tmp_path / "export-sentry-issue" / "config.json"
+
+
+def test_resolve_reads_the_file_under_xdg_config_home(env: dict[str, str], path: Path) -> None:
+    save_config(saved("https://sentry.example.com", org="acme"), path)
+    settings = resolve_settings(env=env)
+    assert (settings.base_url, settings.org, settings.token) == ("https://sentry.example.com", "acme", FILE_TOKEN)
+
+
+# --- normalize_base_url ---------------------------------------------------------------------------------------
+
+URL_FORMS = [
+    ("https://sentry.io/api/0/projects/acme/backend/issues/", "https://sentry.io", "acme", "backend"),
+    ("https://sentry.io/organizations/acme/", "https://sentry.io", "acme", None),
+    ("https://sentry.io/organizations/acme/issues/", "https://sentry.io", "acme", None),
+    ("https://sentry.io/organizations/acme/issues/123/?project=4&query=a", "https://sentry.io", "acme", None),
+    ("https://sentry.io/organizations/acme/projects/backend/", "https://sentry.io", "acme", "backend"),
+    ("https://acme.sentry.io/", "https://sentry.io", "acme", None),
+    ("https://acme.sentry.io/issues/123/events/latest/", "https://sentry.io", "acme", None),
+    ("acme.sentry.io", "https://sentry.io", "acme", None),
+    ("https://de.sentry.io", "https://de.sentry.io", None, None),
+    ("https://us.sentry.io/acme/issues/1/", "https://us.sentry.io", "acme", None),
+    ("https://eu.sentry.io/", "https://eu.sentry.io", None, None),
+    ("https://www.sentry.io/", "https://sentry.io", None, None),
+    ("https://sentry.io/acme/issues/1/", "https://sentry.io", "acme", None),
+    ("https://sentry.io/settings/account/api/auth-tokens/", "https://sentry.io", None, None),
+    ("https://sentry.example.com", "https://sentry.example.com", None, None),
+    ("https://Sentry.Example.COM:443/", "https://sentry.example.com", None, None),
+    ("sentry.example.com", "https://sentry.example.com", None, None),
+    ("  https://sentry.example.com/  ", "https://sentry.example.com", None, None),
+    ("https://sentry.example.com/organizations/acme/issues/123/", "https://sentry.example.com", "acme", None),
+    ("https://sentry.example.com/acme/issues/5/", "https://sentry.example.com", "acme", None),
+    ("https://example.com/sentry/", "https://example.com/sentry", None, None),
+    ("https://example.com/sentry/organizations/acme/issues/7/", "https://example.com/sentry", "acme", None),
+    ("https://example.com/sentry/api/0/projects/acme/web/issues/", "https://example.com/sentry", "acme", "web"),
+    ("http://localhost:9000", "http://localhost:9000", None, None),
+    ("http://localhost:9000/organizations/sentry/", "http://localhost:9000", "sentry", None),
+    ("localhost:9000", "https://localhost:9000", None, None),
+    ("http://127.0.0.1:80/", "http://127.0.0.1", None, None),
+    ("https://[::1]:8443/", "https://[::1]:8443", None, None),
+]
+
+
+@pytest.mark.parametrize(("url", "origin", "org", "project"), URL_FORMS, ids=[row[0].strip() for row in URL_FORMS])
+def test_normalize_base_url_accepts(url: str, origin: str, org: str | None, project: str | None) -> None:
+    assert normalize_base_url(url) == (origin, org, project)
+
+
+URL_ERRORS = [
+    ("", "No Sentry URL"),
+    ("   ", "No Sentry URL"),
+    ("ftp://sentry.example.com", "not an http(s) URL"),
+    ("https://", "names no valid host"),
+    ("https://sentry.example.com:notaport/", "not a valid URL"),
+    ("https://user:hunter2@sentry.example.com/", "user name or password"),
+    ("https://0123abcd@o1.ingest.sentry.io/2", "user name or password"),
+    ("https://sentry.io/organizations/ac%20me!/", "not a valid organisation slug"),
+    (USER_TOKEN, "looks like a token"),
+    (LEGACY_TOKEN, "looks like a token"),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), URL_ERRORS, ids=[row[1] + ":" + row[0][:20] for row in URL_ERRORS])
+def test_normalize_base_url_rejects_with_an_example(url: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        normalize_base_url(url)
+    text = str(caught.value)
+    assert message in text
+    assert "e.g. https://sentry.io/organizations/acme/" in text
+    for secret in ("hunter2", "0123abcd", USER_TOKEN, LEGACY_TOKEN):
+        assert secret not in text
+
+
+_hosts = st.sampled_from(
+    ["sentry.io", "acme.sentry.io", "de.sentry.io", "www.sentry.io", "sentry.example.com", "localhost", "10.0.0.7"]
+)
+_segments = st.lists(st.sampled_from(["organizations", "acme", "issues", "123", "api", "0", "projects", "sentry"]))
+
+
+@given(
+    scheme=st.sampled_from(["http://", "https://", ""]),
+    host=_hosts,
+    port=st.sampled_from(["", ":443", ":80", ":9000"]),
+    segments=_segments,
+)
+def test_normalized_base_url_is_a_fixed_point(scheme: str, host: str, port: str, segments: list[str]) -> None:
+    url = f"{scheme}{host}{port}/" + "/".join(segments)
+    origin, _, _ = normalize_base_url(url)
+    assert normalize_base_url(origin)[0] == origin
+    assert same_server(origin, normalize_base_url(origin)[0])
+    assert not origin.endswith("/")
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("https://sentry.io", "https://de.sentry.io", True),
+        ("https://sentry.io", "https://sentry.io:443", True),
+        ("https://sentry.example.com", "https://sentry.example.com/prefix", True),
+        ("https://sentry.example.com", "http://sentry.example.com", False),
+        ("https://sentry.example.com", "https://sentry.example.com:8443", False),
+        ("https://sentry.io", "https://sentry.example.com", False),
+        ("https://sentry.io", "https://evilsentry.io", False),
+        ("http://sentry.io", "https://sentry.io", False),
+    ],
+)
+def test_same_server(first: str, second: str, same: bool) -> None:
+    assert same_server(first, second) is same
+    assert same_server(second, first) is same
+
+
+# --- tokens ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("token", "masked"),
+    [
+        (USER_TOKEN, "sntryu_a… (71 chars)"),
+        ("abcdefghijkl", "abcd… (12 chars)"),
+        ("abc", "a… (3 chars)"),
+        ("ab", "… (2 chars)"),
+        ("x", "… (1 char)"),
+        ("", "(not set)"),
+        (None, "(not set)"),
+    ],
+)
+def test_mask_token(token: str | None, masked: str) -> None:
+    assert mask_token(token) == masked
+
+
+@given(st.text(min_size=1, max_size=200))
+def test_mask_token_reveals_at_most_a_third_and_eight_characters(token: str) -> None:
+    revealed = mask_token(token).split("…")[0]
+    assert token.startswith(revealed)
+    assert len(revealed) <= min(8, len(token) // 3)
+    assert f"({len(token)} char" in mask_token(token)
+
+
+@pytest.mark.parametrize(
+    ("token", "kind"),
+    [
+        (USER_TOKEN, "user"),
+        ("sntrya_" + "1" * 64, "user app"),
+        ("sntryi_" + "1" * 64, "integration"),
+        (LEGACY_TOKEN, "legacy"),
+        ("not-a-sentry-token", "unknown"),
+        ("sntrys_%%%notbase64_secret", "organization"),
+    ],
+)
+def test_inspect_token_kind(token: str, kind: str) -> None:
+    assert inspect_token(token).kind == kind
+
+
+def test_org_token_names_its_server_and_organisation() -> None:
+    info = inspect_token(org_token("https://sentry.example.com/", "acme"))
+    assert (info.kind, info.url, info.org) == ("organization", "https://sentry.example.com", "acme")
+    assert info.description == "organization token for acme at https://sentry.example.com"
+    assert ORG_TOKEN_SECRET not in repr(info)
+
+
+# --- precedence -----------------------------------------------------------------------------------------------
+
+# field -> (environment variable or None, values for the argument, environment and file layers)
+PRECEDENCE_FIELDS: dict[str, tuple[str | None, tuple[str, str, str]]] = {
+    "base_url": ("SENTRY_URL", ("https://arg.example.com", "https://env.example.com", "https://file.example.com")),
+    "org": ("SENTRY_ORG", ("arg-org", "env-org", "file-org")),
+    "project": ("SENTRY_PROJECT", ("arg-project", "env-project", "file-project")),
+    "token": ("SENTRY_AUTH_TOKEN", (ARG_TOKEN, ENV_TOKEN, FILE_TOKEN)),
+    "output_dir": ("EXPORT_SENTRY_ISSUE_OUTPUT_DIR", ("/arg/out", "/env/out", "/file/out")),
+    "format": (None, ("markdown", "", "json")),
+    "templates_dir": (None, ("/arg/templates", "", "/file/templates")),
+}
+LAYERS = ("argument", "env", "file")
+PRECEDENCE_ROWS = [
+    (field, layers)
+    for field, (variable, _) in PRECEDENCE_FIELDS.items()
+    for size in (1, 2, 3)
+    for layers in itertools.combinations(LAYERS, size)
+    if variable or "env" not in layers
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "layers"), PRECEDENCE_ROWS, ids=[f"{field}-{'+'.join(layers)}" for field, layers in PRECEDENCE_ROWS]
+)
+def test_arguments_beat_environment_beat_file(field: str, layers: tuple[str, ...], path: Path) -> None:
+    variable, (arg_value, env_value, file_value) = PRECEDENCE_FIELDS[field]
+    arguments: dict[str, Any] = {field: arg_value} if "argument" in layers else {}
+    if field == "base_url":
+        arguments["token"] = ARG_TOKEN  # an overriding URL needs its own token; that rule is tested below
+    env = {variable: env_value} if variable and "env" in layers else {}
+    if "file" in layers:
+        file_fields: dict[str, Any] = {"base_url": "https://sentry.io", "token": FILE_TOKEN, field: file_value}
+        save_config(SavedConfig(**file_fields), path)
+
+    settings = resolve_settings(env=env, path=path, **arguments)
+
+    expected = next(
+        value for layer, value in zip(LAYERS, (arg_value, env_value, file_value), strict=True) if layer in layers
+    )
+    actual = getattr(settings, field)
+    assert (str(actual) if isinstance(actual, Path) else actual) == expected
+
+
+def test_defaults_when_nothing_is_configured(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = resolve_settings(env={}, path=path)
+    assert (settings.base_url, settings.org, settings.project, settings.token) == (
+        "https://sentry.io",
+        None,
+        None,
+        None,
+    )
+    assert (settings.format, settings.templates_dir, settings.output_dir) == ("text", None, tmp_path)
+    assert not path.exists()
+
+
+def test_url_names_org_and_project_for_its_layer(path: Path) -> None:
+    save_config(saved(org="file-org", project="file-project"), path)
+    settings = resolve_settings(base_url="https://sentry.io/api/0/projects/acme/web/issues/", env={}, path=path)
+    assert (settings.base_url, settings.org, settings.project) == ("https://sentry.io", "acme", "web")
+    explicit = resolve_settings(base_url="https://acme.sentry.io/", org="other", env={}, path=path)
+    assert (explicit.org, explicit.project) == ("other", "file-project")
+
+
+def test_sentry_token_is_read_when_sentry_auth_token_is_absent(path: Path) -> None:
+    assert resolve_settings(env={"SENTRY_TOKEN": ENV_TOKEN}, path=path).token == ENV_TOKEN
+    both = {"SENTRY_TOKEN": ENV_TOKEN, "SENTRY_AUTH_TOKEN": ARG_TOKEN}
+    assert resolve_settings(env=both, path=path).token == ARG_TOKEN
+
+
+def test_empty_values_count_as_unset(path: Path) -> None:
+    save_config(saved(org="file-org"), path)
+    settings = resolve_settings(org="", env={"SENTRY_ORG": "  ", "SENTRY_AUTH_TOKEN": ""}, path=path)
+    assert (settings.org, settings.token) == ("file-org", FILE_TOKEN)
+
+
+def test_other_settings_pass_through_and_unknown_ones_are_refused(path: Path) -> None:
+    settings = resolve_settings(env={}, path=path, debug=True, remove_pii=True, max_concurrency=3, source="samples")
+    assert (settings.debug, settings.remove_pii, settings.max_concurrency, settings.source) == (
+        True,
+        True,
+        3,
+        "samples",
+    )
+    with pytest.raises(TypeError, match="max_concurency"):
+        resolve_settings(env={}, path=path, max_concurency=3)
+
+
+def test_output_dir_expands_the_home_directory(path: Path) -> None:
+    settings = resolve_settings(output_dir="~/reports", env={}, path=path)
+    assert settings.output_dir == Path("~/reports").expanduser()
+
+
+def test_bad_sentry_url_in_the_environment_is_named(path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^SENTRY_URL is not usable: 'ftp://x' is not an http\(s\) URL"):
+        resolve_settings(env={"SENTRY_URL": "ftp://x"}, path=path)
+
+
+# --- the token's origin rule ----------------------------------------------------------------------------------
+
+SAAS, SELF_HOSTED = "https://sentry.io", "https://sentry.example.com"
+
+# (id, saved base_url or None, env, arguments, expected (base_url, token) or the hosts named in the refusal)
+TOKEN_RULE_ROWS: list[tuple[str, str | None, dict[str, str], dict[str, Any], tuple[str, str]]] = [
+    ("override-refuses-saved", SAAS, {}, {"base_url": SELF_HOSTED}, ("sentry.io", "sentry.example.com")),
+    ("override-own-token", SAAS, {}, {"base_url": SELF_HOSTED, "token": ARG_TOKEN}, (SELF_HOSTED, ARG_TOKEN)),
+    ("same-server-other-form", SAAS, {}, {"base_url": "https://acme.sentry.io/issues/1/"}, (SAAS, FILE_TOKEN)),
+    ("region-host-same-server", SAAS, {}, {"base_url": "https://de.sentry.io"}, ("https://de.sentry.io", FILE_TOKEN)),
+    ("same-origin-other-prefix", SELF_HOSTED, {}, {"base_url": f"{SELF_HOSTED}/x/"}, (f"{SELF_HOSTED}/x", FILE_TOKEN)),
+    ("http-is-another-server", SELF_HOSTED, {}, {"base_url": "http://sentry.example.com"}, ("sentry.example.com",) * 2),
+    ("port-is-another-server", SELF_HOSTED, {}, {"base_url": SELF_HOSTED + ":8443"}, ("sentry.example.com",) * 2),
+    ("env-url-refuses-saved", SAAS, {"SENTRY_URL": SELF_HOSTED}, {}, ("sentry.io", "sentry.example.com")),
+    (
+        "env-url-with-env-token",
+        SAAS,
+        {"SENTRY_URL": SELF_HOSTED, "SENTRY_AUTH_TOKEN": ENV_TOKEN},
+        {},
+        (SELF_HOSTED, ENV_TOKEN),
+    ),
+    ("env-token-belongs-to-saved", SAAS, {"SENTRY_AUTH_TOKEN": ENV_TOKEN}, {"base_url": SELF_HOSTED}, ("", "")),
+    ("env-token-alone-is-saas", None, {"SENTRY_AUTH_TOKEN": ENV_TOKEN}, {"base_url": SELF_HOSTED}, ("", "")),
+    (
+        "saved-token-for-requested-server",
+        SELF_HOSTED,
+        {"SENTRY_URL": SAAS, "SENTRY_AUTH_TOKEN": ENV_TOKEN},
+        {"base_url": SELF_HOSTED},
+        (SELF_HOSTED, FILE_TOKEN),
+    ),
+    (
+        "argument-token-goes-to-env-url",
+        SAAS,
+        {"SENTRY_URL": SELF_HOSTED},
+        {"token": ARG_TOKEN},
+        (SELF_HOSTED, ARG_TOKEN),
+    ),
+    ("env-token-follows-saved-url", SELF_HOSTED, {"SENTRY_AUTH_TOKEN": ENV_TOKEN}, {}, (SELF_HOSTED, ENV_TOKEN)),
+]
+
+
+@pytest.mark.parametrize(
+    ("saved_url", "env", "arguments", "expected"),
+    [row[1:] for row in TOKEN_RULE_ROWS],
+    ids=[row[0] for row in TOKEN_RULE_ROWS],
+)
+def test_a_token_only_travels_to_its_own_server(
+    saved_url: str | None, env: dict[str, str], arguments: dict[str, Any], expected: tuple[str, str], path: Path
+) -> None:
+    if saved_url:
+        save_config(saved(saved_url), path)
+    if expected[0].startswith("http"):
+        settings = resolve_settings(env=env, path=path, **arguments)
+        assert (settings.base_url, settings.token) == expected
+        return
+    with pytest.raises(ConfigError) as caught:
+        resolve_settings(env=env, path=path, **arguments)
+    message = str(caught.value)
+    assert "will not be sent to" in message
+    assert "pass a token for" in message
+    if expected[0]:
+        assert message.startswith(f"The saved token is for {expected[0]} and will not be sent to {expected[1]}")
+    else:
+        assert message.startswith("The token in SENTRY_AUTH_TOKEN is for sentry.io")
+    for token in (FILE_TOKEN, ENV_TOKEN, ARG_TOKEN):
+        assert token not in message
+
+
+def test_org_token_brings_its_own_server(path: Path) -> None:
+    save_config(saved(SAAS, org="file-org"), path)
+    token = org_token(SELF_HOSTED, "acme")
+    settings = resolve_settings(env={"SENTRY_AUTH_TOKEN": token}, path=path)
+    assert (settings.base_url, settings.org, settings.token) == (SELF_HOSTED, "acme", token)
+
+
+# --- the saved file -------------------------------------------------------------------------------------------
+
+
+def test_load_returns_none_without_a_file(path: Path) -> None:
+    assert load_saved(path) is None
+
+
+def test_round_trip_keeps_every_field_and_hides_the_token(path: Path) -> None:
+    original = SavedConfig(
+        base_url="https://example.com/sentry",
+        org="acme",
+        project="web",
+        token=USER_TOKEN,
+        output_dir="~/reports",
+        format="markdown",
+        templates_dir="/templates",
+    )
+    save_config(original, path)
+    loaded = load_saved(path)
+    assert loaded == original
+    assert loaded is not None and loaded.warnings == ()
+    assert USER_TOKEN not in repr(loaded)
+    assert USER_TOKEN not in repr(resolve_settings(env={}, path=path))
+    assert json.loads(path.read_text())["token"] == USER_TOKEN
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o022, 0o077])
+def test_directory_is_700_and_file_600_right_after_creation(path: Path, mask: int) -> None:
+    with umask(mask):
+        save_config(saved(), path)
+    assert mode_of(path.parent) == 0o700
+    assert mode_of(path) == 0o600
+
+
+def test_temporary_file_is_private_and_complete_before_the_rename(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_replace, seen = os.replace, []
+
+    def inspecting_replace(source: Any, target: Any) -> None:
+        source = Path(source)
+        seen.append((source.parent, mode_of(source), json.loads(source.read_text())["token"], Path(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", inspecting_replace)
+    with umask(0):
+        save_config(saved(token=USER_TOKEN), path)
+    assert seen == [(path.parent, 0o600, USER_TOKEN, path)]
+
+
+def test_saves_leave_no_temporary_files(path: Path) -> None:
+    for number in range(5):
+        save_config(saved(org=f"org{number}"), path)
+    assert os.listdir(path.parent) == ["config.json"]
+
+
+def test_failure_before_the_rename_keeps_the_old_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_config(saved(org="old"), path)
+
+    def failing_replace(source: Any, target: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(ConfigError, match="No space left on device") as caught:
+        save_config(saved(org="new", token=USER_TOKEN), path)
+    assert str(path) in str(caught.value)
+    assert USER_TOKEN not in str(caught.value)
+    monkeypatch.undo()
+    loaded = load_saved(path)
+    assert loaded is not None and loaded.org == "old"
+    assert os.listdir(path.parent) == ["config.json"]
+
+
+def _save_repeatedly(target: str, writer: int, count: int, start: Any) -> None:
+    """Runs in a child process: save and read back; any torn or unreadable file fails the process."""
+    path = Path(target)
+    start.wait(timeout=30)
+    for number in range(count):
+        save_config(saved(org=f"writer{writer}", project=f"p{number}", token="sntryu_" + str(writer) * 64), path)
+        loaded = load_saved(path)
+        assert loaded is not None and loaded.org in ("writer1", "writer2")
+        assert loaded.token == "sntryu_" + loaded.org[-1] * 64
+
+
+def test_concurrent_saves_from_two_processes_never_corrupt_the_file(path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    writers = [context.Process(target=_save_repeatedly, args=(str(path), n, 50, start)) for n in (1, 2)]
+    for writer in writers:
+        writer.start()
+    start.set()
+    while any(writer.is_alive() for writer in writers):
+        load_saved(path)  # a torn file would raise ConfigError here
+    for writer in writers:
+        writer.join(timeout=60)
+    assert [writer.exitcode for writer in writers] == [0, 0]
+    final = load_saved(path)
+    assert final is not None and final.project == "p49" and final.org in ("writer1", "writer2")
+    assert os.listdir(path.parent) == ["config.json"]
+    assert mode_of(path) == 0o600
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_loose_permissions_are_reported_then_fixed_by_the_next_save(path: Path, env: dict[str, str]) -> None:
+    save_config(saved(token=USER_TOKEN), path)
+    os.chmod(path, 0o644)
+    os.chmod(path.parent, 0o755)
+    loaded = load_saved(path)
+    assert loaded is not None
+    assert any(str(path) in warning and "644" in warning and "600" in warning for warning in loaded.warnings)
+    assert any(str(path.parent) in warning and "755" in warning for warning in loaded.warnings)
+    assert show_config(env=env)["warnings"] == list(loaded.warnings)
+    assert mode_of(path) == 0o644  # loading never changes the file
+
+    save_config(loaded, path)
+    assert (mode_of(path), mode_of(path.parent)) == (0o600, 0o700)
+    reloaded = load_saved(path)
+    assert reloaded is not None and reloaded.warnings == ()
+
+
+def test_a_shared_parent_directory_is_left_alone(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    save_config(saved(), shared / "sentry.json")
+    assert mode_of(shared) == 0o777
+    assert mode_of(shared / "sentry.json") == 0o600
+
+
+CORRUPT_FILES = [
+    (b"{not json", "not valid JSON"),
+    (b"", "not valid JSON"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b"[1, 2]", "JSON list, not an object"),
+    (b'"sntryu_x"', "JSON str, not an object"),
+    (b'{"base_url": "https://sentry.io"}', "token is missing"),
+    (b'{"base_url": "", "token": "t"}', "base_url is missing"),
+    (b'{"base_url": "https://sentry.io", "token": 42}', "token should be a string, not int"),
+    (b'{"base_url": "https://sentry.io", "token": "t", "org": ["a"]}', "org should be a string, not list"),
+    (b'{"base_url": "ftp://sentry.io", "token": "t"}', "base_url is not usable"),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), CORRUPT_FILES, ids=[row[1] for row in CORRUPT_FILES])
+def test_a_corrupt_file_is_named_with_how_to_fix_it(
+    path: Path, env: dict[str, str], content: bytes, reason: str
+) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    for read in (lambda: load_saved(path), lambda: resolve_settings(env=env), lambda: show_config(env=env)):
+        with pytest.raises(ConfigError) as caught:
+            read()
+        message = str(caught.value)
+        assert str(path) in message
+        assert reason in message
+        assert "export-sentry-issue config init" in message and "delete it" in message
+
+
+def test_a_directory_in_place_of_the_file_is_reported(path: Path) -> None:
+    path.mkdir(parents=True)
+    with pytest.raises(ConfigError, match="cannot be read") as caught:
+        load_saved(path)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_an_unreadable_file_is_reported(path: Path) -> None:
+    save_config(saved(), path)
+    os.chmod(path, 0o000)
+    with pytest.raises(ConfigError, match="Permission denied") as caught:
+        load_saved(path)
+    assert f"chmod 600 {path}" in str(caught.value)
+
+
+def test_revoke_deletes_the_file_and_leftover_temporary_files(path: Path) -> None:
+    assert revoke_config(path) is False
+    save_config(saved(), path)
+    leftover = path.with_name(".config.json.123.abcdef.tmp")
+    leftover.write_text('{"token": "left by a crash"}')
+    unrelated = path.with_name("notes.txt")
+    unrelated.write_text("keep me")
+    assert revoke_config(path) is True
+    assert sorted(os.listdir(path.parent)) == ["notes.txt"]
+    assert revoke_config(path) is False
+
+
+# --- show_config ----------------------------------------------------------------------------------------------
+
+
+def test_show_config_names_each_source_and_masks_the_token(path: Path, env: dict[str, str]) -> None:
+    save_config(saved("https://sentry.io", token=USER_TOKEN, org="file-org", format="markdown"), path)
+    shown = show_config(env={**env, "SENTRY_ORG": "env-org", "SENTRY_PROJECT": "env-project"})
+    settings = shown["settings"]
+    assert shown["path"] == str(path) and shown["saved"] is True
+    assert settings["base_url"] == {"value": "https://sentry.io", "source": "file", "detail": "base_url"}
+    assert settings["org"] == {"value": "env-org", "source": "env", "detail": "SENTRY_ORG"}
+    assert settings["project"]["source"] == "env"
+    assert settings["format"] == {"value": "markdown", "source": "file", "detail": "format"}
+    assert settings["token"] == {"value": "sntryu_a… (71 chars)", "source": "file", "detail": "token"}
+    assert settings["templates_dir"] == {"value": None, "source": None, "detail": None}
+    assert shown["token_kind"] == "user token"
+    assert shown["warnings"] == []
+    assert USER_TOKEN[8:] not in json.dumps(shown)
+
+
+def test_show_config_without_a_file(env: dict[str, str]) -> None:
+    shown = show_config(env=env)
+    assert shown["saved"] is False
+    assert shown["settings"]["base_url"]["source"] == "default"
+    assert shown["settings"]["token"] == {"value": None, "source": None, "detail": None}
+    assert shown["token_kind"] is None
+
+
+def test_show_config_reports_a_refused_token_instead_of_failing(path: Path, env: dict[str, str]) -> None:
+    save_config(saved(SAAS), path)
+    shown = show_config(env={**env, "SENTRY_URL": SELF_HOSTED})
+    assert shown["settings"]["token"]["value"] is None
+    assert shown["warnings"] == [
+        "The saved token is for sentry.io and will not be sent to sentry.example.com; "
+        "pass a token for sentry.example.com along with that URL."
+    ]
+
+
+def test_show_config_describes_an_org_token_without_its_secret(env: dict[str, str]) -> None:
+    token = org_token(SELF_HOSTED, "acme")
+    shown = show_config(env={**env, "SENTRY_AUTH_TOKEN": token})
+    assert shown["token_kind"] == f"organization token for acme at {SELF_HOSTED}"
+    assert shown["settings"]["base_url"]["detail"] == "from the organization token in SENTRY_AUTH_TOKEN"
+    assert ORG_TOKEN_SECRET[:4] not in json.dumps(shown)
+
+
+# --- init_config ----------------------------------------------------------------------------------------------
+
+
+class FakeVerifier:
+    """Stands in for the Sentry client: records calls, raises what it is told to."""
+
+    def __init__(self, error: FetchError | None = None) -> None:
+        self.error = error
+        self.calls: list[tuple[str, str, str | None]] = []
+
+    async def __call__(self, base_url: str, token: str, org: str | None) -> None:
+        self.calls.append((base_url, token, org))
+        if self.error:
+            raise self.error
+
+
+def test_init_checks_the_token_then_saves_it(path: Path) -> None:
+    verifier = FakeVerifier()
+    result = asyncio.run(
+        init_config("https://acme.sentry.io/issues/12/", f" {USER_TOKEN}\n", path=path, verifier=verifier)
+    )
+    assert verifier.calls == [("https://sentry.io", USER_TOKEN, "acme")]
+    assert result == SavedConfig(base_url="https://sentry.io", org="acme", token=USER_TOKEN)
+    assert load_saved(path) == result
+    assert (mode_of(path), mode_of(path.parent)) == (0o600, 0o700)
+
+
+def test_init_with_self_hosted_root_and_separate_org(path: Path) -> None:
+    verifier = FakeVerifier()
+    result = asyncio.run(
+        init_config(
+            "https://example.com/sentry/", LEGACY_TOKEN, org="acme", project="web", path=path, verifier=verifier
+        )
+    )
+    assert verifier.calls == [("https://example.com/sentry", LEGACY_TOKEN, "acme")]
+    assert (result.base_url, result.org, result.project) == ("https://example.com/sentry", "acme", "web")
+
+
+def test_init_takes_server_and_org_from_an_org_token(path: Path) -> None:
+    token = org_token("https://sentry.example.com/", "acme")
+    verifier = FakeVerifier()
+    result = asyncio.run(init_config(None, token, path=path, verifier=verifier))
+    assert verifier.calls == [(SELF_HOSTED, token, "acme")]
+    assert (result.base_url, result.org) == (SELF_HOSTED, "acme")
+
+
+def test_init_without_verification_saves_without_asking(path: Path) -> None:
+    verifier = FakeVerifier(AuthError("would fail"))
+    asyncio.run(init_config(SAAS, USER_TOKEN, org="acme", path=path, verify=False, verifier=verifier))
+    assert verifier.calls == []
+    assert load_saved(path) is not None
+
+
+@pytest.mark.parametrize(
+    ("base_url", "token", "org", "message"),
+    [
+        ("https://sentry.example.com", USER_TOKEN, None, "No organisation was given for https://sentry.example.com"),
+        ("https://sentry.example.com", USER_TOKEN, "bad slug!", "'bad slug!' is not an organisation slug"),
+        ("https://sentry.example.com", "  ", "acme", "No token was given"),
+        (None, USER_TOKEN, "acme", "No Sentry URL was given"),
+        ("ftp://sentry.example.com", USER_TOKEN, "acme", "not an http(s) URL"),
+    ],
+)
+def test_init_refuses_incomplete_input_before_asking_the_server(
+    path: Path, base_url: str | None, token: str, org: str | None, message: str
+) -> None:
+    verifier = FakeVerifier()
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        asyncio.run(init_config(base_url, token, org=org, path=path, verifier=verifier))
+    assert verifier.calls == []
+    assert not path.exists()
+
+
+INIT_FAILURES = [
+    (AuthError("Invalid token header. No credentials provided."), "https://sentry.example.com rejected the token"),
+    (PermissionDeniedError("You do not have permission"), "refused access to organisation acme"),
+    (NetworkError("connection refused"), "Could not reach https://sentry.example.com: connection refused"),
+    (NotFoundError("organisation acme not found"), "did not confirm access to organisation acme"),
+]
+
+
+@pytest.mark.parametrize(("error", "message"), INIT_FAILURES, ids=[type(row[0]).__name__ for row in INIT_FAILURES])
+def test_init_saves_nothing_when_the_check_fails(path: Path, error: FetchError, message: str) -> None:
+    save_config(saved(org="previous"), path)
+    before = path.read_bytes()
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(init_config(SELF_HOSTED, USER_TOKEN, org="acme", path=path, verifier=FakeVerifier(error)))
+    text = str(caught.value)
+    assert message in text
+    assert str(error) in text
+    assert "nothing was saved" in text.lower()
+    assert USER_TOKEN not in text
+    assert path.read_bytes() == before
+    assert os.listdir(path.parent) == ["config.json"]
+
+
+@pytest.mark.parametrize("error_type", [AuthError, PermissionDeniedError])
+def test_init_names_the_scopes_a_token_needs(path: Path, error_type: type[FetchError]) -> None:
+    with pytest.raises(ConfigError, match="event:read, project:read and org:read"):
+        asyncio.run(init_config(SAAS, USER_TOKEN, org="acme", path=path, verifier=FakeVerifier(error_type("no"))))
+
+
+def test_init_never_repeats_a_token_found_in_a_server_message(path: Path) -> None:
+    leaky = AuthError(f"token {USER_TOKEN} is not valid")
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(init_config(SAAS, USER_TOKEN, org="acme", path=path, verifier=FakeVerifier(leaky)))
+    assert USER_TOKEN not in str(caught.value)
+    assert mask_token(USER_TOKEN) in str(caught.value)
+
+
+# --- init against a real HTTP server, through the exporter's Sentry client -----------------------------------
+
+
+class _SentryStub(BaseHTTPRequestHandler):
+    """Answers every GET with the status the server was given, in Sentry's JSON shapes."""
+
+    server: _StubServer
+
+    def do_GET(self) -> None:
+        status = self.server.status
+        origin = f"http://127.0.0.1:{self.server.server_port}"
+        bodies: dict[int, Any] = {
+            200: {"id": "1", "slug": "acme", "name": "Acme", "links": {"organizationUrl": origin, "regionUrl": origin}},
+            401: {"detail": "Invalid token"},
+            403: {"detail": "You do not have permission to perform this action."},
+        }
+        data = json.dumps(bodies[status]).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _StubServer(ThreadingHTTPServer):
+    status = 200
+
+
+@contextlib.contextmanager
+def stub_sentry(status: int) -> Iterator[str]:
+    server = _StubServer(("127.0.0.1", 0), _SentryStub)
+    server.status = status
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(200, None), (401, "rejected the token"), (403, "refused access to organisation acme"), (None, "Could not reach")],
+    ids=["ok", "unauthorized", "forbidden", "unreachable"],
+)
+def test_init_against_a_local_server_with_the_real_client(path: Path, status: int | None, message: str | None) -> None:
+    pytest.importorskip("sentry_issue_export.sentry_api")
+    with contextlib.ExitStack() as stack:
+        base_url = stack.enter_context(stub_sentry(status)) if status else closed_port_url()
+        if message is None:
+            result = asyncio.run(init_config(base_url, USER_TOKEN, org="acme", path=path))
+            assert (result.base_url, load_saved(path)) == (base_url, result)
+            return
+        with pytest.raises(ConfigError, match=message) as caught:
+            asyncio.run(init_config(base_url, USER_TOKEN, org="acme", path=path))
+    assert base_url in str(caught.value)
+    assert USER_TOKEN not in str(caught.value)
+    assert not path.exists()
