@@ -1,0 +1,62 @@
+"""The ``samples`` source: serves the bundled sample issues, so the demo needs no Sentry account or network.
+
+A reference matches a sample by its issue id, its short id or its sample name, in any case. Samples only have
+their latest event; a reference naming another event id fails like Sentry's 404 would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from ..errors import NotFoundError
+from ..hookspecs import FetchFailure, RawIssue, Source, hookimpl
+from ..refs import IssueRef
+from ..samples import SAMPLE_NAMES, SAMPLE_ORG, find_sample, load_sample, sample_issue
+from ..settings import Settings
+
+_EVENT_ALIASES = frozenset({"latest", "oldest", "recommended"})
+
+
+class SamplesSource:
+    name = "samples"
+    description = "Bundled sample issues (the demo): no account, token or network needed."
+
+    def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
+        """Every sample but the stress-test one, which is exported only when named (``huge_event``)."""
+        return [
+            IssueRef(issue_id=str(sample_issue(name)["id"]), org=SAMPLE_ORG, text=name)
+            for name in SAMPLE_NAMES
+            if name != "huge_event"
+        ]
+
+    async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
+        for ref in refs:
+            yield fetch_sample(ref)
+
+
+def fetch_sample(ref: IssueRef) -> RawIssue | FetchFailure:
+    """The sample ``ref`` names, or a ``FetchFailure`` that lists the samples there are."""
+    name = find_sample(ref.issue_id)
+    if name is None:
+        return FetchFailure(ref, NotFoundError(f"No bundled sample matches {str(ref)!r}. {_available()}"))
+    sample = load_sample(name)
+    event = sample["event"]
+    if ref.event_id and ref.event_id.lower() not in _EVENT_ALIASES and ref.event_id.lower() != event["id"]:
+        return FetchFailure(
+            ref,
+            NotFoundError(
+                f"Sample {name} has no event {ref.event_id}; its only event is {event['id']}. "
+                "Leave the event id out to get it."
+            ),
+        )
+    return RawIssue(ref, sample["issue"], event)
+
+
+def _available() -> str:
+    listed = ", ".join(f"{name} ({sample_issue(name)['shortId']})" for name in SAMPLE_NAMES)
+    return f"Use a sample name, issue id or short id; the samples are: {listed}."
+
+
+@hookimpl
+def register_sources(register: Callable[[Source], None]) -> None:
+    register(SamplesSource())
