@@ -1,4 +1,4 @@
-"""config.py: precedence, the token's origin rule, URL forms, private atomic files, init and show."""
+"""config.py: precedence, the token's origin rule, init and show, and the names it re-exports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import base64
 import contextlib
 import itertools
 import json
-import multiprocessing
 import os
 import socket
 import stat
@@ -18,20 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
+from sentry_issue_export import config, config_file, sentry_urls
 from sentry_issue_export.config import (
     SavedConfig,
     config_path,
     init_config,
-    inspect_token,
     load_saved,
     mask_token,
-    normalize_base_url,
     resolve_settings,
-    revoke_config,
-    same_server,
     save_config,
     show_config,
 )
@@ -76,189 +70,42 @@ def mode_of(target: Path) -> int:
     return stat.S_IMODE(os.stat(target).st_mode)
 
 
-@contextlib.contextmanager
-def umask(value: int) -> Iterator[None]:
-    previous = os.umask(value)
-    try:
-        yield
-    finally:
-        os.umask(previous)
+# --- the public names -----------------------------------------------------------------------------------------
 
 
-# --- config_path ----------------------------------------------------------------------------------------------
+def test_every_public_name_is_importable_from_config() -> None:
+    namespace: dict[str, Any] = {}
+    exec("from sentry_issue_export.config import *", namespace)
+    assert set(config.__all__) <= set(namespace)
 
 
-def test_config_path_follows_xdg_config_home(tmp_path: Path) -> None:
-    xdg = tmp_path / "elsewhere"
-    assert config_path({"XDG_CONFIG_HOME": str(xdg)}) == xdg / "export-sentry-issue" / "config.json"
+@pytest.mark.parametrize(
+    ("name", "home"),
+    [
+        ("SavedConfig", config_file),
+        ("config_path", config_file),
+        ("load_saved", config_file),
+        ("save_config", config_file),
+        ("revoke_config", config_file),
+        ("TokenInfo", sentry_urls),
+        ("inspect_token", sentry_urls),
+        ("mask_token", sentry_urls),
+        ("normalize_base_url", sentry_urls),
+        ("same_server", sentry_urls),
+    ],
+)
+def test_config_re_exports_the_same_objects(name: str, home: Any) -> None:
+    assert name in config.__all__
+    assert getattr(config, name) is getattr(home, name)
 
 
-@pytest.mark.parametrize("xdg", ["", "relative/dir"], ids=["unset", "relative-is-ignored"])
-def test_config_path_falls_back_to_home_config(tmp_path: Path, xdg: str) -> None:
-    env = {"XDG_CONFIG_HOME": xdg, "HOME": str(tmp_path)}
-    assert config_path(env) == tmp_path / ".config" / "export-sentry-issue" / "config.json"
-
-
-def test_config_path_defaults_to_the_process_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    assert config_path() == tmp_path / "export-sentry-issue" / "config.json"
+# --- reading the file from XDG_CONFIG_HOME --------------------------------------------------------------------
 
 
 def test_resolve_reads_the_file_under_xdg_config_home(env: dict[str, str], path: Path) -> None:
     save_config(saved("https://sentry.example.com", org="acme"), path)
     settings = resolve_settings(env=env)
     assert (settings.base_url, settings.org, settings.token) == ("https://sentry.example.com", "acme", FILE_TOKEN)
-
-
-# --- normalize_base_url ---------------------------------------------------------------------------------------
-
-URL_FORMS = [
-    ("https://sentry.io/api/0/projects/acme/backend/issues/", "https://sentry.io", "acme", "backend"),
-    ("https://sentry.io/organizations/acme/", "https://sentry.io", "acme", None),
-    ("https://sentry.io/organizations/acme/issues/", "https://sentry.io", "acme", None),
-    ("https://sentry.io/organizations/acme/issues/123/?project=4&query=a", "https://sentry.io", "acme", None),
-    ("https://sentry.io/organizations/acme/projects/backend/", "https://sentry.io", "acme", "backend"),
-    ("https://acme.sentry.io/", "https://sentry.io", "acme", None),
-    ("https://acme.sentry.io/issues/123/events/latest/", "https://sentry.io", "acme", None),
-    ("acme.sentry.io", "https://sentry.io", "acme", None),
-    ("https://de.sentry.io", "https://de.sentry.io", None, None),
-    ("https://us.sentry.io/acme/issues/1/", "https://us.sentry.io", "acme", None),
-    ("https://eu.sentry.io/", "https://eu.sentry.io", None, None),
-    ("https://www.sentry.io/", "https://sentry.io", None, None),
-    ("https://sentry.io/acme/issues/1/", "https://sentry.io", "acme", None),
-    ("https://sentry.io/settings/account/api/auth-tokens/", "https://sentry.io", None, None),
-    ("https://sentry.example.com", "https://sentry.example.com", None, None),
-    ("https://Sentry.Example.COM:443/", "https://sentry.example.com", None, None),
-    ("sentry.example.com", "https://sentry.example.com", None, None),
-    ("  https://sentry.example.com/  ", "https://sentry.example.com", None, None),
-    ("https://sentry.example.com/organizations/acme/issues/123/", "https://sentry.example.com", "acme", None),
-    ("https://sentry.example.com/acme/issues/5/", "https://sentry.example.com", "acme", None),
-    ("https://example.com/sentry/", "https://example.com/sentry", None, None),
-    ("https://example.com/sentry/organizations/acme/issues/7/", "https://example.com/sentry", "acme", None),
-    ("https://example.com/sentry/api/0/projects/acme/web/issues/", "https://example.com/sentry", "acme", "web"),
-    ("http://localhost:9000", "http://localhost:9000", None, None),
-    ("http://localhost:9000/organizations/sentry/", "http://localhost:9000", "sentry", None),
-    ("localhost:9000", "https://localhost:9000", None, None),
-    ("http://127.0.0.1:80/", "http://127.0.0.1", None, None),
-    ("https://[::1]:8443/", "https://[::1]:8443", None, None),
-]
-
-
-@pytest.mark.parametrize(("url", "origin", "org", "project"), URL_FORMS, ids=[row[0].strip() for row in URL_FORMS])
-def test_normalize_base_url_accepts(url: str, origin: str, org: str | None, project: str | None) -> None:
-    assert normalize_base_url(url) == (origin, org, project)
-
-
-URL_ERRORS = [
-    ("", "No Sentry URL"),
-    ("   ", "No Sentry URL"),
-    ("ftp://sentry.example.com", "not an http(s) URL"),
-    ("https://", "names no valid host"),
-    ("https://sentry.example.com:notaport/", "not a valid URL"),
-    ("https://user:hunter2@sentry.example.com/", "user name or password"),
-    ("https://0123abcd@o1.ingest.sentry.io/2", "user name or password"),
-    ("https://sentry.io/organizations/ac%20me!/", "not a valid organisation slug"),
-    (USER_TOKEN, "looks like a token"),
-    (LEGACY_TOKEN, "looks like a token"),
-]
-
-
-@pytest.mark.parametrize(("url", "message"), URL_ERRORS, ids=[row[1] + ":" + row[0][:20] for row in URL_ERRORS])
-def test_normalize_base_url_rejects_with_an_example(url: str, message: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        normalize_base_url(url)
-    text = str(caught.value)
-    assert message in text
-    assert "e.g. https://sentry.io/organizations/acme/" in text
-    for secret in ("hunter2", "0123abcd", USER_TOKEN, LEGACY_TOKEN):
-        assert secret not in text
-
-
-_hosts = st.sampled_from(
-    ["sentry.io", "acme.sentry.io", "de.sentry.io", "www.sentry.io", "sentry.example.com", "localhost", "10.0.0.7"]
-)
-_segments = st.lists(st.sampled_from(["organizations", "acme", "issues", "123", "api", "0", "projects", "sentry"]))
-
-
-@given(
-    scheme=st.sampled_from(["http://", "https://", ""]),
-    host=_hosts,
-    port=st.sampled_from(["", ":443", ":80", ":9000"]),
-    segments=_segments,
-)
-def test_normalized_base_url_is_a_fixed_point(scheme: str, host: str, port: str, segments: list[str]) -> None:
-    url = f"{scheme}{host}{port}/" + "/".join(segments)
-    origin, _, _ = normalize_base_url(url)
-    assert normalize_base_url(origin)[0] == origin
-    assert same_server(origin, normalize_base_url(origin)[0])
-    assert not origin.endswith("/")
-
-
-@pytest.mark.parametrize(
-    ("first", "second", "same"),
-    [
-        ("https://sentry.io", "https://de.sentry.io", True),
-        ("https://sentry.io", "https://sentry.io:443", True),
-        ("https://sentry.example.com", "https://sentry.example.com/prefix", True),
-        ("https://sentry.example.com", "http://sentry.example.com", False),
-        ("https://sentry.example.com", "https://sentry.example.com:8443", False),
-        ("https://sentry.io", "https://sentry.example.com", False),
-        ("https://sentry.io", "https://evilsentry.io", False),
-        ("http://sentry.io", "https://sentry.io", False),
-    ],
-)
-def test_same_server(first: str, second: str, same: bool) -> None:
-    assert same_server(first, second) is same
-    assert same_server(second, first) is same
-
-
-# --- tokens ---------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("token", "masked"),
-    [
-        (USER_TOKEN, "sntryu_a… (71 chars)"),
-        ("abcdefghijkl", "abcd… (12 chars)"),
-        ("abc", "a… (3 chars)"),
-        ("ab", "… (2 chars)"),
-        ("x", "… (1 char)"),
-        ("", "(not set)"),
-        (None, "(not set)"),
-    ],
-)
-def test_mask_token(token: str | None, masked: str) -> None:
-    assert mask_token(token) == masked
-
-
-@given(st.text(min_size=1, max_size=200))
-def test_mask_token_reveals_at_most_a_third_and_eight_characters(token: str) -> None:
-    revealed = mask_token(token).split("…")[0]
-    assert token.startswith(revealed)
-    assert len(revealed) <= min(8, len(token) // 3)
-    assert f"({len(token)} char" in mask_token(token)
-
-
-@pytest.mark.parametrize(
-    ("token", "kind"),
-    [
-        (USER_TOKEN, "user"),
-        ("sntrya_" + "1" * 64, "user app"),
-        ("sntryi_" + "1" * 64, "integration"),
-        (LEGACY_TOKEN, "legacy"),
-        ("not-a-sentry-token", "unknown"),
-        ("sntrys_%%%notbase64_secret", "organization"),
-    ],
-)
-def test_inspect_token_kind(token: str, kind: str) -> None:
-    assert inspect_token(token).kind == kind
-
-
-def test_org_token_names_its_server_and_organisation() -> None:
-    info = inspect_token(org_token("https://sentry.example.com/", "acme"))
-    assert (info.kind, info.url, info.org) == ("organization", "https://sentry.example.com", "acme")
-    assert info.description == "organization token for acme at https://sentry.example.com"
-    assert ORG_TOKEN_SECRET not in repr(info)
 
 
 # --- precedence -----------------------------------------------------------------------------------------------
@@ -433,190 +280,6 @@ def test_org_token_brings_its_own_server(path: Path) -> None:
     token = org_token(SELF_HOSTED, "acme")
     settings = resolve_settings(env={"SENTRY_AUTH_TOKEN": token}, path=path)
     assert (settings.base_url, settings.org, settings.token) == (SELF_HOSTED, "acme", token)
-
-
-# --- the saved file -------------------------------------------------------------------------------------------
-
-
-def test_load_returns_none_without_a_file(path: Path) -> None:
-    assert load_saved(path) is None
-
-
-def test_round_trip_keeps_every_field_and_hides_the_token(path: Path) -> None:
-    original = SavedConfig(
-        base_url="https://example.com/sentry",
-        org="acme",
-        project="web",
-        token=USER_TOKEN,
-        output_dir="~/reports",
-        format="markdown",
-        templates_dir="/templates",
-    )
-    save_config(original, path)
-    loaded = load_saved(path)
-    assert loaded == original
-    assert loaded is not None and loaded.warnings == ()
-    assert USER_TOKEN not in repr(loaded)
-    assert USER_TOKEN not in repr(resolve_settings(env={}, path=path))
-    assert json.loads(path.read_text())["token"] == USER_TOKEN
-
-
-@pytest.mark.parametrize("mask", [0o000, 0o022, 0o077])
-def test_directory_is_700_and_file_600_right_after_creation(path: Path, mask: int) -> None:
-    with umask(mask):
-        save_config(saved(), path)
-    assert mode_of(path.parent) == 0o700
-    assert mode_of(path) == 0o600
-
-
-def test_temporary_file_is_private_and_complete_before_the_rename(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_replace, seen = os.replace, []
-
-    def inspecting_replace(source: Any, target: Any) -> None:
-        source = Path(source)
-        seen.append((source.parent, mode_of(source), json.loads(source.read_text())["token"], Path(target)))
-        real_replace(source, target)
-
-    monkeypatch.setattr(os, "replace", inspecting_replace)
-    with umask(0):
-        save_config(saved(token=USER_TOKEN), path)
-    assert seen == [(path.parent, 0o600, USER_TOKEN, path)]
-
-
-def test_saves_leave_no_temporary_files(path: Path) -> None:
-    for number in range(5):
-        save_config(saved(org=f"org{number}"), path)
-    assert os.listdir(path.parent) == ["config.json"]
-
-
-def test_failure_before_the_rename_keeps_the_old_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    save_config(saved(org="old"), path)
-
-    def failing_replace(source: Any, target: Any) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(ConfigError, match="No space left on device") as caught:
-        save_config(saved(org="new", token=USER_TOKEN), path)
-    assert str(path) in str(caught.value)
-    assert USER_TOKEN not in str(caught.value)
-    monkeypatch.undo()
-    loaded = load_saved(path)
-    assert loaded is not None and loaded.org == "old"
-    assert os.listdir(path.parent) == ["config.json"]
-
-
-def _save_repeatedly(target: str, writer: int, count: int, start: Any) -> None:
-    """Runs in a child process: save and read back; any torn or unreadable file fails the process."""
-    path = Path(target)
-    start.wait(timeout=30)
-    for number in range(count):
-        save_config(saved(org=f"writer{writer}", project=f"p{number}", token="sntryu_" + str(writer) * 64), path)
-        loaded = load_saved(path)
-        assert loaded is not None and loaded.org in ("writer1", "writer2")
-        assert loaded.token == "sntryu_" + loaded.org[-1] * 64
-
-
-def test_concurrent_saves_from_two_processes_never_corrupt_the_file(path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    start = context.Event()
-    writers = [context.Process(target=_save_repeatedly, args=(str(path), n, 50, start)) for n in (1, 2)]
-    for writer in writers:
-        writer.start()
-    start.set()
-    while any(writer.is_alive() for writer in writers):
-        load_saved(path)  # a torn file would raise ConfigError here
-    for writer in writers:
-        writer.join(timeout=60)
-    assert [writer.exitcode for writer in writers] == [0, 0]
-    final = load_saved(path)
-    assert final is not None and final.project == "p49" and final.org in ("writer1", "writer2")
-    assert os.listdir(path.parent) == ["config.json"]
-    assert mode_of(path) == 0o600
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_loose_permissions_are_reported_then_fixed_by_the_next_save(path: Path, env: dict[str, str]) -> None:
-    save_config(saved(token=USER_TOKEN), path)
-    os.chmod(path, 0o644)
-    os.chmod(path.parent, 0o755)
-    loaded = load_saved(path)
-    assert loaded is not None
-    assert any(str(path) in warning and "644" in warning and "600" in warning for warning in loaded.warnings)
-    assert any(str(path.parent) in warning and "755" in warning for warning in loaded.warnings)
-    assert show_config(env=env)["warnings"] == list(loaded.warnings)
-    assert mode_of(path) == 0o644  # loading never changes the file
-
-    save_config(loaded, path)
-    assert (mode_of(path), mode_of(path.parent)) == (0o600, 0o700)
-    reloaded = load_saved(path)
-    assert reloaded is not None and reloaded.warnings == ()
-
-
-def test_a_shared_parent_directory_is_left_alone(tmp_path: Path) -> None:
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    os.chmod(shared, 0o777)
-    save_config(saved(), shared / "sentry.json")
-    assert mode_of(shared) == 0o777
-    assert mode_of(shared / "sentry.json") == 0o600
-
-
-CORRUPT_FILES = [
-    (b"{not json", "not valid JSON"),
-    (b"", "not valid JSON"),
-    (b"\xff\xfe{}", "not UTF-8"),
-    (b"[1, 2]", "JSON list, not an object"),
-    (b'"sntryu_x"', "JSON str, not an object"),
-    (b'{"base_url": "https://sentry.io"}', "token is missing"),
-    (b'{"base_url": "", "token": "t"}', "base_url is missing"),
-    (b'{"base_url": "https://sentry.io", "token": 42}', "token should be a string, not int"),
-    (b'{"base_url": "https://sentry.io", "token": "t", "org": ["a"]}', "org should be a string, not list"),
-    (b'{"base_url": "ftp://sentry.io", "token": "t"}', "base_url is not usable"),
-]
-
-
-@pytest.mark.parametrize(("content", "reason"), CORRUPT_FILES, ids=[row[1] for row in CORRUPT_FILES])
-def test_a_corrupt_file_is_named_with_how_to_fix_it(
-    path: Path, env: dict[str, str], content: bytes, reason: str
-) -> None:
-    path.parent.mkdir(parents=True)
-    path.write_bytes(content)
-    for read in (lambda: load_saved(path), lambda: resolve_settings(env=env), lambda: show_config(env=env)):
-        with pytest.raises(ConfigError) as caught:
-            read()
-        message = str(caught.value)
-        assert str(path) in message
-        assert reason in message
-        assert "export-sentry-issue config init" in message and "delete it" in message
-
-
-def test_a_directory_in_place_of_the_file_is_reported(path: Path) -> None:
-    path.mkdir(parents=True)
-    with pytest.raises(ConfigError, match="cannot be read") as caught:
-        load_saved(path)
-    assert str(path) in str(caught.value)
-
-
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
-def test_an_unreadable_file_is_reported(path: Path) -> None:
-    save_config(saved(), path)
-    os.chmod(path, 0o000)
-    with pytest.raises(ConfigError, match="Permission denied") as caught:
-        load_saved(path)
-    assert f"chmod 600 {path}" in str(caught.value)
-
-
-def test_revoke_deletes_the_file_and_leftover_temporary_files(path: Path) -> None:
-    assert revoke_config(path) is False
-    save_config(saved(), path)
-    leftover = path.with_name(".config.json.123.abcdef.tmp")
-    leftover.write_text('{"token": "left by a crash"}')
-    unrelated = path.with_name("notes.txt")
-    unrelated.write_text("keep me")
-    assert revoke_config(path) is True
-    assert sorted(os.listdir(path.parent)) == ["notes.txt"]
-    assert revoke_config(path) is False
 
 
 # --- show_config ----------------------------------------------------------------------------------------------

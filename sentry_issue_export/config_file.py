@@ -1,0 +1,239 @@
+"""The saved config file: where it lives, and reading, writing and deleting it without ever exposing the token.
+
+The file holds a token, so it is private from its first byte: created with mode 600 inside a 700 directory,
+written to a unique temporary file and renamed over the old one, so readers and concurrent writers only ever
+see a whole file. Loading reports loose permissions as warnings instead of changing the file; the next save
+tightens them. A file that cannot be used raises a :class:`~sentry_issue_export.errors.ConfigError` that names
+the file and how to fix it. The token never appears in a message or a ``repr``.
+
+Which value wins when the file, the environment and call arguments disagree is decided in ``config.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigError
+from .sentry_urls import normalize_base_url
+
+__all__ = [
+    "APP_DIR_NAME",
+    "CONFIG_FILE_NAME",
+    "SAVED_FIELDS",
+    "SavedConfig",
+    "config_path",
+    "load_saved",
+    "revoke_config",
+    "save_config",
+]
+
+APP_DIR_NAME = "export-sentry-issue"
+CONFIG_FILE_NAME = "config.json"
+FIX_HINT = "run `export-sentry-issue config init` again to replace it, or delete it"
+SAVED_FIELDS = ("base_url", "org", "project", "token", "output_dir", "format", "templates_dir")
+"""The keys the file may hold, in the order they are written."""
+
+
+@attrs.frozen(kw_only=True)
+class SavedConfig:
+    """The saved config file. ``warnings`` are found on load (e.g. loose permissions) and are not saved."""
+
+    base_url: str
+    org: str | None = None
+    project: str | None = None
+    token: str = attrs.field(repr=False)
+    output_dir: str | None = None
+    format: str | None = None
+    templates_dir: str | None = None
+    warnings: tuple[str, ...] = attrs.field(default=(), eq=False)
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/export-sentry-issue/config.json``, else ``~/.config/...`` (a relative XDG path is ignored)."""
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        base = Path(xdg)
+    else:
+        home = env.get("HOME")
+        base = (Path(home) if home else Path.home()) / ".config"
+    return base / APP_DIR_NAME / CONFIG_FILE_NAME
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+def load_saved(path: Path | None = None) -> SavedConfig | None:
+    """Read the saved config; ``None`` when there is none. A file that cannot be used raises ConfigError."""
+    path = config_path() if path is None else Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(
+            f"The saved config {path} cannot be read ({exc.strerror or exc}). "
+            f"Make it readable by your user (chmod 600 {path}), or {FIX_HINT}."
+        ) from None
+    try:
+        with os.fdopen(fd, "rb") as file:
+            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+            raw = file.read()
+    except OSError as exc:
+        raise ConfigError(f"The saved config {path} cannot be read ({exc.strerror or exc}); {FIX_HINT}.") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _unusable(path, "it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _unusable(path, f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    return SavedConfig(**_checked_fields(path, data), warnings=tuple(_permission_warnings(path, mode)))
+
+
+def _checked_fields(path: Path, data: object) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _unusable(path, f"it holds a JSON {type(data).__name__}, not an object")
+    problems = [f"{name} is missing or empty" for name in ("base_url", "token") if not data.get(name)]
+    problems += [
+        f"{name} should be a string, not {type(data[name]).__name__}"
+        for name in SAVED_FIELDS
+        if data.get(name) is not None and not isinstance(data[name], str)
+    ]
+    if problems:
+        raise _unusable(path, "; ".join(problems))
+    fields = {name: data.get(name) or None for name in SAVED_FIELDS}
+    try:
+        fields["base_url"] = normalize_base_url(data["base_url"])[0]
+    except ConfigError as exc:
+        raise _unusable(path, f"its base_url is not usable ({exc})") from None
+    return fields
+
+
+def _unusable(path: Path, reason: str) -> ConfigError:
+    return ConfigError(f"The saved config {path} is unusable: {reason}. To fix it, {FIX_HINT}.")
+
+
+def _permission_warnings(path: Path, mode: int) -> list[str]:
+    if os.name != "posix":
+        return []
+    warnings = []
+    if mode & 0o077:
+        warnings.append(
+            f"{path} holds a token but other users may read it (mode {mode:o}); it gets mode 600 on the next "
+            f"save, or run `chmod 600 {path}` now."
+        )
+    with contextlib.suppress(OSError):
+        directory_mode = stat.S_IMODE(path.parent.stat().st_mode)
+        if path.parent.name == APP_DIR_NAME and directory_mode & 0o077:
+            warnings.append(
+                f"{path.parent} is open to other users (mode {directory_mode:o}); it gets mode 700 on the next "
+                f"save, or run `chmod 700 {path.parent}` now."
+            )
+    return warnings
+
+
+# --- writing --------------------------------------------------------------------------------------------------
+
+
+def save_config(config: SavedConfig, path: Path | None = None) -> Path:
+    """Write the config atomically, mode 600 from its first byte; the last of concurrent writers wins."""
+    path = config_path() if path is None else Path(path)
+    data = {name: getattr(config, name) for name in SAVED_FIELDS if getattr(config, name) is not None}
+    try:
+        _make_private_directory(path.parent)
+        _write_private_file(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"Could not save the config to {path} ({exc.strerror or exc}); check that {path.parent} is yours "
+            "and writable."
+        ) from None
+    return path
+
+
+def _make_private_directory(directory: Path) -> None:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700)
+    except FileExistsError:
+        if not _is_own_loose_directory(directory):
+            return
+    os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask; pin it
+
+
+def _is_own_loose_directory(directory: Path) -> bool:
+    """Only our own directory is tightened: a custom path may live in a shared one such as /tmp."""
+    if os.name != "posix" or directory.name != APP_DIR_NAME:
+        return False
+    info = directory.stat()
+    return info.st_uid == os.geteuid() and bool(info.st_mode & 0o077)
+
+
+def _write_private_file(path: Path, data: bytes) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(temporary, flags, 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name next to {path}")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            if hasattr(os, "fchmod"):
+                os.fchmod(file.fileno(), 0o600)  # the umask may have removed owner bits; others had none
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename durable; some platforms cannot open a directory, and that is not an error."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- deleting -------------------------------------------------------------------------------------------------
+
+
+def revoke_config(path: Path | None = None) -> bool:
+    """Delete the saved config (and any temporary file a crashed save left); True if a config existed.
+
+    The token itself stays valid in Sentry until it is revoked there too.
+    """
+    path = config_path() if path is None else Path(path)
+    with contextlib.suppress(OSError):
+        for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(f"Could not delete the saved config {path} ({exc.strerror or exc}).") from None
+    return True

@@ -1,0 +1,236 @@
+"""What a pasted Sentry address or token says: its server, organisation and project, and how to show it safely.
+
+People paste what they have at hand: an issue page, an ``https://acme.sentry.io`` link, an API URL, a
+self-hosted root under a path, or a token in the wrong field. Everything that decides whether a token may go to
+a server starts from one normal form, ``scheme://host[:port]`` plus any self-hosted path prefix, so the reading
+of those forms lives here, apart from where settings come from and where they are stored.
+
+``sentry.io`` and its ``*.sentry.io`` region and organisation hosts count as one server, as they do for the
+Sentry client. A token is only ever inspected by its public shape, and shown masked: no function here puts a
+token into a message or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import re
+from urllib.parse import urlsplit
+
+import attrs
+
+from .errors import ConfigError
+
+__all__ = [
+    "URL_EXAMPLES",
+    "TokenInfo",
+    "host_and_port",
+    "inspect_token",
+    "is_sentry_io_host",
+    "is_slug",
+    "mask_token",
+    "normalize_base_url",
+    "same_server",
+    "without_token",
+]
+
+URL_EXAMPLES = (
+    "e.g. https://sentry.io/organizations/acme/, https://acme.sentry.io/ "
+    "or, for self-hosted Sentry, https://sentry.example.com with the organisation given separately"
+)
+
+_SAAS_HOST = "sentry.io"
+_NOT_ORG_LABELS = frozenset({"us", "de", "eu", "www"})
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$|^[0-9a-f:.]+$")
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+# --- base URLs ------------------------------------------------------------------------------------------------
+
+
+def normalize_base_url(url: str) -> tuple[str, str | None, str | None]:
+    """Read a pasted Sentry address as ``(base_url, org, project)``.
+
+    ``base_url`` is ``scheme://host[:port]`` plus a self-hosted path prefix if there is one. An organisation
+    host (``https://acme.sentry.io``) becomes ``https://sentry.io`` with org ``acme``; region hosts
+    (``https://de.sentry.io``) stay. Pages under the web app or the API (``/organizations/{org}/...``,
+    ``/api/0/projects/{org}/{project}/...``, ``/{org}/issues/{id}/``) contribute their org and project.
+    """
+    text = url.strip()
+    if not text:
+        raise ConfigError(f"No Sentry URL was given; {URL_EXAMPLES}.")
+    if inspect_token(text).kind != "unknown":
+        raise ConfigError(f"The value given as the Sentry URL looks like a token; give the URL, {URL_EXAMPLES}.")
+    if not _SCHEME.match(text):
+        text = "https:" + text if text.startswith("//") else "https://" + text
+    shown = _describe_input(url)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{shown} is not a valid URL; {URL_EXAMPLES}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{shown} is not an http(s) URL; {URL_EXAMPLES}.")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(
+            "The Sentry URL must not contain a user name or password (a DSN is not the address of Sentry); "
+            f"pass the token separately and use the web address, {URL_EXAMPLES}."
+        )
+    host = (parts.hostname or "").rstrip(".")
+    if not host or not _HOSTNAME.match(host):
+        raise ConfigError(f"{shown} names no valid host; {URL_EXAMPLES}.")
+
+    segments = [segment for segment in parts.path.split("/") if segment]
+    prefix, org, project, recognised = _read_path(segments)
+    if is_sentry_io_host(host):
+        label = host.removesuffix(_SAAS_HOST).rstrip(".")
+        if label and "." not in label and label not in _NOT_ORG_LABELS:
+            host, org = _SAAS_HOST, org or label
+        elif label == "www":
+            host = _SAAS_HOST
+        prefix = []  # sentry.io serves from the root: any path is a page of the web app, not a prefix
+    elif not recognised:
+        prefix = segments  # a self-hosted install under a path, e.g. https://example.com/sentry/
+    for name, slug in (("organisation", org), ("project", project)):
+        if slug is not None and not is_slug(slug):
+            raise ConfigError(f"{slug!r} in {shown} is not a valid {name} slug; {URL_EXAMPLES}.")
+
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _default_port(scheme):
+        netloc += f":{port}"
+    path = "".join("/" + segment for segment in prefix)
+    return f"{scheme}://{netloc}{path}", org, project
+
+
+def _read_path(segments: list[str]) -> tuple[list[str], str | None, str | None, bool]:
+    """Split a URL path into (prefix, org, project, recognised) at the first Sentry route it contains."""
+    lowered = [segment.lower() for segment in segments]
+    for i, segment in enumerate(lowered):
+        after, after_lowered = segments[i + 1 :], lowered[i + 1 :]
+        if segment == "api" and after_lowered[:1] == ["0"]:
+            scope = after_lowered[1] if len(after) > 2 else None
+            org = after[2] if scope in ("projects", "organizations") else None
+            project = after[3] if scope == "projects" and len(after) > 3 else None
+            return segments[:i], org, project, True
+        if segment == "organizations":
+            has_project = len(after) > 2 and after_lowered[1] == "projects"
+            return segments[:i], after[0] if after else None, after[2] if has_project else None, True
+        if segment == "issues":
+            return (segments[: i - 1], segments[i - 1], None, True) if i else ([], None, None, True)
+        if i == 0 and segment in ("settings", "auth", "account"):
+            return [], None, None, True
+    return segments, None, None, False
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def _describe_input(text: str) -> str:
+    """Quote a user's input for a message, unless it looks like a token pasted into the wrong place."""
+    stripped = text.strip()
+    if inspect_token(stripped).kind != "unknown" or len(stripped) > 200:
+        return "The value given"
+    return repr(stripped)
+
+
+def is_slug(text: str) -> bool:
+    """Whether ``text`` can be an organisation or project slug as Sentry writes them in URLs."""
+    return _SLUG.match(text) is not None
+
+
+def is_sentry_io_host(host: str) -> bool:
+    """Whether a lower-case host name is ``sentry.io`` or one of its region or organisation hosts."""
+    return host == _SAAS_HOST or host.endswith("." + _SAAS_HOST)
+
+
+def _server_key(base_url: str) -> tuple[str, str, int]:
+    parts = urlsplit(base_url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port or _default_port(scheme)
+    if scheme == "https" and port == 443 and is_sentry_io_host(host):
+        host = _SAAS_HOST
+    return scheme, host, port
+
+
+def same_server(first: str, second: str) -> bool:
+    """Whether a token for ``first`` may be sent to ``second``: same scheme, host and port (sentry.io hosts are one)."""
+    return _server_key(first) == _server_key(second)
+
+
+def host_and_port(base_url: str) -> str:
+    """The server part of a base URL as a message names it: ``sentry.io``, ``sentry.example.com:8443``."""
+    return urlsplit(base_url).netloc
+
+
+# --- tokens ---------------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class TokenInfo:
+    """What a token's shape says about it. Nothing here is secret; ``url`` and ``org`` come from org tokens."""
+
+    kind: str
+    """``user``, ``organization``, ``user app``, ``integration``, ``legacy`` or ``unknown``."""
+    url: str | None = None
+    org: str | None = None
+
+    @property
+    def description(self) -> str:
+        if self.kind == "unknown":
+            return "unrecognised token format"
+        where = f" for {self.org} at {self.url}" if self.org and self.url else ""
+        return f"{self.kind} token{where}"
+
+
+_TOKEN_PREFIXES = {"sntryu_": "user", "sntrys_": "organization", "sntrya_": "user app", "sntryi_": "integration"}
+
+
+def inspect_token(token: str) -> TokenInfo:
+    """Recognise a token by its prefix; an ``sntrys_`` token also names its server and organisation."""
+    for prefix, kind in _TOKEN_PREFIXES.items():
+        if token.startswith(prefix):
+            if kind == "organization":
+                return _org_token_info(token[len(prefix) :])
+            return TokenInfo(kind)
+    if re.fullmatch(r"[0-9a-fA-F]{32,128}", token):
+        return TokenInfo("legacy")
+    return TokenInfo("unknown")
+
+
+def _org_token_info(body: str) -> TokenInfo:
+    """Decode the public part of ``sntrys_<base64 JSON>_<secret>``; the secret is never looked at."""
+    if "_" not in body:
+        return TokenInfo("organization")
+    encoded = body[: body.rindex("_")]
+    try:
+        payload = json.loads(base64.b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8"))
+    except (binascii.Error, ValueError):
+        return TokenInfo("organization")
+    if not isinstance(payload, dict):
+        return TokenInfo("organization")
+    org = payload.get("org") if isinstance(payload.get("org"), str) else None
+    url = None
+    for key in ("url", "region_url"):
+        value = payload.get(key)
+        if isinstance(value, str) and value and url is None:
+            with contextlib.suppress(ConfigError):
+                url = normalize_base_url(value)[0]
+    return TokenInfo("organization", url=url, org=org if org and is_slug(org) else None)
+
+
+def mask_token(token: str | None) -> str:
+    """Show at most 8 leading characters (and never more than a third of the token) plus its length."""
+    if not token:
+        return "(not set)"
+    shown = min(8, len(token) // 3)
+    return f"{token[:shown]}… ({len(token)} char{'' if len(token) == 1 else 's'})"
+
+
+def without_token(message: str, token: str) -> str:
+    """Defence in depth: a message from elsewhere must not carry the token into ours."""
+    return message.replace(token, mask_token(token)) if token else message
