@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from .hookspecs import FetchFailure, RawIssue, RenderOptions
 from .models import IssueReport, build_report
 from .output import default_report_name, resolve_output_path, safe_name_part, write_new_file
 from .plugins import Registry, get_registry
-from .refs import IssueRef, parse_refs
+from .refs import NO_REFERENCE, IssueRef, parse_refs
 from .settings import Settings
 
 ProgressCallback = Callable[[int, int, str], Any]
@@ -73,7 +74,7 @@ async def export_issues(
     if write and output_file:
         resolve_output_path(settings.output_dir, output_file, "unused")  # refuse a bad name before fetching
 
-    wanted, failures = _collect_refs(refs)
+    wanted, failures = _collect_refs(refs, source)
     if not wanted and not failures:
         wanted = list(source.default_refs(settings))
     if not wanted:
@@ -120,20 +121,40 @@ def export_issues_sync(
     return asyncio.run(export_issues(refs, settings, **kwargs))
 
 
-def _collect_refs(refs: str | Sequence[str] | Sequence[IssueRef]) -> tuple[list[IssueRef], list[IssueFailure]]:
+def _collect_refs(
+    refs: str | Sequence[str] | Sequence[IssueRef], source: Any
+) -> tuple[list[IssueRef], list[IssueFailure]]:
+    """Parse the user's text into references, keeping their order; words the source knows count too."""
     if isinstance(refs, str):
         refs = [refs]
-    texts = [r for r in refs if isinstance(r, str)]
-    given = [r for r in refs if isinstance(r, IssueRef)]
+    given: list[IssueRef] = [r for r in refs if isinstance(r, IssueRef)]
+    text = "\n".join(r for r in refs if isinstance(r, str))
     failures: list[IssueFailure] = []
-    if texts:
-        parsed = parse_refs(texts)
-        given.extend(parsed.refs)
-        failures = [IssueFailure(p.text, str(p)) for p in parsed.problems]
-        if given and all(not t.strip() for t in texts):
-            failures = []
-    unique = list(dict.fromkeys(given))
-    return unique, failures
+    if text.strip():
+        found: list[tuple[int, IssueRef]] = []
+        from_word = getattr(source, "ref_from_word", None)
+        if from_word is not None:
+            for match in _WORD.finditer(text):
+                ref = from_word(match.group())
+                if ref is not None:
+                    found.append((match.start(), ref))
+                    text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
+        if text.strip() or not found:
+            parsed = parse_refs(text)
+            found.extend((_position(text, ref.text), ref) for ref in parsed.refs)
+            failures = [IssueFailure(p.text, str(p)) for p in parsed.problems]
+            if found:  # prose around the source's own words is fine
+                failures = [f for f, p in zip(failures, parsed.problems, strict=True) if p.reason != NO_REFERENCE]
+        given.extend(ref for _, ref in sorted(found, key=lambda item: item[0]))
+    return list(dict.fromkeys(given)), failures
+
+
+_WORD = re.compile(r"[^\s,;]+")
+
+
+def _position(text: str, piece: str) -> int:
+    index = text.find(piece) if piece else -1
+    return index if index >= 0 else len(text)
 
 
 async def _fetch_all(

@@ -64,6 +64,9 @@ class Source(Protocol):
         """References to export when the user named none (the samples, a file's issues); usually empty."""
         ...
 
+    # Optional: ``ref_from_word(word: str) -> IssueRef | None`` lets a source accept words of its own (sample
+    # names) that the reference parser would refuse.
+
     def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         """Yield exactly one result per reference, in any order, as each completes.
 

@@ -91,7 +91,7 @@ def parse_refs(text: str | Iterable[str]) -> ParsedRefs:
                 problems.setdefault(found, None)
     if not refs and not problems:
         whole = text if isinstance(text, str) else ", ".join(item for item in seen_text if item.strip())
-        problems[RefProblem(whole, _NO_REFERENCE)] = None
+        problems[RefProblem(whole, NO_REFERENCE)] = None
     return ParsedRefs(refs=tuple(refs), problems=tuple(problems))
 
 
@@ -126,7 +126,8 @@ _EXAMPLES = (
     "an issue id (12345 or #12345), a short id (PROJ-1A: the project slug in capitals, a dash and a counter), "
     "or an issue URL (https://acme.sentry.io/issues/12345/)"
 )
-_NO_REFERENCE = f"holds no Sentry issue reference; give {_EXAMPLES}"
+NO_REFERENCE = f"holds no Sentry issue reference; give {_EXAMPLES}"
+"""The reason of the problem ``parse_refs`` reports when the input names no issue at all."""
 _NOT_TEXT = f"is not text; give each issue reference as a string: {_EXAMPLES}"
 _URL_EXAMPLES = "https://acme.sentry.io/issues/12345/ or https://sentry.example.com/organizations/acme/issues/12345/"
 _NOT_ISSUE_URL = f"is not a Sentry issue URL: open the issue in Sentry and copy its address, e.g. {_URL_EXAMPLES}"

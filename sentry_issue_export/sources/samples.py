@@ -29,6 +29,11 @@ class SamplesSource:
             if name != "huge_event"
         ]
 
+    def ref_from_word(self, word: str) -> IssueRef | None:
+        """A sample name typed where a reference goes (``csp_report``), which the reference parser would refuse."""
+        name = find_sample(word)
+        return None if name is None else IssueRef(issue_id=str(sample_issue(name)["id"]), org=SAMPLE_ORG, text=word)
+
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         for ref in refs:
             yield fetch_sample(ref)

@@ -1,0 +1,370 @@
+"""The ``export-sentry-issue-mcp`` command: the exporter as an MCP server with five tools, nothing more.
+
+Each tool turns its arguments into ``Settings``, calls the library, and words the result (``mcp_wording``).
+Whole-call problems (``ExportError``) become tool errors with the library's own sentence; any other exception is
+masked, so a client never sees a traceback. fastmcp and the exporter are imported only when a server is built or
+a tool runs, which keeps ``--help`` instant; for the same reason this module does not use postponed annotations:
+the tools' annotations name classes imported inside ``make_server``.
+"""
+
+import argparse
+import contextlib
+import hmac
+import ipaddress
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+
+from . import mcp_wording as wording
+from .errors import ConfigError, ExportError
+
+if TYPE_CHECKING:
+    from fastmcp import FastMCP
+
+    from .settings import Settings
+
+SERVER_NAME = "export-sentry-issue"
+TOOL_NAMES = ("view_sentry_issue", "initialize_config", "export_issues_tool", "list_config", "revoke_config")
+ENV_SOURCE = "EXPORT_SENTRY_ISSUE_SOURCE"
+ENV_OUTPUT_DIR = "EXPORT_SENTRY_ISSUE_OUTPUT_DIR"
+ENV_MAX_INLINE_CHARS = "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS"
+ENV_HTTP_TOKEN = "EXPORT_SENTRY_ISSUE_MCP_TOKEN"
+
+Transport = Literal["stdio", "http", "sse"]
+
+
+@attrs.frozen
+class ServerOptions:
+    """What the environment decides for every tool call of one server."""
+
+    source: str | None = None
+    """An offline source (``samples``) that replaces Sentry for every export; ``None`` reads Sentry."""
+    output_dir: Path | None = None
+    """Where reports go; ``None`` leaves it to the configuration (by default the working directory)."""
+    max_inline_chars: int = wording.DEFAULT_MAX_INLINE_CHARS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerOptions":
+        env = os.environ if env is None else env
+        raw_cap = env.get(ENV_MAX_INLINE_CHARS, "").strip()
+        try:
+            max_inline_chars = int(raw_cap) if raw_cap else wording.DEFAULT_MAX_INLINE_CHARS
+        except ValueError:
+            raise ConfigError(
+                f"{ENV_MAX_INLINE_CHARS} must be a whole number of characters, not {raw_cap!r}."
+            ) from None
+        source = env.get(ENV_SOURCE, "").strip() or None
+        output_dir = env.get(ENV_OUTPUT_DIR, "").strip()
+        return cls(
+            source=None if source == "sentry" else source,
+            output_dir=Path(output_dir).expanduser() if output_dir else None,
+            max_inline_chars=max_inline_chars,
+        )
+
+
+def make_server(options: ServerOptions | None = None) -> "FastMCP":
+    """A new server with the five tools; ``options`` default to the environment. One server per run or test."""
+    from fastmcp import Context, FastMCP
+    from fastmcp.dependencies import CurrentContext
+    from mcp_types import ToolAnnotations
+
+    opts = options if options is not None else ServerOptions.from_env()
+    server = FastMCP(SERVER_NAME, mask_error_details=True)
+    # The fetching tools talk to Sentry and write a new report file each call, never replacing one.
+    fetching = {"read_only_hint": False, "destructive_hint": False, "idempotent_hint": False, "open_world_hint": True}
+
+    @server.tool(
+        description=wording.VIEW_SENTRY_ISSUE,
+        annotations=ToolAnnotations(title="View Sentry issue", **fetching),
+        output_schema=None,
+    )
+    async def view_sentry_issue(
+        issue_url_or_id: str,
+        output_file: str | None = None,
+        debug: bool = False,
+        format: str = "text",
+        ctx: Context = CurrentContext(),  # noqa: B008 - fastmcp's way to inject the request context
+    ) -> str:
+        return await _export_answer(opts, issue_url_or_id, output_file, debug, format, ctx.report_progress)
+
+    @server.tool(
+        description=wording.EXPORT_ISSUES_TOOL,
+        annotations=ToolAnnotations(title="Export Sentry issues", **fetching),
+        output_schema=None,
+    )
+    async def export_issues_tool(
+        issue_ids: str,
+        base_url: str | None = None,
+        token: str | None = None,
+        output_file: str | None = None,
+        debug: bool = False,
+        format: str = "text",
+        ctx: Context = CurrentContext(),  # noqa: B008
+    ) -> str:
+        return await _export_answer(
+            opts, issue_ids, output_file, debug, format, ctx.report_progress, base_url=base_url, token=token
+        )
+
+    @server.tool(
+        description=wording.INITIALIZE_CONFIG,
+        # Replaces any saved config, hence destructive; saving the same token twice changes nothing more.
+        annotations=ToolAnnotations(
+            title="Save Sentry token",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+        output_schema=None,
+    )
+    async def initialize_config(base_url: str, token: str) -> str:
+        from . import config
+
+        with _as_tool_error():
+            saved = await config.init_config(base_url, token)
+            return wording.config_saved_answer(saved.base_url, saved.org, config.config_path())
+
+    @server.tool(
+        description=wording.LIST_CONFIG,
+        annotations=ToolAnnotations(
+            title="Show configuration", read_only_hint=True, idempotent_hint=True, open_world_hint=False
+        ),
+        output_schema=None,
+    )
+    def list_config() -> str:
+        from . import config
+
+        with _as_tool_error():
+            return wording.config_listing(config.show_config())
+
+    @server.tool(
+        description=wording.REVOKE_CONFIG,
+        annotations=ToolAnnotations(
+            title="Delete saved configuration",
+            read_only_hint=False,
+            destructive_hint=True,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+        output_schema=None,
+    )
+    def revoke_config() -> str:
+        from . import config
+
+        with _as_tool_error():
+            path = config.config_path()
+            return wording.revoke_answer(config.revoke_config(), path)
+
+    return server
+
+
+async def _export_answer(
+    opts: ServerOptions,
+    refs: str,
+    output_file: str | None,
+    debug: bool,
+    format: str,
+    on_progress: Callable[[int, int, str], Awaitable[None]],
+    *,
+    base_url: str | None = None,
+    token: str | None = None,
+) -> str:
+    """Run one export for a tool and word the outcome; every failure leaves as a ``ToolError``."""
+    from fastmcp.exceptions import ToolError
+
+    from .exporter import export_issues
+
+    with _as_tool_error():
+        settings = _settings_for_call(opts, format=format, debug=debug, base_url=base_url, token=token)
+        result = await export_issues(refs, settings, output_file=output_file or None, on_progress=on_progress)
+    if not result.reports:
+        raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
+    notes = [wording.demo_mode_note(opts.source)] if opts.source and (base_url or token) else []
+    return wording.export_answer(result, max_inline_chars=opts.max_inline_chars, notes=notes)
+
+
+def _settings_for_call(
+    opts: ServerOptions, *, format: str, debug: bool, base_url: str | None, token: str | None
+) -> "Settings":
+    from .settings import Settings
+
+    if opts.source:
+        # Offline sources never read the saved config: no token is loaded, none is needed.
+        output_dir = opts.output_dir or Path.cwd()
+        return Settings(source=opts.source, format=format, debug=debug, output_dir=output_dir)
+    from .config import resolve_settings
+
+    return resolve_settings(base_url=base_url, token=token, format=format, debug=debug, output_dir=opts.output_dir)
+
+
+@contextlib.contextmanager
+def _as_tool_error() -> Iterator[None]:
+    """An ``ExportError`` leaves as a ``ToolError`` carrying the library's user-facing sentence, nothing more."""
+    try:
+        yield
+    except ExportError as exc:
+        from fastmcp.exceptions import ToolError
+
+        raise ToolError(str(exc), log_level=logging.INFO) from None
+
+
+class BearerTokenMiddleware:
+    """ASGI middleware: answer 401 to every HTTP request without ``Authorization: Bearer <token>``.
+
+    The comparison takes the same time whatever the supplied value, so the token cannot be guessed by timing.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], token: str) -> None:
+        self.app = app
+        self.expected = token.encode()
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self._authorized(scope):
+            body = b'{"error": "unauthorized", "error_description": "Send Authorization: Bearer <token>."}'
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Bearer realm="export-sentry-issue-mcp"'),
+            ]
+            await send({"type": "http.response.start", "status": 401, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    def _authorized(self, scope: MutableMapping[str, Any]) -> bool:
+        supplied = next((value for name, value in scope.get("headers", ()) if name == b"authorization"), b"")
+        scheme, _, credentials = supplied.partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self.expected)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses, the only binds that are private without auth."""
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="export-sentry-issue-mcp",
+        description="Serve the Sentry issue exporter to MCP clients (stdio by default).",
+        epilog=wording.SERVER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    transport = parser.add_mutually_exclusive_group()
+    transport.add_argument("--http", action="store_true", help="serve streamable HTTP (same as --transport http)")
+    transport.add_argument("--transport", choices=("stdio", "http", "sse"), help="stdio (default), http or sse")
+    network = parser.add_argument_group("HTTP and SSE")
+    network.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    network.add_argument("--port", type=int, help="port to bind (default 3001)")
+    network.add_argument("--path", help="endpoint path (default /mcp for http, /sse for sse)")
+    network.add_argument(
+        "--auth-token-env",
+        metavar="NAME",
+        help=f"require 'Authorization: Bearer <token>' with the token held in the environment variable NAME "
+        f"(default: {ENV_HTTP_TOKEN}, when set)",
+    )
+    network.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also accept this Host header (repeatable; loopback names are always accepted). Needed when "
+        "clients reach the server by another name, e.g. behind a proxy",
+    )
+    network.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also accept requests from this browser Origin, e.g. https://app.example.com (repeatable)",
+    )
+    network.add_argument(
+        "--allow-unauthenticated-remote",
+        action="store_true",
+        help="allow binding a non-loopback address without a bearer token (anyone who can reach it can use it)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="server log level"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    transport: Transport = "http" if args.http else (args.transport or "stdio")
+    try:
+        options = ServerOptions.from_env()
+        run_kwargs = _run_kwargs(parser, args, transport)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        make_server(options).run(transport=transport, show_banner=False, **run_kwargs)
+    return 0
+
+
+def _run_kwargs(parser: argparse.ArgumentParser, args: argparse.Namespace, transport: Transport) -> dict[str, Any]:
+    """The network options for ``FastMCP.run``; refuses combinations that would expose the server."""
+    network_flags = [args.host, args.port, args.path, args.auth_token_env, *args.allowed_host, *args.allowed_origin]
+    if transport == "stdio":
+        if any(flag is not None for flag in network_flags) or args.allow_unauthenticated_remote:
+            parser.error("--host, --port, --path and the other HTTP options need --http or --transport sse")
+        return {"log_level": args.log_level}
+    token = _http_token(args.auth_token_env)
+    host = args.host or "127.0.0.1"
+    if not is_loopback(host) and token is None and not args.allow_unauthenticated_remote:
+        raise ConfigError(
+            f"Refusing to serve on {host} without authentication: anyone who can reach it could read your Sentry "
+            f"issues. Set {ENV_HTTP_TOKEN} (or use --auth-token-env NAME), bind 127.0.0.1, or pass "
+            "--allow-unauthenticated-remote if another layer protects it."
+        )
+    from starlette.middleware import Middleware
+
+    middleware = [Middleware(BearerTokenMiddleware, token=token)] if token is not None else []
+    return {
+        "host": host,
+        "port": args.port or 3001,
+        "path": args.path or ("/mcp" if transport == "http" else "/sse"),
+        "middleware": middleware,
+        # Host and Origin checks against DNS rebinding: loopback names, the bound address, and --allowed-host.
+        "host_origin_protection": True,
+        "allowed_hosts": list(args.allowed_host),
+        "allowed_origins": list(args.allowed_origin),
+        "log_level": args.log_level,
+        "uvicorn_config": {"log_config": _uvicorn_logging_to_stderr(), "log_level": args.log_level.lower()},
+    }
+
+
+def _uvicorn_logging_to_stderr() -> dict[str, Any]:
+    """Uvicorn's own logging setup, except that access lines go to standard error like every other log."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    log_config = copy.deepcopy(LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return log_config
+
+
+def _http_token(env_name: str | None) -> str | None:
+    if env_name is not None:
+        token = os.environ.get(env_name, "").strip()
+        if not token:
+            raise ConfigError(f"--auth-token-env names {env_name}, but that environment variable is not set or empty.")
+        return token
+    return os.environ.get(ENV_HTTP_TOKEN, "").strip() or None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

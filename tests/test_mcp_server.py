@@ -1,0 +1,385 @@
+"""The MCP front end in memory: the five tools, their answers, and every error path a client can hit.
+
+Each test builds its own server (``make_server``), and exports come from the bundled samples source, so nothing
+here needs the network except the config check, which talks to a throwaway server on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from mcp_types import CallToolResult
+
+from sentry_issue_export import config, mcp_wording
+from sentry_issue_export.errors import ConfigError
+from sentry_issue_export.mcp_server import TOOL_NAMES, ServerOptions, is_loopback, make_server
+from sentry_issue_export.plugins import Registry
+from sentry_issue_export.settings import Settings
+
+UNKNOWN_ID = "424242"
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "reports"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def demo(out_dir: Path) -> ServerOptions:
+    return ServerOptions(source="samples", output_dir=out_dir)
+
+
+@pytest.fixture
+def sample_ids(registry: Registry) -> list[str]:
+    """The references the bundled samples answer to, as the samples source itself lists them."""
+    refs = registry.source("samples").default_refs(Settings(source="samples"))
+    ids = [ref.issue_id for ref in refs]  # numeric ids: every client can type them
+    assert len(ids) >= 3, "the samples source should bundle several issues"
+    return ids
+
+
+def call(
+    tool: str, arguments: dict[str, Any] | None = None, *, options: ServerOptions | None = None, progress: Any = None
+) -> CallToolResult:
+    async def go() -> CallToolResult:
+        async with Client(make_server(options), progress_handler=progress) as client:
+            return await client.call_tool(tool, arguments or {}, raise_on_error=False)
+
+    return asyncio.run(go())
+
+
+def text_of(result: CallToolResult) -> str:
+    [content] = result.content
+    return content.text  # type: ignore[union-attr]
+
+
+def error_of(result: CallToolResult) -> str:
+    assert result.is_error, f"expected a tool error, got: {text_of(result)[:300]}"
+    message = text_of(result)
+    assert "Traceback" not in message
+    return message
+
+
+# --- the tool list --------------------------------------------------------------------------------------------
+
+
+def list_tools() -> dict[str, Any]:
+    async def go() -> dict[str, Any]:
+        async with Client(make_server(ServerOptions())) as client:
+            return {tool.name: tool for tool in await client.list_tools()}
+
+    return asyncio.run(go())
+
+
+def test_exactly_the_five_tools_with_their_parameters():
+    tools = list_tools()
+    assert set(tools) == set(TOOL_NAMES)
+    view = tools["view_sentry_issue"].input_schema
+    assert view["required"] == ["issue_url_or_id"]
+    assert {name: spec.get("default") for name, spec in view["properties"].items()} == {
+        "issue_url_or_id": None,
+        "output_file": None,
+        "debug": False,
+        "format": "text",
+    }
+    export = tools["export_issues_tool"].input_schema
+    assert export["required"] == ["issue_ids"]
+    assert list(export["properties"]) == ["issue_ids", "base_url", "token", "output_file", "debug", "format"]
+    assert export["properties"]["format"]["default"] == "text"
+    assert tools["initialize_config"].input_schema["required"] == ["base_url", "token"]
+    assert tools["list_config"].input_schema.get("properties", {}) == {}
+    assert tools["revoke_config"].input_schema.get("properties", {}) == {}
+
+
+def test_annotations_say_what_each_tool_does():
+    tools = {name: tool.annotations for name, tool in list_tools().items()}
+    assert tools["list_config"].read_only_hint is True
+    assert tools["list_config"].open_world_hint is False
+    assert tools["revoke_config"].destructive_hint is True
+    assert tools["revoke_config"].read_only_hint is False
+    assert tools["revoke_config"].idempotent_hint is True
+    for fetching in ("view_sentry_issue", "export_issues_tool"):
+        assert tools[fetching].open_world_hint is True
+        assert tools[fetching].read_only_hint is False  # they write a report file
+        assert tools[fetching].destructive_hint is False  # ...but never replace one
+    assert tools["initialize_config"].open_world_hint is True  # it checks the token with Sentry
+
+
+def test_view_description_tells_assistants_when_to_call_it():
+    description = list_tools()["view_sentry_issue"].description
+    for example in ("Check Sentry issue #123", "https://", "123 456 789", "short id"):
+        assert example in description
+
+
+# --- exports --------------------------------------------------------------------------------------------------
+
+
+def test_view_exports_a_sample_and_answers_in_the_documented_shape(demo: ServerOptions, sample_ids, out_dir):
+    result = call("view_sentry_issue", {"issue_url_or_id": sample_ids[0]}, options=demo)
+    assert not result.is_error
+    answer = text_of(result)
+    header, _, content = answer.partition("\n\n=== Issue Content ===\n")
+    lines = header.splitlines()
+    assert lines[:3] == ["✅ Export completed!", "Success: 1", "Failed: 0"]
+    [saved] = list(out_dir.iterdir())
+    assert lines[3] == f"File saved: {saved}"
+    assert content == saved.read_text(encoding="utf-8")
+    assert content.strip()
+
+
+def test_several_references_in_one_string_export_together(demo: ServerOptions, sample_ids, out_dir):
+    refs = " ".join(sample_ids[:3])
+    answer = text_of(call("export_issues_tool", {"issue_ids": refs, "format": "json"}, options=demo))
+    assert "Success: 3\nFailed: 0\n" in answer
+    [saved] = list(out_dir.iterdir())
+    assert saved.suffix == ".json"
+    json.loads(saved.read_text(encoding="utf-8"))
+
+
+def test_output_file_names_the_report(demo: ServerOptions, sample_ids, out_dir):
+    answer = text_of(
+        call("view_sentry_issue", {"issue_url_or_id": sample_ids[0], "output_file": "mine.txt"}, options=demo)
+    )
+    assert f"File saved: {out_dir / 'mine.txt'}" in answer
+    assert (out_dir / "mine.txt").exists()
+
+
+def test_debug_saves_the_raw_payload_and_says_where(demo: ServerOptions, sample_ids, out_dir):
+    answer = text_of(call("view_sentry_issue", {"issue_url_or_id": sample_ids[0], "debug": True}, options=demo))
+    dumps = sorted(out_dir.glob("debug_issue_*.json"))
+    assert len(dumps) == 1
+    assert f"Debug payload saved: {dumps[0]}" in answer
+
+
+def test_partial_failure_is_a_success_listing_each_failure(demo: ServerOptions, sample_ids):
+    result = call("export_issues_tool", {"issue_ids": f"{sample_ids[0]}, {UNKNOWN_ID}"}, options=demo)
+    assert not result.is_error
+    answer = text_of(result)
+    assert "Success: 1\nFailed: 1\n" in answer
+    [failure_line] = [line for line in answer.splitlines() if line.startswith(f"- {UNKNOWN_ID}: ")]
+    assert len(failure_line) > len(f"- {UNKNOWN_ID}: ") + 10  # it carries the reason
+
+
+def test_all_failed_is_a_tool_error_with_each_reason(demo: ServerOptions, out_dir):
+    message = error_of(call("view_sentry_issue", {"issue_url_or_id": f"{UNKNOWN_ID} 434343"}, options=demo))
+    assert message.startswith("Export failed: no issue could be exported.\nFailed: 2\n")
+    assert f"- {UNKNOWN_ID}: " in message and "- 434343: " in message
+    assert list(out_dir.iterdir()) == []
+
+
+def test_unknown_format_is_a_tool_error_naming_the_formats(demo: ServerOptions, sample_ids):
+    message = error_of(call("view_sentry_issue", {"issue_url_or_id": sample_ids[0], "format": "yaml"}, options=demo))
+    assert "No renderer named 'yaml'" in message
+    assert "text" in message and "markdown" in message
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/evil.txt", "sub/dir.txt"])
+def test_output_file_outside_the_output_dir_is_refused(demo: ServerOptions, sample_ids, out_dir, name):
+    message = error_of(call("view_sentry_issue", {"issue_url_or_id": sample_ids[0], "output_file": name}, options=demo))
+    assert repr(name) in message and "plain file name" in message
+    assert list(out_dir.iterdir()) == []
+    assert not (out_dir.parent / "x").exists()
+
+
+def test_text_without_a_reference_is_a_tool_error(demo: ServerOptions):
+    message = error_of(call("view_sentry_issue", {"issue_url_or_id": "hello"}, options=demo))
+    assert "holds no Sentry issue reference" in message
+
+
+def test_long_reports_are_capped_inline_with_a_pointer_to_the_file(out_dir, sample_ids):
+    options = ServerOptions(source="samples", output_dir=out_dir, max_inline_chars=300)
+    answer = text_of(call("view_sentry_issue", {"issue_url_or_id": sample_ids[0]}, options=options))
+    [saved] = list(out_dir.iterdir())
+    full = saved.read_text(encoding="utf-8")
+    assert len(full) > 300
+    shown = answer.partition("=== Issue Content ===\n")[2]
+    body, _, pointer = shown.rpartition("\n\n")
+    assert full.startswith(body) and 225 <= len(body) <= 300
+    assert pointer == (
+        f"[Report cut here: showing {len(body):,} of {len(full):,} characters. "
+        f"The complete report is in the file {saved}.]"
+    )
+
+
+def test_progress_is_reported_for_each_issue_when_the_client_asks(demo: ServerOptions, sample_ids):
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total, message))
+
+    refs = sample_ids[:3]
+    result = call("export_issues_tool", {"issue_ids": " ".join(refs)}, options=demo, progress=on_progress)
+    assert not result.is_error
+    assert [(done, total) for done, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
+    assert all(message and any(ref in message for ref in refs) for _, _, message in seen)
+
+
+def test_demo_mode_says_when_it_ignored_base_url_and_token(demo: ServerOptions, sample_ids):
+    arguments = {"issue_ids": sample_ids[0], "base_url": "https://sentry.example.com", "token": "sntryu_" + "a" * 64}
+    answer = text_of(call("export_issues_tool", arguments, options=demo))
+    assert "EXPORT_SENTRY_ISSUE_SOURCE=samples" in answer and "were not used" in answer
+    assert "sntryu_" not in answer
+
+
+def test_a_saved_token_never_goes_to_another_host(out_dir):
+    config.save_config(config.SavedConfig(base_url="https://sentry.io", org="acme", token="sntryu_" + "b" * 64))
+    arguments = {"issue_ids": "123", "base_url": "https://sentry.other.example/organizations/acme/"}
+    message = error_of(call("export_issues_tool", arguments, options=ServerOptions(output_dir=out_dir)))
+    assert "will not be sent to sentry.other.example" in message
+    assert "sntryu_" not in message
+
+
+def test_an_unexpected_failure_is_masked(demo: ServerOptions, monkeypatch):
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("internal detail /srv/secret")
+
+    monkeypatch.setattr("sentry_issue_export.exporter.export_issues", broken)
+    message = error_of(call("view_sentry_issue", {"issue_url_or_id": "123"}, options=demo))
+    assert "internal detail" not in message and "RuntimeError" not in message
+
+
+# --- config tools ---------------------------------------------------------------------------------------------
+
+
+class _RejectingSentry(BaseHTTPRequestHandler):
+    """Answers every request as Sentry does for a revoked token."""
+
+    def do_GET(self) -> None:
+        body = b'{"detail": "Invalid token"}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def rejecting_sentry() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RejectingSentry)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_initialize_config_with_a_bad_token_saves_nothing(rejecting_sentry: str):
+    token = "sntryu_" + "c" * 64
+    result = call("initialize_config", {"base_url": f"{rejecting_sentry}/organizations/acme/", "token": token})
+    message = error_of(result)
+    assert "rejected the token" in message and "nothing was saved" in message
+    assert token not in message
+    assert not config.config_path().exists()
+
+
+def test_initialize_config_without_an_organisation_says_how_to_give_one():
+    message = error_of(call("initialize_config", {"base_url": "https://sentry.example.com", "token": "x" * 40}))
+    assert "organisation" in message
+
+
+def test_list_config_masks_the_token():
+    token = "sntryu_" + "d" * 64
+    config.save_config(config.SavedConfig(base_url="https://sentry.io", org="acme", token=token))
+    result = call("list_config")
+    assert not result.is_error
+    answer = text_of(result)
+    assert answer.startswith("Current configuration (token masked):\n")
+    shown = json.loads(answer.partition("\n")[2])
+    assert shown["saved"] is True and shown["settings"]["org"]["value"] == "acme"
+    assert token not in answer and token[:8] in answer
+
+
+def test_list_config_without_a_saved_config():
+    shown = json.loads(text_of(call("list_config")).partition("\n")[2])
+    assert shown["saved"] is False
+    assert shown["path"] == str(config.config_path())
+
+
+def test_revoke_config_deletes_it_and_reminds_to_revoke_the_token_in_sentry():
+    config.save_config(config.SavedConfig(base_url="https://sentry.io", org="acme", token="sntryu_" + "e" * 64))
+    path = config.config_path()
+    assert path.exists()
+    answer = text_of(call("revoke_config"))
+    assert answer.splitlines() == [f"Saved config deleted: {path}", mcp_wording.TOKEN_REVOCATION_HINT]
+    assert not path.exists()
+    again = text_of(call("revoke_config"))
+    assert again.startswith(f"There was no saved config at {path}.")
+
+
+# --- options and wording --------------------------------------------------------------------------------------
+
+
+def test_options_come_from_the_environment(tmp_path: Path):
+    env = {
+        "EXPORT_SENTRY_ISSUE_SOURCE": "samples",
+        "EXPORT_SENTRY_ISSUE_OUTPUT_DIR": str(tmp_path),
+        "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "1234",
+    }
+    assert ServerOptions.from_env(env) == ServerOptions(source="samples", output_dir=tmp_path, max_inline_chars=1234)
+    assert ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_SOURCE": "sentry"}).source is None
+    assert ServerOptions.from_env({}) == ServerOptions()
+
+
+def test_a_bad_inline_cap_is_a_config_error():
+    with pytest.raises(ConfigError, match="EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS must be a whole number"):
+        ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "lots"})
+
+
+def test_cap_inline_keeps_short_content_and_cuts_on_a_line_break():
+    assert mcp_wording.cap_inline("short", 100, None) == "short"
+    content = "".join(f"line {i:03d}\n" for i in range(100))  # 9 characters a line
+    capped = mcp_wording.cap_inline(content, 50, Path("/out/r.txt"))
+    body, _, pointer = capped.rpartition("\n\n")
+    assert body == "".join(f"line {i:03d}\n" for i in range(5)).rstrip("\n")
+    assert pointer.endswith("The complete report is in the file /out/r.txt.]")
+    assert mcp_wording.cap_inline("x" * 80, 50, None).startswith("x" * 50 + "\n\n[Report cut here: showing 50 of 80")
+
+
+def test_the_default_cap_keeps_the_huge_sample_answer_bounded(out_dir):
+    from sentry_issue_export.samples.huge import HUGE_SHORT_ID
+
+    answer = text_of(
+        call(
+            "view_sentry_issue",
+            {"issue_url_or_id": HUGE_SHORT_ID},
+            options=ServerOptions(source="samples", output_dir=out_dir),
+        )
+    )
+    [saved] = list(out_dir.iterdir())
+    assert len(saved.read_text(encoding="utf-8")) > mcp_wording.DEFAULT_MAX_INLINE_CHARS
+    shown = answer.partition("=== Issue Content ===\n")[2]
+    assert len(shown) < mcp_wording.DEFAULT_MAX_INLINE_CHARS + 300
+    assert shown.endswith(f"The complete report is in the file {saved}.]")
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.20", False),
+        ("mcp.example.com", False),
+    ],
+)
+def test_only_loopback_binds_count_as_private(host: str, loopback: bool):
+    assert is_loopback(host) is loopback

@@ -1,0 +1,378 @@
+"""The installed ``export-sentry-issue-mcp`` as real clients meet it: a child process over stdio, streamable HTTP
+and SSE, driven by the official ``mcp`` SDK client with the current and the older (``initialize``) handshake.
+
+Exports come from the bundled samples (``EXPORT_SENTRY_ISSUE_SOURCE=samples``) or from the fake Sentry server.
+Every child runs with its own home and output directory, on a free port, and is killed when its test ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.sse import sse_client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult
+
+from sentry_issue_export.mcp_server import TOOL_NAMES
+from sentry_issue_export.plugins import Registry
+from sentry_issue_export.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+INSTALLED = shutil.which("export-sentry-issue-mcp")
+MODES = ["auto", "legacy"]  # the current protocol (discovered) and the pre-2026 initialize handshake
+SESSION_TIMEOUT = 20
+
+
+def server_command(*args: str) -> list[str]:
+    """The installed command, or the module when the package is not installed (e.g. a bare checkout)."""
+    if INSTALLED:
+        return [INSTALLED, *args]
+    return [sys.executable, "-m", "sentry_issue_export.mcp_server", *args]
+
+
+def server_env(home: Path, **extra: str) -> dict[str, str]:
+    """The parent's environment without Sentry credentials or exporter settings, plus ``extra``."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SENTRY_", "EXPORT_SENTRY_ISSUE_")) and name != "PYTHONPATH"
+    }
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), PYTHONPATH=str(REPO_ROOT))
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running(args: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """Start the server, wait until it accepts connections on ``port``, and always kill it afterwards."""
+    log = (cwd / f"server-{port}.log").open("w+b")
+    child = subprocess.Popen(server_command(*args), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if child.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"the server exited with {child.returncode}:\n{log.read().decode(errors='replace')}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not start listening within 15 s")
+            time.sleep(0.05)
+        yield child
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+        log.close()
+
+
+def text_of(result: CallToolResult) -> str:
+    [content] = result.content
+    return content.text  # type: ignore[union-attr]
+
+
+async def exercise(client: Client, sample_ids: list[str], out_dir: Path) -> None:
+    """What every transport must do: list the five tools, export with progress, and report a tool error."""
+    tools = await client.list_tools()
+    assert sorted(tool.name for tool in tools.tools) == sorted(TOOL_NAMES)
+
+    progress: list[tuple[float, float | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total))
+
+    before = set(out_dir.iterdir())
+    result = await client.call_tool(
+        "export_issues_tool", {"issue_ids": " ".join(sample_ids[:2])}, progress_callback=on_progress
+    )
+    answer = text_of(result)
+    assert not result.is_error, answer
+    assert answer.startswith("✅ Export completed!\nSuccess: 2\nFailed: 0\nFile saved: ")
+    [saved] = set(out_dir.iterdir()) - before
+    assert answer.endswith(saved.read_text(encoding="utf-8"))
+    assert progress == [(1, 2), (2, 2)]
+
+    failed = await client.call_tool("view_sentry_issue", {"issue_url_or_id": sample_ids[0], "format": "nope"})
+    assert failed.is_error
+    assert "No renderer named 'nope'" in text_of(failed)
+
+
+@pytest.fixture
+def sample_ids(registry: Registry) -> list[str]:
+    refs = registry.source("samples").default_refs(Settings(source="samples"))
+    return [ref.issue_id for ref in refs]
+
+
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "out"
+    directory.mkdir()
+    return directory
+
+
+@pytest.fixture
+def demo_env(tmp_path: Path, out_dir: Path) -> dict[str, str]:
+    return server_env(tmp_path, EXPORT_SENTRY_ISSUE_SOURCE="samples", EXPORT_SENTRY_ISSUE_OUTPUT_DIR=str(out_dir))
+
+
+# --- command line ---------------------------------------------------------------------------------------------
+
+
+def test_help_explains_transports_security_and_environment(tmp_path: Path):
+    done = subprocess.run(
+        server_command("--help"), env=server_env(tmp_path), capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0
+    for needle in (
+        "--http",
+        "--transport",
+        "--auth-token-env",
+        "--allowed-host",
+        "--allow-unauthenticated-remote",
+        "127.0.0.1",
+        "EXPORT_SENTRY_ISSUE_SOURCE",
+        "EXPORT_SENTRY_ISSUE_OUTPUT_DIR",
+        "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS",
+        "EXPORT_SENTRY_ISSUE_MCP_TOKEN",
+        "SENTRY_AUTH_TOKEN",
+    ):
+        assert needle in done.stdout
+
+
+def test_a_public_address_without_a_token_is_refused(tmp_path: Path):
+    port = free_port()
+    done = subprocess.run(
+        server_command("--http", "--host", "0.0.0.0", "--port", str(port)),
+        env=server_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 2
+    assert "Refusing to serve on 0.0.0.0 without authentication" in done.stderr
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        pass
+
+
+def test_a_missing_auth_token_variable_is_a_usage_error(tmp_path: Path):
+    done = subprocess.run(
+        server_command("--http", "--auth-token-env", "NO_SUCH_TOKEN_VARIABLE"),
+        env=server_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 2
+    assert "NO_SUCH_TOKEN_VARIABLE" in done.stderr and "not set or empty" in done.stderr
+
+
+def test_a_public_address_is_served_when_explicitly_allowed(tmp_path: Path, demo_env):
+    port = free_port()
+    args = ["--http", "--host", "0.0.0.0", "--port", str(port), "--allow-unauthenticated-remote"]
+    with running(args, demo_env, tmp_path, port):
+        answer = httpx.post(f"http://127.0.0.1:{port}/mcp", json=_legacy_initialize(), headers=_MCP_HEADERS)
+    assert answer.status_code == 200
+
+
+# --- stdio ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stdio_session_exports_the_samples(mode: str, sample_ids, out_dir: Path, demo_env):
+    command = server_command()
+    params = StdioServerParameters(command=command[0], args=command[1:], env=demo_env, cwd=str(out_dir))
+
+    async def session() -> None:
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(params, mode=mode) as client:
+                assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
+                await exercise(client, sample_ids, out_dir)
+
+    asyncio.run(session())
+
+
+def test_stdio_writes_nothing_but_protocol_messages(tmp_path: Path, demo_env):
+    requests = [
+        _legacy_initialize(),
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    ]
+    child = subprocess.Popen(
+        server_command(),
+        env=demo_env,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+        child.stdin.flush()
+        lines = []
+        while not any(message.get("id") == 2 for message in lines):
+            line = child.stdout.readline()
+            assert line, "the server closed standard output before answering tools/list"
+            lines.append(json.loads(line))  # anything but a JSON message here would break every client
+        rest, _ = child.communicate(timeout=10)  # closes standard input: the server must then exit cleanly
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    assert child.returncode == 0
+    lines += [json.loads(line) for line in rest.splitlines() if line.strip()]
+    assert all(message.get("jsonrpc") == "2.0" for message in lines)
+    [tools] = [message for message in lines if message.get("id") == 2]
+    assert sorted(tool["name"] for tool in tools["result"]["tools"]) == sorted(TOOL_NAMES)
+
+
+def test_stdio_config_and_export_against_a_sentry_server(tmp_path: Path, out_dir: Path):
+    """The whole flow a user goes through: save a token, check it is masked, export, then delete the config."""
+    from tests.fake_sentry import ORG, TOKEN, FakeSentry
+
+    env = server_env(tmp_path, EXPORT_SENTRY_ISSUE_OUTPUT_DIR=str(out_dir))
+    command = server_command()
+    params = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=str(out_dir))
+
+    async def session(sentry: FakeSentry, served: str, forbidden: str) -> list[CallToolResult]:
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(params) as client:
+                base_url = f"{sentry.url}/organizations/{ORG}/"
+                return [
+                    await client.call_tool("initialize_config", {"base_url": base_url, "token": TOKEN}),
+                    await client.call_tool("list_config", {}),
+                    await client.call_tool("export_issues_tool", {"issue_ids": f"{served}, {forbidden}"}),
+                    await client.call_tool("revoke_config", {}),
+                ]
+
+    with FakeSentry() as sentry:
+        served, forbidden = sentry.add_samples()[:2]
+        sentry.forbid(forbidden)
+        saved, listed, exported, revoked = asyncio.run(session(sentry, served, forbidden))
+        assert sentry.requests and all(r.authorization == f"Bearer {TOKEN}" for r in sentry.requests)
+
+    for result in (saved, listed, exported, revoked):
+        assert not result.is_error, text_of(result)
+        assert TOKEN not in text_of(result)
+    assert text_of(saved).startswith("✅ Token checked and saved.")
+    assert json.loads(text_of(listed).partition("\n")[2])["saved"] is True
+    answer = text_of(exported)
+    assert answer.startswith("✅ Export completed!\nSuccess: 1\nFailed: 1\n")
+    assert f"\n- {forbidden}: " in answer
+    assert text_of(revoked).startswith("Saved config deleted: ")
+    assert not (tmp_path / ".config" / "export-sentry-issue" / "config.json").exists()
+
+
+# --- streamable HTTP and SSE ----------------------------------------------------------------------------------
+
+_MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def _legacy_initialize() -> dict[str, Any]:
+    return {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+
+
+def test_http_sessions_with_both_handshakes(tmp_path: Path, sample_ids, out_dir: Path, demo_env):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+
+    async def sessions() -> None:
+        for mode in MODES:
+            with anyio.fail_after(SESSION_TIMEOUT):
+                async with Client(url, mode=mode) as client:
+                    await exercise(client, sample_ids, out_dir)
+
+    with running(["--http", "--port", str(port)], demo_env, tmp_path, port):
+        asyncio.run(sessions())
+
+
+def test_http_refuses_foreign_host_and_origin_headers(tmp_path: Path, demo_env):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    with running(["--http", "--port", str(port)], demo_env, tmp_path, port):
+        rebound = httpx.post(url, json=_legacy_initialize(), headers={**_MCP_HEADERS, "Host": f"evil.example:{port}"})
+        cross_site = httpx.post(
+            url, json=_legacy_initialize(), headers={**_MCP_HEADERS, "Origin": "https://evil.example"}
+        )
+        local_page = httpx.post(
+            url, json=_legacy_initialize(), headers={**_MCP_HEADERS, "Origin": "http://localhost:5173"}
+        )
+        by_name = httpx.post(url, json=_legacy_initialize(), headers={**_MCP_HEADERS, "Host": f"localhost:{port}"})
+    assert rebound.status_code == 421
+    assert cross_site.status_code == 403
+    assert local_page.status_code == 200
+    assert by_name.status_code == 200
+
+
+def test_http_bearer_token_and_allowed_host(tmp_path: Path, sample_ids, out_dir: Path, demo_env):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    env = {**demo_env, "MCP_CLIENT_TOKEN": "correct horse battery staple"}
+    args = ["--http", "--port", str(port), "--auth-token-env", "MCP_CLIENT_TOKEN", "--allowed-host", "mcp.example.test"]
+
+    async def authorized_session() -> None:
+        headers = {"Authorization": "Bearer correct horse battery staple"}
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with (
+                httpx2.AsyncClient(headers=headers) as http,
+                Client(streamable_http_client(url, http_client=http)) as client,
+            ):
+                await exercise(client, sample_ids, out_dir)
+
+    with running(args, env, tmp_path, port):
+        anonymous = httpx.post(url, json=_legacy_initialize(), headers=_MCP_HEADERS)
+        wrong = httpx.post(url, json=_legacy_initialize(), headers={**_MCP_HEADERS, "Authorization": "Bearer nope"})
+        basic = httpx.post(
+            url, json=_legacy_initialize(), headers=_MCP_HEADERS, auth=("u", "correct horse battery staple")
+        )
+        right = {**_MCP_HEADERS, "Authorization": "Bearer correct horse battery staple"}
+        named = httpx.post(url, json=_legacy_initialize(), headers={**right, "Host": "mcp.example.test"})
+        unnamed = httpx.post(url, json=_legacy_initialize(), headers={**right, "Host": "other.example.test"})
+        asyncio.run(authorized_session())
+    for refused in (anonymous, wrong, basic):
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+        assert "correct horse" not in refused.text
+    assert named.status_code == 200
+    assert unnamed.status_code == 421
+
+
+def test_sse_transport_with_both_handshakes(tmp_path: Path, sample_ids, out_dir: Path, demo_env):
+    port = free_port()
+
+    async def sessions() -> None:
+        for mode in MODES:
+            with anyio.fail_after(SESSION_TIMEOUT):
+                async with Client(sse_client(f"http://127.0.0.1:{port}/sse"), mode=mode) as client:
+                    await exercise(client, sample_ids, out_dir)
+
+    with running(["--transport", "sse", "--port", str(port)], demo_env, tmp_path, port):
+        asyncio.run(sessions())
