@@ -1,0 +1,619 @@
+"""The built-in redactor: secrets planted in every place Sentry puts them never survive; debugging data does."""
+
+from __future__ import annotations
+
+import copy
+import json
+import string
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sentry_issue_export.hookspecs import Redactor
+from sentry_issue_export.redact import (
+    FILTERED,
+    MAX_DEPTH,
+    TOO_DEEP,
+    is_sensitive_key,
+    redact_payload,
+    redact_payload_for_settings,
+    redact_text,
+    register_redactors,
+)
+from sentry_issue_export.settings import Settings
+
+from .secrets_fixture import harmless_neighbours, planted_secrets_event, planted_secrets_issue
+
+SECRET = "S3CR3T-d0nt-l3ak"
+
+
+def dumped(payload: Any, *, remove_pii: bool = False) -> str:
+    return json.dumps(redact_payload(payload, remove_pii=remove_pii), ensure_ascii=False)
+
+
+def request_event(**data: Any) -> dict[str, Any]:
+    return {"entries": [{"type": "request", "data": {"method": "GET", **data}}]}
+
+
+def frame_vars_event(frame_vars: Any) -> dict[str, Any]:
+    frame = {"function": "login", "vars": frame_vars}
+    return {"entries": [{"type": "exception", "data": {"values": [{"stacktrace": {"frames": [frame]}}]}}]}
+
+
+# --- the planted payloads ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("remove_pii", [False, True])
+@pytest.mark.parametrize("planted", [planted_secrets_event, planted_secrets_issue])
+def test_no_planted_secret_survives_and_neighbours_do(planted, remove_pii):
+    payload, secrets = planted()
+    everything = json.dumps([planted_secrets_event()[0], planted_secrets_issue()[0]])
+    output = dumped(payload, remove_pii=remove_pii)
+
+    assert [s for s in secrets if s in output] == []
+    assert all(s in json.dumps(payload) for s in secrets), "every listed secret is really planted"
+    neighbours = [n for n in harmless_neighbours() if n in json.dumps(payload)]
+    assert neighbours and [n for n in neighbours if n not in output] == []
+    assert all(n in everything for n in harmless_neighbours())
+
+
+def test_the_input_is_left_untouched_and_shares_nothing_with_the_result():
+    payload, _ = planted_secrets_event()
+    pristine = copy.deepcopy(payload)
+
+    result = redact_payload(payload)
+    assert payload == pristine
+    result["entries"][2]["data"]["headers"].append(["X-Mutated", "yes"])
+    result["user"]["data"]["plan"] = "mutated"
+    assert payload == pristine
+
+
+def test_redacting_twice_changes_nothing_more():
+    payload, _ = planted_secrets_event()
+    once = redact_payload(payload, remove_pii=True)
+    assert redact_payload(once, remove_pii=True) == once
+
+
+# --- the request entry ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "X-Forwarded-For", "X-Auth-Token"],
+)
+def test_sensitive_headers_are_filtered_in_pairs_and_dicts(header):
+    as_pairs = request_event(headers=[[header, SECRET], ["User-Agent", "curl/8.5"], ["Content-Type", "text/html"]])
+    as_dict = request_event(headers={header: SECRET, "User-Agent": "curl/8.5", "Content-Type": "text/html"})
+    for event in (as_pairs, as_dict):
+        output = dumped(event)
+        assert SECRET not in output
+        assert header in output and "curl/8.5" in output and "text/html" in output
+
+
+@pytest.mark.parametrize(
+    "cookies",
+    [
+        [["sessionid", SECRET], ["theme", SECRET + "2"]],
+        {"sentrysid": SECRET, "theme": SECRET + "2"},
+        f"sessionid={SECRET}; theme={SECRET}2",
+        f"{SECRET}=",  # a bare base64-looking value is not a cookie name
+    ],
+    ids=["pairs", "dict", "string", "bare-value"],
+)
+def test_every_cookie_value_is_filtered_and_names_stay(cookies):
+    output = dumped(request_event(cookies=cookies))
+    assert SECRET not in output
+    if not isinstance(cookies, str) or "theme" in cookies:
+        assert "theme" in output
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        [["page", "2"], ["api_key", SECRET]],
+        {"page": "2", "access_token": SECRET},
+        f"page=2&token={SECRET}&sort=asc",
+        f"page=2&sig={SECRET}&signature={SECRET}&password={SECRET}",
+    ],
+    ids=["pairs", "dict", "string", "several"],
+)
+def test_sensitive_query_values_are_filtered_in_every_shape(query):
+    output = dumped(request_event(query=query))
+    assert SECRET not in output
+    assert "page" in output and "2" in output
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"username": "ada", "password": SECRET},
+        [["username", "ada"], ["password", SECRET]],
+        f"username=ada&password={SECRET}&remember=1",
+        json.dumps({"username": "ada", "credentials": {"password": SECRET}}),
+        f"<form username='ada' csrf_token='{SECRET}'>",
+    ],
+    ids=["dict", "pairs", "urlencoded", "json", "markup"],
+)
+def test_sensitive_form_fields_are_filtered_in_every_shape(data):
+    output = dumped(request_event(data=data))
+    assert SECRET not in output
+    assert "ada" in output
+
+
+def test_url_userinfo_query_and_fragment_are_filtered_but_the_url_stays():
+    event = request_event(
+        url=f"https://ada:{SECRET}@app.example.com/login?next=/home&token={SECRET}",
+        fragment=f"access_token={SECRET}&state=xyz",
+        env={"REMOTE_ADDR": "192.0.2.10", "SERVER_NAME": "web-1", "HTTP_AUTHORIZATION": SECRET},
+    )
+    data = redact_payload(event)["entries"][0]["data"]
+    assert data["url"] == f"https://ada:{FILTERED}@app.example.com/login?next=/home&token={FILTERED}"
+    assert data["fragment"] == f"access_token={FILTERED}&state=xyz"
+    assert data["env"] == {"REMOTE_ADDR": "192.0.2.10", "SERVER_NAME": "web-1", "HTTP_AUTHORIZATION": FILTERED}
+
+
+# --- keys anywhere ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "frame_vars",
+    [
+        {"password": SECRET, "user_id": 7},
+        {"self": f"<User id=7 page=2 username='ada' password='{SECRET}'>"},
+        {"kwargs": f"{{'api_key': '{SECRET}', 'page': 2}}"},
+        {"kwargs": f"{{'auth': {{'scheme': 'basic', 'value': '{SECRET}'}}, 'page': 2}}"},
+        {"payload": json.dumps({"token": SECRET, "page": 2})},
+        {"payload": json.dumps({"body": json.dumps({"client_secret": SECRET}), "page": 2})},
+        {"payload": f'{{"private_key": "{SECRET}", "page": 2, "cut short by Sentry...'},
+        {"escaped": f'body="{{\\"password\\": \\"{SECRET}\\", \\"page\\": 2}}"'},
+        {"pairs": f"[('page', 2), ('session_id', '{SECRET}')]"},
+        {"bytes": f"{{b'secret': b'{SECRET}', b'page': 2}}"},
+        {"call": f"Client(host='db', passwd={SECRET!r}, page=2)"},
+        {"code": f"token = load_token({SECRET!r}); page = 2"},
+        f"{{'password': '{SECRET}', 'page': 2}}",
+    ],
+    ids=[
+        "plain",
+        "object-repr",
+        "dict-repr",
+        "nested-repr",
+        "json",
+        "json-in-json",
+        "truncated-json",
+        "escaped-json",
+        "tuple-pairs",
+        "bytes-repr",
+        "kwargs",
+        "code",
+        "vars-as-string",
+    ],
+)
+def test_frame_vars_lose_secrets_in_every_shape(frame_vars):
+    output = dumped(frame_vars_event(frame_vars))
+    assert SECRET not in output
+    assert "login" in output
+    assert "page" in output or "user_id" in output
+
+
+def test_a_sensitive_key_hides_a_whole_container_but_keeps_values_that_cannot_be_secret():
+    redacted = redact_payload(
+        {
+            "credentials": {"user": "ada", "key": SECRET},
+            "tokens": [SECRET, SECRET],
+            "pin_password": 123456,
+            "api_key": None,
+            "has_token": False,
+            "csrf": "",
+        }
+    )
+    assert redacted == {
+        "credentials": FILTERED,
+        "tokens": FILTERED,
+        "pin_password": FILTERED,
+        "api_key": None,
+        "has_token": False,
+        "csrf": "",
+    }
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"context": {"db_password": SECRET, "release": "1.2.3"}},
+        {"extra": {"nested": {"settings": {"SECRET_KEY": SECRET}}, "release": "1.2.3"}},
+        {"contexts": {"app": {"type": "app", "app_secret": SECRET}, "runtime": {"release": "1.2.3"}}},
+        {"user": {"id": "7", "data": {"session": SECRET}, "release": "1.2.3"}},
+        {"tags": [{"key": "auth_token", "value": SECRET}, {"key": "release", "value": "1.2.3"}]},
+        {"tags": [["x-csrftoken", SECRET], ["release", "1.2.3"]]},
+        {"tags": [{"key": "session", "topValues": [{"value": SECRET}]}, {"key": "release", "value": "1.2.3"}]},
+        {"headers": [{"name": "Authorization", "value": SECRET}, {"name": "release", "value": "1.2.3"}]},
+        {"breadcrumbs": {"values": [{"data": {"Authorization": SECRET}, "message": "release 1.2.3"}]}},
+        {"breadcrumbs": {"values": [{"category": "query", "message": f"UPDATE u SET pwd = '{SECRET}' -- 1.2.3"}]}},
+        {"breadcrumbs": {"values": [{"message": f"GET /api?apikey={SECRET} release=1.2.3"}]}},
+        {"spans": [{"description": "release 1.2.3", "data": {"http.request.header.x-api-key": SECRET}}]},
+        {"spans": [{"description": "release 1.2.3", "tags": {"jwt": SECRET}}]},
+        {"message": {"formatted": f"Login failed\nAuthorization: Basic {SECRET}\nrelease: 1.2.3"}},
+        {"exception": {"values": [{"type": "KeyError", "value": f"token={SECRET} release=1.2.3"}]}},
+        {"metadata": {"value": f"postgres://app:{SECRET}@db/1.2.3"}},
+        {"culprit": f"login(dsn='{SECRET}', release='1.2.3')"},
+    ],
+    ids=[
+        "context",
+        "extra",
+        "contexts",
+        "user-data",
+        "tag-records",
+        "tag-pairs",
+        "issue-tag-summary",
+        "header-records",
+        "breadcrumb-data",
+        "breadcrumb-sql",
+        "breadcrumb-url",
+        "span-data",
+        "span-tags",
+        "message-header-dump",
+        "exception-value",
+        "issue-metadata",
+        "issue-culprit",
+    ],
+)
+def test_secrets_are_filtered_wherever_sentry_puts_them(event):
+    output = dumped(event)
+    assert SECRET not in output
+    assert "1.2.3" in output
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("password", "PASSWD", "db_pwd", "mysql_pwd", "pwd", "client_secret", "SECRET_KEY", "api_key", "apiKey"),
+        *("API-KEY", "x-api-key", "auth", "Authorization", "Proxy-Authorization", "oauth_state", "auth_token"),
+        *("credentials", "privateKey", "private.key", "access_token", "aws_access_key_id", "bearer", "session"),
+        *("sessionid", "JSESSIONID", "PHPSESSID", "sentrysid", "connect.sid", "csrftoken", "XSRF-TOKEN"),
+        *("_vercel_jwt", "cookie", "Set-Cookie", "HTTP_COOKIE", "X-Forwarded-For", "HTTP_X_FORWARDED_FOR"),
+        *("signature", "sig", "X-Amz-Signature", "SENTRY_DSN", "author_token", "passphrase", "db_pass", "card_cvv"),
+    ],
+)
+def test_sensitive_names(name):
+    assert is_sensitive_key(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *("author", "Author", "authors", "co_author", "author_email", "authored_by", ":authority", "authority"),
+        *("max_tokens", "gen_ai.usage.input_tokens", "completion_tokens", "token_count", "user", "username"),
+        *("User-Agent", "Content-Type", "key", "value", "name", "id", "keyboard", "compass", "passed", "bypass"),
+        *("description", "release", "monkey", "considered", "message", "tags", "signal", "design"),
+    ],
+)
+def test_harmless_names(name):
+    assert not is_sensitive_key(name)
+
+
+def test_token_counts_and_authors_keep_their_values():
+    spans = {"spans": [{"data": {"gen_ai.usage.input_tokens": 1234, "max_tokens": 4096, "author": "Ada"}}]}
+    assert redact_payload(spans) == spans
+
+
+# --- values anywhere --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret", "kept"),
+    [
+        ("calling API with Bearer eyJhbG.S3CR3T_part-1/2+3=", "S3CR3T_part", "calling API with Bearer"),
+        ("header was 'Basic dXNlcjpTM0NSM1Q=' (user)", "dXNlcjpTM0NSM1Q", "(user)"),
+        ("Authorization: Token 9f3aS3CR3Tb7c1d2e3f4a5 sent", "9f3aS3CR3T", "Authorization"),
+        ("sntrys_eyJpYXQiOjE3MDB9_S3CR3Tsecretpart in config", "S3CR3Tsecretpart", "in config"),
+        (f"user token sntryu_{'ab12' * 16} expired", "ab12ab12", "expired"),
+        ("app token sntrya_S3CR3Tappx and sntryi_S3CR3Tintx", "S3CR3T", "app token"),
+        ("key AKIAIOSFODNN7S3CR3TX rotated", "AKIAIOSFODNN7S3CR3TX", "rotated"),
+        ("push with ghp_S3CR3TghTokenAbcdefghijklmnop12 failed", "ghp_S3CR3T", "failed"),
+        ("slack xoxb-1234-S3CR3T-abcdef failed", "xoxb-1234", "failed"),
+        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.S3CR3Tsig here", "S3CR3Tsig", "here"),
+        ("dial redis://:S3CR3T-pw@cache:6379/0 now", "S3CR3T", "redis://:"),
+        ("login(https://ada:S3CR3T@host.example/path)", "S3CR3T", "ada:"),
+        ("GET /x?auth=Bearer S3CR3Tabc&page=2", "S3CR3T", "&page=2"),
+        ("password = 'S3CR3T' if debug else None", "S3CR3T", "if debug else None"),
+    ],
+)
+def test_secret_values_are_recognised_inside_free_text(text, secret, kept):
+    output = redact_text(text)
+    assert secret not in output
+    assert kept in output
+    assert FILTERED in output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Basic authentication failed for user ada",
+        "Token expired, please log in again",
+        "Invalid token: expected 3 segments",
+        "the author: Ada Lovelace",
+        "if token == other_token:",
+        "See https://sentry.io/organizations/acme/issues/123/?project=4",
+        "listening on http://localhost:8000/users/bob@example.com",
+        "event 0f1e2d3c4b5a69788796a5b4c3d2e1f0 at 1712345678901 (id 4512345678)",
+        "std::vector<int> at 12:30:45 on 2024-05-17 10:30:45.123",
+        "order 4111111111111112 is not a card",
+    ],
+)
+def test_ordinary_text_is_left_alone(text):
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpS3CR3TBody\nmore==\n-----END RSA PRIVATE KEY-----",
+        "-----BEGIN PRIVATE KEY-----\\nMIIEpS3CR3TBody\\nmore==\\n-----END PRIVATE KEY-----",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nMIIEpS3CR3TBody\nmore...",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nMIIEpS3CR3TBody\n-----END PGP PRIVATE KEY BLOCK-----",
+    ],
+    ids=["multi-line", "escaped-newlines", "cut-short", "pgp"],
+)
+def test_pem_private_keys_are_filtered_whole(pem):
+    output = redact_text(f"loaded key {pem} from disk")
+    assert "S3CR3T" not in output and "MIIE" not in output
+    assert output.startswith("loaded key [Filtered]")
+
+
+@pytest.mark.parametrize(
+    "card",
+    ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111", "5555555555554444", "378282246310005"],
+)
+def test_luhn_valid_card_numbers_are_filtered(card):
+    assert redact_text(f"paid with {card} today") == f"paid with {FILTERED} today"
+    assert redact_payload({"amount": 10, "number": int(card.replace(" ", "").replace("-", ""))})["number"] == FILTERED
+
+
+@pytest.mark.parametrize(
+    "number", ["4111111111111112", "1712345678901", "1712345678901234", "17123456789012345678", "123456789012"]
+)
+def test_numbers_that_are_not_cards_survive(number):
+    assert redact_text(f"id {number}") == f"id {number}"
+    assert redact_payload({"id": int(number)}) == {"id": int(number)}
+
+
+# --- personal data ----------------------------------------------------------------------------------------------
+
+
+def pii_event() -> dict[str, Any]:
+    return {
+        "user": {
+            "id": "42",
+            "email": "ada@example.com",
+            "username": "ada_l",
+            "name": "Ada Lovelace",
+            "ip_address": "192.0.2.10",
+            "geo": {"city": "London", "country_code": "GB"},
+            "data": {"plan": "team"},
+        },
+        "message": "mail to ada@example.com from 192.0.2.10 and 2001:db8::7 failed",
+        "tags": [{"key": "user", "value": "email:ada@example.com"}, {"key": "os", "value": "Linux"}],
+        "entries": [
+            {
+                "type": "request",
+                "data": {"env": {"REMOTE_ADDR": "192.0.2.10"}, "headers": [["X-Real-IP", "192.0.2.10"]]},
+            }
+        ],
+    }
+
+
+def test_personal_data_is_kept_by_default():
+    assert redact_payload(pii_event()) == pii_event()
+
+
+def test_remove_pii_filters_the_user_and_addresses_in_free_text():
+    redacted = redact_payload(pii_event(), remove_pii=True)
+    output = json.dumps(redacted)
+    for personal in ("ada@example.com", "ada_l", "Ada Lovelace", "192.0.2.10", "2001:db8::7", "London"):
+        assert personal not in output
+    assert redacted["user"] == {
+        "id": "42",
+        "email": FILTERED,
+        "username": FILTERED,
+        "name": FILTERED,
+        "ip_address": FILTERED,
+        "geo": FILTERED,
+        "data": {"plan": "team"},
+    }
+    assert redacted["message"] == f"mail to {FILTERED} from {FILTERED} and {FILTERED} failed"
+    assert {"key": "os", "value": "Linux"} in redacted["tags"]
+
+
+def test_settings_choose_whether_personal_data_goes():
+    keep = redact_payload_for_settings(pii_event(), "event", Settings(output_dir="."))
+    remove = redact_payload_for_settings(pii_event(), "event", Settings(output_dir=".", remove_pii=True))
+    assert "ada@example.com" in json.dumps(keep)
+    assert "ada@example.com" not in json.dumps(remove)
+
+
+def test_the_builtin_redactor_registers_through_the_hook():
+    registered: list[Redactor] = []
+    register_redactors(registered.append)
+    assert [r.name for r in registered] == ["builtin"]
+    payload, secrets = planted_secrets_issue()
+    output = json.dumps(registered[0].redact(payload, "issue", Settings(output_dir=".")))
+    assert not [s for s in secrets if s in output]
+
+
+# --- hostile and large payloads ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("container", ["dict", "list"])
+def test_ten_thousand_levels_of_nesting_are_cut_not_crashed_on(container):
+    payload: Any = {"password": SECRET, "note": SECRET}
+    for _ in range(10_000):
+        payload = {"child": payload} if container == "dict" else [payload, 1]
+    output = dumped({"context": payload})
+    assert SECRET not in output
+    assert TOO_DEEP in output
+    assert output.count("[") + output.count("{") <= MAX_DEPTH + 2
+
+
+def test_a_json_string_too_deep_to_parse_is_scanned_as_text():
+    text = "[" * 10_000 + json.dumps({"password": SECRET, "page": 2}) + "]" * 10_000
+    redacted = redact_payload({"vars": {"payload": text}})
+    assert SECRET not in json.dumps(redacted)
+    assert '"page": 2' in redacted["vars"]["payload"]
+
+
+def test_a_json_string_without_secrets_is_kept_byte_for_byte():
+    text = '{"page":2,  "items":[1,2,3]}'
+    assert redact_payload({"payload": text}) == {"payload": text}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "://a:b" * 20_000,
+        "-----BEGIN PRIVATE KEY-----" * 5_000,
+        "token=(" * 20_000,
+        "'token': " * 20_000,
+        "a@" * 50_000,
+        "{" * 100_000,
+        "1 " * 50_000,
+    ],
+    ids=["urls", "pem-begins", "open-calls", "repr-keys", "ats", "braces", "digits"],
+)
+def test_hostile_text_is_handled_in_linear_time(text):
+    # Each case would take minutes with a backtracking pattern; linear scans finish in milliseconds.
+    redact_text(text, remove_pii=True)
+
+
+def large_event() -> tuple[dict[str, Any], str]:
+    """About 5 MB: 250 frames with 40 variables each, 1,000 breadcrumbs, 1,000 spans, one secret per frame.
+
+    Redacting it takes about 0.2 s (0.3 s with remove_pii) on a laptop; the test only checks the result, so a
+    slow machine cannot make it flaky.
+    """
+    frames = []
+    for index in range(250):
+        frame_vars: dict[str, Any] = {"password": f"{SECRET}-{index}"}
+        for number in range(39):
+            frame_vars[f"var_{number}"] = [
+                f"<Order id={index} customer='Customer {number}' created=datetime(2024, 5, 17, 10, {number})>",
+                {"id": number, "items": [{"sku": f"SKU-{k}", "qty": k, "price": k * 1.5} for k in range(5)]},
+                f"{{'user_id': {number}, 'query': 'select * from orders where id = {number}', 'page': 2}}",
+                json.dumps({"event": "checkout", "step": number, "meta": {"ts": 1715941844 + number}}),
+                "lorem ipsum dolor sit amet, " * 80,
+            ][number % 5]
+        context = [[index + k, f"    result = process(order, items[{k}], flag=True)"] for k in range(11)]
+        frames.append({"function": f"handler_{index}", "lineNo": index, "context": context, "vars": frame_vars})
+    crumbs = [
+        {"category": "query", "message": f"SELECT id FROM orders WHERE customer_id = {k}", "data": {"rows": k}}
+        for k in range(1000)
+    ]
+    spans = [
+        {"span_id": f"{k:016x}", "op": "db", "description": f"SELECT {k}", "data": {"db.system": "postgresql"}}
+        for k in range(1000)
+    ]
+    event = {
+        "entries": [
+            {"type": "exception", "data": {"values": [{"stacktrace": {"frames": frames}}]}},
+            {"type": "breadcrumbs", "data": {"values": crumbs}},
+            {"type": "spans", "data": spans},
+        ]
+    }
+    return event, SECRET
+
+
+def test_a_five_megabyte_event_is_redacted_completely():
+    event, secret = large_event()
+    assert len(json.dumps(event)) > 5_000_000
+    output = dumped(event)
+    assert secret not in output
+    assert output.count(FILTERED) == 250
+    assert "handler_249" in output and "SELECT 999" in output
+
+
+# --- property: planted secrets never survive --------------------------------------------------------------------
+
+SENSITIVE_WORDS = [
+    *("password", "passwd", "pwd", "secret", "api_key", "apikey", "api-key", "auth", "authorization"),
+    *("credentials", "private_key", "privatekey", "token", "access_token", "bearer", "session", "sessionid"),
+    *("csrf", "xsrf-token", "cookie", "set-cookie", "x-forwarded-for", "jwt", "access_key", "signature", "dsn"),
+    *("mysql_pwd", "client_secret", "phpsessid", "sentrysid"),
+]
+HARMLESS_KEYS = ["data", "frames", "vars", "extra", "items", "context", "payload", "values", "0", "level", "meta"]
+
+
+def styled(word: str, prefix: str, suffix: str, style: str) -> str:
+    name = f"{prefix}{word}{suffix}"
+    if style == "upper":
+        return name.upper()
+    if style == "title":
+        return name.title()
+    if style == "camel":
+        head, *rest = [part for part in name.replace("-", "_").replace(".", "_").split("_") if part]
+        return head.lower() + "".join(part.capitalize() for part in rest)
+    return name
+
+
+sensitive_names = st.builds(
+    styled,
+    st.sampled_from(SENSITIVE_WORDS),
+    st.sampled_from(["", "x_", "db-", "my.", "HTTP_"]),
+    st.sampled_from(["", "_value", "-id", ".v2"]),
+    st.sampled_from(["lower", "upper", "title", "camel"]),
+)
+secrets = st.text(string.ascii_letters + string.digits, min_size=6, max_size=16).map(lambda s: f"S3CR3T-{s}")
+
+PLANTINGS = {
+    "dict": lambda name, secret: {name: secret, "author": "Ada Lovelace"},
+    "container": lambda name, secret: {name: {"inner": [secret]}, "author": "Ada Lovelace"},
+    "pair": lambda name, secret: [name, secret],
+    "pair-list": lambda name, secret: [["author", "Ada Lovelace"], [name, secret]],
+    "tag": lambda name, secret: {"key": name, "value": secret},
+    "repr": lambda name, secret: repr({"author": "Ada Lovelace", name: secret, "page": 2}),
+    "nested-repr": lambda name, secret: repr({name: {"a": [secret]}, "author": "Ada Lovelace"}),
+    "tuple-repr": lambda name, secret: repr([("author", "Ada Lovelace"), (name, secret)]),
+    "json": lambda name, secret: json.dumps({"outer": {name: secret}, "author": "Ada Lovelace"}),
+    "json-in-json": lambda name, secret: json.dumps({"body": json.dumps({name: secret})}),
+    "query": lambda name, secret: f"https://example.com/x?page=2&{name}={secret}&sort=asc",
+    "kwargs": lambda name, secret: f"Login(user='ada', {name}={secret!r})",
+    "header-line": lambda name, secret: f"GET / HTTP/1.1\n{name}: {secret}\nAccept: */*",
+}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=sensitive_names,
+    secret=secrets,
+    planting=st.sampled_from(sorted(PLANTINGS)),
+    path=st.lists(st.tuples(st.sampled_from(["dict", "list"]), st.sampled_from(HARMLESS_KEYS)), max_size=25),
+    remove_pii=st.booleans(),
+)
+def test_planted_secrets_never_survive(name, secret, planting, path, remove_pii):
+    assert is_sensitive_key(name)
+    payload: Any = PLANTINGS[planting](name, secret)
+    for kind, key in reversed(path):
+        payload = {key: payload, "id": 7} if kind == "dict" else [1, payload]
+    pristine = copy.deepcopy(payload)
+
+    redacted = redact_payload({"event": payload}, remove_pii=remove_pii)
+    output = json.dumps(redacted)
+    assert secret not in output
+    assert payload == pristine
+    if "Ada Lovelace" in json.dumps(payload):
+        assert "Ada Lovelace" in output
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(payload=json_values, remove_pii=st.booleans())
+def test_any_json_payload_is_redacted_without_error_and_redacting_again_changes_nothing(payload, remove_pii):
+    once = redact_payload(payload, remove_pii=remove_pii)
+    json.dumps(once)
+    assert redact_payload(once, remove_pii=remove_pii) == once
