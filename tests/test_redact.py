@@ -265,101 +265,12 @@ def test_secrets_are_filtered_wherever_sentry_puts_them(event):
     assert "1.2.3" in output
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        *("password", "PASSWD", "db_pwd", "mysql_pwd", "pwd", "client_secret", "SECRET_KEY", "api_key", "apiKey"),
-        *("API-KEY", "x-api-key", "auth", "Authorization", "Proxy-Authorization", "oauth_state", "auth_token"),
-        *("credentials", "privateKey", "private.key", "access_token", "aws_access_key_id", "bearer", "session"),
-        *("sessionid", "JSESSIONID", "PHPSESSID", "sentrysid", "connect.sid", "csrftoken", "XSRF-TOKEN"),
-        *("_vercel_jwt", "cookie", "Set-Cookie", "HTTP_COOKIE", "X-Forwarded-For", "HTTP_X_FORWARDED_FOR"),
-        *("signature", "sig", "X-Amz-Signature", "SENTRY_DSN", "author_token", "passphrase", "db_pass", "card_cvv"),
-    ],
-)
-def test_sensitive_names(name):
-    assert is_sensitive_key(name)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        *("author", "Author", "authors", "co_author", "author_email", "authored_by", ":authority", "authority"),
-        *("max_tokens", "gen_ai.usage.input_tokens", "completion_tokens", "token_count", "user", "username"),
-        *("User-Agent", "Content-Type", "key", "value", "name", "id", "keyboard", "compass", "passed", "bypass"),
-        *("description", "release", "monkey", "considered", "message", "tags", "signal", "design"),
-    ],
-)
-def test_harmless_names(name):
-    assert not is_sensitive_key(name)
-
-
 def test_token_counts_and_authors_keep_their_values():
     spans = {"spans": [{"data": {"gen_ai.usage.input_tokens": 1234, "max_tokens": 4096, "author": "Ada"}}]}
     assert redact_payload(spans) == spans
 
 
 # --- values anywhere --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "secret", "kept"),
-    [
-        ("calling API with Bearer eyJhbG.S3CR3T_part-1/2+3=", "S3CR3T_part", "calling API with Bearer"),
-        ("header was 'Basic dXNlcjpTM0NSM1Q=' (user)", "dXNlcjpTM0NSM1Q", "(user)"),
-        ("Authorization: Token 9f3aS3CR3Tb7c1d2e3f4a5 sent", "9f3aS3CR3T", "Authorization"),
-        ("sntrys_eyJpYXQiOjE3MDB9_S3CR3Tsecretpart in config", "S3CR3Tsecretpart", "in config"),
-        (f"user token sntryu_{'ab12' * 16} expired", "ab12ab12", "expired"),
-        ("app token sntrya_S3CR3Tappx and sntryi_S3CR3Tintx", "S3CR3T", "app token"),
-        ("key AKIAIOSFODNN7S3CR3TX rotated", "AKIAIOSFODNN7S3CR3TX", "rotated"),
-        ("push with ghp_S3CR3TghTokenAbcdefghijklmnop12 failed", "ghp_S3CR3T", "failed"),
-        ("slack xoxb-1234-S3CR3T-abcdef failed", "xoxb-1234", "failed"),
-        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.S3CR3Tsig here", "S3CR3Tsig", "here"),
-        ("dial redis://:S3CR3T-pw@cache:6379/0 now", "S3CR3T", "redis://:"),
-        ("login(https://ada:S3CR3T@host.example/path)", "S3CR3T", "ada:"),
-        ("GET /x?auth=Bearer S3CR3Tabc&page=2", "S3CR3T", "&page=2"),
-        ("password = 'S3CR3T' if debug else None", "S3CR3T", "if debug else None"),
-    ],
-)
-def test_secret_values_are_recognised_inside_free_text(text, secret, kept):
-    output = redact_text(text)
-    assert secret not in output
-    assert kept in output
-    assert FILTERED in output
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Basic authentication failed for user ada",
-        "Token expired, please log in again",
-        "Invalid token: expected 3 segments",
-        "the author: Ada Lovelace",
-        "if token == other_token:",
-        "See https://sentry.io/organizations/acme/issues/123/?project=4",
-        "listening on http://localhost:8000/users/bob@example.com",
-        "event 0f1e2d3c4b5a69788796a5b4c3d2e1f0 at 1712345678901 (id 4512345678)",
-        "std::vector<int> at 12:30:45 on 2024-05-17 10:30:45.123",
-        "order 4111111111111112 is not a card",
-    ],
-)
-def test_ordinary_text_is_left_alone(text):
-    assert redact_text(text) == text
-
-
-@pytest.mark.parametrize(
-    "pem",
-    [
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpS3CR3TBody\nmore==\n-----END RSA PRIVATE KEY-----",
-        "-----BEGIN PRIVATE KEY-----\\nMIIEpS3CR3TBody\\nmore==\\n-----END PRIVATE KEY-----",
-        "-----BEGIN OPENSSH PRIVATE KEY-----\nMIIEpS3CR3TBody\nmore...",
-        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nMIIEpS3CR3TBody\n-----END PGP PRIVATE KEY BLOCK-----",
-    ],
-    ids=["multi-line", "escaped-newlines", "cut-short", "pgp"],
-)
-def test_pem_private_keys_are_filtered_whole(pem):
-    output = redact_text(f"loaded key {pem} from disk")
-    assert "S3CR3T" not in output and "MIIE" not in output
-    assert output.startswith("loaded key [Filtered]")
 
 
 @pytest.mark.parametrize(
@@ -466,24 +377,6 @@ def test_a_json_string_too_deep_to_parse_is_scanned_as_text():
 def test_a_json_string_without_secrets_is_kept_byte_for_byte():
     text = '{"page":2,  "items":[1,2,3]}'
     assert redact_payload({"payload": text}) == {"payload": text}
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "://a:b" * 20_000,
-        "-----BEGIN PRIVATE KEY-----" * 5_000,
-        "token=(" * 20_000,
-        "'token': " * 20_000,
-        "a@" * 50_000,
-        "{" * 100_000,
-        "1 " * 50_000,
-    ],
-    ids=["urls", "pem-begins", "open-calls", "repr-keys", "ats", "braces", "digits"],
-)
-def test_hostile_text_is_handled_in_linear_time(text):
-    # Each case would take minutes with a backtracking pattern; linear scans finish in milliseconds.
-    redact_text(text, remove_pii=True)
 
 
 def large_event() -> tuple[dict[str, Any], str]:
