@@ -1,12 +1,28 @@
-"""Shared fixtures: an isolated home and config directory, a clean plugin registry."""
+"""Shared fixtures: an isolated home and config directory, a clean plugin registry, fuzzing budgets.
+
+Fuzz tests (hypothesis) run on a fixed, repeatable budget by default, which CI uses. For a deeper local run:
+``HYPOTHESIS_PROFILE=deep python -m pytest tests/test_refs.py tests/test_redact.py tests/test_models.py``.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
+
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+hypothesis_settings.register_profile(
+    "ci", max_examples=150, deadline=None, derandomize=True, suppress_health_check=_SLOW_IS_FINE, print_blob=True
+)
+hypothesis_settings.register_profile(
+    "deep", max_examples=5000, deadline=None, suppress_health_check=_SLOW_IS_FINE, print_blob=True
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import string
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export.hookspecs import Redactor
@@ -474,7 +474,6 @@ PLANTINGS = {
 }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=sensitive_names,
     secret=secrets,
@@ -504,7 +503,6 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
 @given(payload=json_values, remove_pii=st.booleans())
 def test_any_json_payload_is_redacted_without_error_and_redacting_again_changes_nothing(payload, remove_pii):
     once = redact_payload(payload, remove_pii=remove_pii)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export.errors import InvalidReferenceError
@@ -629,7 +629,6 @@ REFERENCE_FRAGMENTS = st.sampled_from(
 TEXT_WITH_REFERENCE_PIECES = st.lists(st.one_of(st.text(), REFERENCE_FRAGMENTS), max_size=12).map("".join)
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.one_of(st.text(), TEXT_WITH_REFERENCE_PIECES))
 def test_any_text_parses_without_raising(text: str) -> None:
     parsed = parse_refs(text)
@@ -646,7 +645,6 @@ def test_any_text_parses_without_raising(text: str) -> None:
         assert parse_refs(" ".join(ref.text for ref in parsed.refs)).refs == parsed.refs
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.one_of(st.text(), TEXT_WITH_REFERENCE_PIECES))
 def test_parse_ref_raises_only_invalid_reference_error(text: str) -> None:
     try:
@@ -661,7 +659,6 @@ SHORT_IDS = st.from_regex(r"[A-Z][A-Z0-9_]{0,8}(-[A-Z0-9]{1,6}){0,2}-[0-9A-HJKMN
 SEPARATORS = st.sampled_from([", ", " ", ";", "\n", " and ", "; see "])
 
 
-@settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(SHORT_IDS, st.integers(1, 2**63 - 1).map(str)), min_size=1, max_size=6), SEPARATORS)
 def test_generated_references_are_all_found_in_order(references: list[str], separator: str) -> None:
     parsed = parse_refs(separator.join(references))
