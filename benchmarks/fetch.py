@@ -1,0 +1,103 @@
+"""Fetch throughput against sentry.io's rate limits: ``python -m benchmarks fetch [--issues N] [--latency S]``.
+
+Exports (fetches the issue and its latest event for) N issues from a fake Sentry on loopback with a fixed
+latency per request, through the ``sentry`` source and the real client, in three scenarios:
+
+- normal: sentry.io's limits (issue details 5/s, event details 15/s, issue index 5/s; fixed one-second windows;
+  429 without Retry-After). Floor: N events at 15/s.
+- no index: the same, but the issue index answers 404, so every issue is fetched on its own. Floor: N at 5/s.
+- no limits: a self-hosted server without rate limits. Floor: 2 x latency x N / concurrency.
+
+Prints each time, its ratio to the floor, successes and failures, and how many 429s the server sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+
+import attrs
+
+from sentry_issue_export.hookspecs import FetchFailure
+from sentry_issue_export.refs import IssueRef
+from sentry_issue_export.settings import Settings
+from sentry_issue_export.sources.sentry import SentrySource
+from tests.fake_sentry import SENTRY_IO_LIMITS, TOKEN, FakeSentry
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    target: float
+    """Seconds the scenario should stay under for 100 issues."""
+    prepare: Callable[[FakeSentry], None]
+    floor: Callable[[int, float, int], float]
+    """(issues, latency, concurrency) -> the least time the limits allow."""
+
+
+def _limited(fake: FakeSentry) -> None:
+    fake.rate_limits = dict(SENTRY_IO_LIMITS)
+
+
+def _no_index(fake: FakeSentry) -> None:
+    _limited(fake)
+    fake.index_supported = False
+
+
+def _unlimited(fake: FakeSentry) -> None:
+    fake.rate_limits = {}
+
+
+SCENARIOS = (
+    Scenario("normal", 8.0, _limited, lambda n, latency, c: n / SENTRY_IO_LIMITS["event"]),
+    Scenario("no index", 23.0, _no_index, lambda n, latency, c: n / SENTRY_IO_LIMITS["issue"]),
+    Scenario("no limits", 1.5, _unlimited, lambda n, latency, c: latency + latency * -(-n // c)),
+)
+
+
+async def _export(fake: FakeSentry, ids: list[str], concurrency: int) -> tuple[float, int, int]:
+    settings = Settings(base_url=fake.url, org=fake.org, token=TOKEN, max_concurrency=concurrency)
+    refs = [IssueRef(issue_id) for issue_id in ids]
+    started = time.perf_counter()
+    ok = failed = 0
+    async for result in SentrySource().fetch(refs, settings):
+        if isinstance(result, FetchFailure):
+            failed += 1
+            print(f"    failed: {result.ref}: {result.error}")
+        else:
+            ok += 1
+    return time.perf_counter() - started, ok, failed
+
+
+def run(scenario: Scenario, issues: int, latency: float, concurrency: int) -> bool:
+    with FakeSentry(latency=latency) as fake:
+        scenario.prepare(fake)
+        ids = fake.add_synthetic_issues(issues)
+        seconds, ok, failed = asyncio.run(_export(fake, ids, concurrency))
+        floor = scenario.floor(issues, latency, concurrency)
+        target = scenario.target * issues / 100
+        verdict = "ok" if seconds <= target and not failed else "SLOW" if seconds > target else "FAILED"
+        print(
+            f"{scenario.name:<10} {seconds:6.2f} s  floor {floor:5.2f} s  ratio {seconds / floor:4.2f}  "
+            f"target {target:5.1f} s  {ok} ok, {failed} failed  {fake.rate_limited} x 429  "
+            f"{len(fake.requests)} requests  {verdict}"
+        )
+        return verdict == "ok"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks fetch", description=__doc__.splitlines()[0])
+    parser.add_argument("--issues", type=int, default=100)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds per request (default 0.05)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--only", choices=[s.name for s in SCENARIOS])
+    args = parser.parse_args(argv)
+    print(f"{args.issues} issues, {args.latency * 1000:.0f} ms latency, concurrency {args.concurrency}")
+    results = [
+        run(scenario, args.issues, args.latency, args.concurrency)
+        for scenario in SCENARIOS
+        if args.only in (None, scenario.name)
+    ]
+    return 0 if all(results) else 1

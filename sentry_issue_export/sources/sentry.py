@@ -1,0 +1,149 @@
+"""The ``sentry`` source: fetches issues and their events from sentry.io or a self-hosted Sentry.
+
+What a caller may rely on: exactly one result per reference, yielded as each completes; a reference whose URL
+names another server, or that cannot be fetched without a token or an organisation, fails before any request is
+made; the issue JSON is the one Sentry returned (its ``id`` may differ from the reference's after a merge), and
+``event`` is ``None`` when the issue has no event left in retention.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
+from ..hookspecs import FetchFailure, RawIssue, Source, hookimpl
+from ..refs import IssueRef
+from ..sentry_api import DEFAULT_BASE_URL, TOKEN_HELP, SentryClient, origin_of, same_sentry
+from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+Result = RawIssue | FetchFailure
+ClientFactory = Callable[[Settings], SentryClient]
+
+
+class SentrySource:
+    name = "sentry"
+    description = "Fetches issues and their events from Sentry's REST API (sentry.io or self-hosted)."
+
+    def __init__(self, client_factory: ClientFactory | None = None) -> None:
+        """``client_factory`` builds the client for one export; tests pass one with a short backoff."""
+        self._client_factory = client_factory or SentryClient.from_settings
+
+    def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
+        return ()
+
+    async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
+        """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
+        try:
+            configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
+        except ConfigError as exc:
+            for ref in refs:
+                yield FetchFailure(ref, FetchError(str(exc)))
+            return
+        ready: list[IssueRef] = []
+        for ref in refs:
+            problem = _refusal(ref, settings, configured)
+            if problem is None:
+                ready.append(ref)
+            else:
+                yield FetchFailure(ref, problem)
+        if not ready:
+            return
+        async with self._client_factory(settings) as client:
+            async for result in _fetch_all(client, ready, settings):
+                yield result
+
+
+def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError | None:
+    """Why ``ref`` cannot be fetched at all, decided before any request is made."""
+    if ref.origin and not same_sentry(ref.origin, configured):
+        default = "" if settings.base_url else " (the default)"
+        return HostMismatchError(
+            f"This issue is on {ref.origin}, but the configured Sentry is {configured}{default}, and the token is "
+            f"only ever sent there; nothing was requested. To export it, configure that server "
+            f"(`export-sentry-issue config init` with base URL {ref.origin} and a token for it) or pass its "
+            "base_url and token for this export."
+        )
+    if not settings.token:
+        return FetchError(
+            "No Sentry auth token is configured, so nothing can be fetched from Sentry: create one with the "
+            f"event:read scope (Sentry: Settings > Auth Tokens) and save it with {TOKEN_HELP}."
+        )
+    if ref.is_short_id and not (ref.org or settings.org):
+        return FetchError(
+            f"{ref.issue_id} is a short id, and short ids can only be looked up inside an organisation: set the "
+            "organisation (`export-sentry-issue config init`, or SENTRY_ORG) or paste the issue's URL instead."
+        )
+    return None
+
+
+async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Settings) -> AsyncIterator[Result]:
+    """Fetch every reference concurrently; issue metadata through the issue index where several share an org."""
+    numeric_by_org: dict[str, set[str]] = {}
+    for ref in refs:
+        org = ref.org or settings.org
+        if org and not ref.is_short_id:
+            numeric_by_org.setdefault(org, set()).add(ref.issue_id)
+    batches = {
+        org: asyncio.ensure_future(_issues_from_index(client, org, sorted(ids)))
+        for org, ids in numeric_by_org.items()
+        if len(ids) > 1
+    }
+    tasks = []
+    for ref in refs:
+        org = ref.org or settings.org
+        batch = batches.get(org) if org else None
+        tasks.append(asyncio.ensure_future(_fetch_one(client, ref, org, batch)))
+    try:
+        for next_done in asyncio.as_completed(tasks):
+            yield await next_done
+    finally:
+        pending = [t for t in (*tasks, *batches.values()) if not t.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _issues_from_index(client: SentryClient, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Issues by id from the index, or nothing when it cannot answer: every issue is then fetched on its own."""
+    try:
+        return await client.get_issues_batch(org, ids)
+    except FetchError as exc:
+        log.debug("issue index unusable for %s, fetching issues one by one: %s", org, exc)
+        return {}
+
+
+async def _fetch_one(
+    client: SentryClient,
+    ref: IssueRef,
+    org: str | None,
+    batch: asyncio.Future[dict[str, dict[str, Any]]] | None,
+) -> Result:
+    try:
+        issue = (await batch).get(ref.issue_id) if batch is not None else None
+        if issue is None:
+            issue = await client.get_issue(ref.issue_id, org)
+        issue_id = str(issue.get("id") or ref.issue_id)  # a merged issue answers with its new id
+        event_id = ref.event_id or "latest"
+        try:
+            event: dict[str, Any] | None = await client.get_event(issue_id, org, event_id)
+        except NotFoundError:
+            if event_id != "latest":
+                raise
+            event = None  # no event left in retention: the issue alone is still worth a report
+        return RawIssue(ref, issue, event)
+    except FetchError as exc:
+        return FetchFailure(ref, exc)
+    except Exception as exc:  # one broken reference must not stop the others
+        message = client.scrub(f"Fetching failed unexpectedly ({type(exc).__name__}: {exc}); please report this bug.")
+        log.error("%s: %s", ref, message)
+        return FetchFailure(ref, FetchError(message))
+
+
+@hookimpl
+def register_sources(register: Callable[[Source], None]) -> None:
+    register(SentrySource())

@@ -1,0 +1,784 @@
+"""The Sentry client and the ``sentry`` source, proven over real sockets against ``FakeSentry``.
+
+A few pure pieces (pacing arithmetic, Link parsing, host families) are also tested on their own with an injected
+clock; everything else goes through HTTP on loopback, quirks included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import httpx
+import pytest
+
+from sentry_issue_export.errors import (
+    AuthError,
+    FetchError,
+    HostMismatchError,
+    InvalidResponseError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+)
+from sentry_issue_export.hookspecs import FetchFailure, RawIssue
+from sentry_issue_export.refs import IssueRef
+from sentry_issue_export.sentry_api import (
+    RateLimitPacer,
+    RateLimitReport,
+    SentryClient,
+    next_cursor,
+    origin_of,
+    same_sentry,
+)
+from sentry_issue_export.settings import Settings
+from sentry_issue_export.sources.sentry import SentrySource
+from tests.fake_sentry import TOKEN, FakeSentry, synthetic_issue
+
+FAST: dict[str, Any] = {"retries": 2, "timeout": 2.0, "backoff_base": 0.01}
+
+
+@pytest.fixture
+def sentry() -> Iterator[FakeSentry]:
+    with FakeSentry() as fake:
+        yield fake
+
+
+def make_client(
+    fake: FakeSentry, *, token: str | None = TOKEN, org: str | None = "acme", **options: Any
+) -> SentryClient:
+    return SentryClient(fake.url, token, org=org, **{**FAST, **options})
+
+
+def run(client: SentryClient, call: str, *args: Any) -> Any:
+    """Call one client method in a fresh event loop, closing the client afterwards."""
+
+    async def go() -> Any:
+        async with client:
+            return await getattr(client, call)(*args)
+
+    return asyncio.run(go())
+
+
+def fetch(refs: Sequence[IssueRef], settings: Settings) -> dict[IssueRef, RawIssue | FetchFailure]:
+    source = SentrySource(lambda s: SentryClient.from_settings(s, backoff_base=0.01))
+
+    async def go() -> list[RawIssue | FetchFailure]:
+        return [result async for result in source.fetch(refs, settings)]
+
+    results = asyncio.run(go())
+    assert len(results) == len(refs), "exactly one result per reference"
+    return {result.ref: result for result in results}
+
+
+def settings_for(fake: FakeSentry, **changes: Any) -> Settings:
+    return Settings(**{"base_url": fake.url, "org": "acme", "token": TOKEN, "retries": 2, **changes})
+
+
+def paths(fake: FakeSentry) -> list[str]:
+    return [r.path for r in fake.requests]
+
+
+def error_of(call: Any) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        call()
+    return caught.value
+
+
+# --- fetching ---------------------------------------------------------------------------------------------------
+
+
+def test_scoped_issue_and_latest_event_carry_the_token(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1)[0]
+    issue = run(make_client(sentry), "get_issue", issue_id)
+    event = run(make_client(sentry), "get_event", issue_id)
+    assert issue["id"] == issue_id and issue["tags"]  # the details shape, not the index's lighter one
+    assert event["groupID"] == issue_id
+    assert paths(sentry) == [
+        f"/api/0/organizations/acme/issues/{issue_id}/",
+        f"/api/0/organizations/acme/issues/{issue_id}/events/latest/",
+    ]
+    assert {r.authorization for r in sentry.requests} == {f"Bearer {TOKEN}"}
+
+
+def test_short_id_goes_through_the_scoped_issue_path(sentry: FakeSentry) -> None:
+    issue, event = synthetic_issue(77)
+    sentry.add_issue(issue, event)
+    found = run(make_client(sentry), "get_issue", issue["shortId"])
+    assert found["id"] == "77"
+    assert paths(sentry) == [f"/api/0/organizations/acme/issues/{issue['shortId']}/"]
+
+
+def test_short_id_falls_back_to_the_short_id_endpoint(sentry: FakeSentry) -> None:
+    issue, event = synthetic_issue(78)
+    sentry.add_issue(issue, event)
+    sentry.inject(404, path_contains="/issues/BACKEND-")  # a server that takes only numeric ids on that path
+    found = run(make_client(sentry), "get_issue", issue["shortId"])
+    assert found["id"] == "78"
+    assert paths(sentry)[-1] == f"/api/0/organizations/acme/shortids/{issue['shortId']}/"
+
+
+def test_source_exports_the_event_a_url_names(sentry: FakeSentry) -> None:
+    issue, latest = synthetic_issue(5)
+    older = dict(latest, id="a" * 32, eventID="a" * 32, title="the older one")
+    sentry.add_issue(issue, latest, events=[older])
+    ref = IssueRef("5", org="acme", origin=sentry.url, event_id="a" * 32, text=f"{sentry.url}/issues/5/events/...")
+    result = fetch([ref], settings_for(sentry))[ref]
+    assert isinstance(result, RawIssue)
+    assert result.event is not None and result.event["title"] == "the older one"
+    assert paths(sentry)[-1] == f"/api/0/organizations/acme/issues/5/events/{'a' * 32}/"
+
+
+def test_issue_without_an_event_in_retention_is_exported_without_one(sentry: FakeSentry) -> None:
+    issue, _ = synthetic_issue(6)
+    sentry.add_issue(issue, None)
+    ref = IssueRef("6")
+    result = fetch([ref], settings_for(sentry))[ref]
+    assert isinstance(result, RawIssue) and result.event is None and result.issue["id"] == "6"
+
+
+def test_a_missing_named_event_is_a_failure(sentry: FakeSentry) -> None:
+    sentry.add_synthetic_issues(1, start=7)
+    ref = IssueRef("7", event_id="b" * 32)
+    result = fetch([ref], settings_for(sentry))[ref]
+    assert isinstance(result, FetchFailure) and isinstance(result.error, NotFoundError)
+    assert f"event {'b' * 32} of issue 7" in str(result.error) and "retention" in str(result.error)
+
+
+def test_merged_issue_answers_with_its_new_id_and_that_id_fetches_the_event(sentry: FakeSentry) -> None:
+    sentry.add_synthetic_issues(2, start=10)  # 10 and 11
+    sentry.merge("10", into="11")
+    refs = [IssueRef("10"), IssueRef("11")]
+    results = fetch(refs, settings_for(sentry))
+    merged = results[refs[0]]
+    assert isinstance(merged, RawIssue) and merged.issue["id"] == "11" and merged.event is not None
+    # 10 is missing from the index's answer, so it was fetched on its own; its event by the id that came back.
+    assert "/api/0/organizations/acme/issues/10/" in paths(sentry)
+    assert "/api/0/organizations/acme/issues/10/events/latest/" not in paths(sentry)
+
+
+def test_every_bundled_sample_is_fetched_intact(sentry: FakeSentry) -> None:
+    from sentry_issue_export.samples import SAMPLE_NAMES, load_sample
+
+    ids = sentry.add_samples()
+    results = fetch([IssueRef(i) for i in ids], settings_for(sentry))
+    for issue_id, name in zip(ids, SAMPLE_NAMES, strict=True):
+        result = results[IssueRef(issue_id)]
+        assert isinstance(result, RawIssue), result
+        assert result.issue["id"] == issue_id and result.event == load_sample(name)["event"]
+
+
+# --- GlitchTip and other servers without scoped routes ----------------------------------------------------------
+
+
+def test_glitchtip_falls_back_to_legacy_paths_and_remembers() -> None:
+    with FakeSentry(glitchtip=True) as glitchtip:
+        client = make_client(glitchtip)
+
+        async def go() -> list[dict[str, Any]]:
+            async with client:
+                ids = glitchtip.add_synthetic_issues(3, start=20)
+                issues = [await client.get_issue(i) for i in ids]
+                return issues + [await client.get_event(i) for i in ids]
+
+        answers = asyncio.run(go())
+        assert [a["id"] for a in answers[:3]] == ["20", "21", "22"]
+        assert "assignedTo" not in answers[0]  # GlitchTip's shape
+        assert paths(glitchtip)[:2] == ["/api/0/organizations/acme/issues/20/", "/api/0/issues/20/"]
+        assert glitchtip.requests[0].status == 405
+        scoped = [p for p in paths(glitchtip) if p.startswith("/api/0/organizations/")]
+        assert len(scoped) == 1, "after the first 405 the client goes straight to the legacy paths"
+        assert not client.scoped_routes
+
+
+@pytest.mark.parametrize("html_status", [200, 500])
+def test_glitchtip_html_on_scoped_event_path_falls_back(html_status: int) -> None:
+    with FakeSentry(glitchtip=True) as glitchtip:
+        glitchtip.glitchtip_html_status = html_status
+        issue_id = glitchtip.add_synthetic_issues(1, start=30)[0]
+        event = run(make_client(glitchtip), "get_event", issue_id)
+        assert event["groupID"] == issue_id
+        assert paths(glitchtip) == [
+            f"/api/0/organizations/acme/issues/{issue_id}/events/latest/",
+            f"/api/0/issues/{issue_id}/events/latest/",
+        ]
+        assert glitchtip.requests[0].status == html_status
+
+
+def test_source_against_glitchtip_uses_one_scoped_request_in_total() -> None:
+    with FakeSentry(glitchtip=True) as glitchtip:
+        ids = glitchtip.add_synthetic_issues(4, start=40)
+        refs = [IssueRef(i) for i in ids]
+        results = fetch(refs, settings_for(glitchtip))
+        assert all(isinstance(r, RawIssue) and r.event is not None for r in results.values())
+        scoped = [p for p in paths(glitchtip) if p.startswith("/api/0/organizations/")]
+        assert scoped == ["/api/0/organizations/acme/issues/"]  # the index answered HTML; all else legacy
+
+
+def test_glitchtip_cannot_look_up_short_ids_and_says_what_to_do() -> None:
+    with FakeSentry(glitchtip=True) as glitchtip:
+        error = error_of(lambda: run(make_client(glitchtip), "get_issue", "BACKEND-1A"))
+        assert "short id BACKEND-1A" in str(error) and "numeric issue id" in str(error)
+
+
+def test_index_that_ignores_group_is_not_paged_through() -> None:
+    with FakeSentry(glitchtip=True) as glitchtip:
+        glitchtip.index_ignores_group = True
+        ids = glitchtip.add_synthetic_issues(60, start=100)
+        wanted = [ids[0], ids[-1]]  # the index lists newest first: only ids[-1] is on its first page
+        found = run(make_client(glitchtip), "get_issues_batch", "acme", wanted)
+        assert list(found) == [ids[-1]]
+        assert glitchtip.count(endpoint="index") == 1
+
+
+def test_without_an_organisation_numeric_ids_use_the_legacy_path(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=50)[0]
+    ref = IssueRef(issue_id)
+    result = fetch([ref], settings_for(sentry, org=None))[ref]
+    assert isinstance(result, RawIssue)
+    assert paths(sentry) == [f"/api/0/issues/{issue_id}/", f"/api/0/issues/{issue_id}/events/latest/"]
+
+
+def test_without_an_organisation_a_short_id_fails_before_any_request(sentry: FakeSentry) -> None:
+    ref = IssueRef("BACKEND-1A", text="BACKEND-1A")
+    result = fetch([ref], settings_for(sentry, org=None))[ref]
+    assert isinstance(result, FetchFailure)
+    assert "organisation" in str(result.error) and "URL" in str(result.error)
+    assert sentry.requests == []
+
+
+# --- batches through the issue index ----------------------------------------------------------------------------
+
+
+def test_several_issues_of_one_org_come_from_the_index(sentry: FakeSentry) -> None:
+    ids = sentry.add_synthetic_issues(5, start=200)
+    results = fetch([IssueRef(i) for i in ids], settings_for(sentry))
+    assert all(isinstance(r, RawIssue) and r.event is not None for r in results.values())
+    index = [r for r in sentry.requests if r.endpoint == "index"]
+    assert len(index) == 1
+    assert sorted(index[0].query["group"]) == sorted(ids) and index[0].query["project"] == ["-1"]
+    assert sentry.count(endpoint="issue") == 0 and sentry.count(endpoint="event") == 5
+    first = results[IssueRef(ids[0])]
+    assert isinstance(first, RawIssue) and "tags" not in first.issue  # the index's lighter shape, kept as is
+
+
+def test_index_asks_for_at_most_100_issues_per_call(sentry: FakeSentry) -> None:
+    ids = sentry.add_synthetic_issues(130, start=1000)
+    found = run(make_client(sentry), "get_issues_batch", "acme", ids)
+    assert sorted(found) == sorted(ids)
+    assert sorted(len(r.query["group"]) for r in sentry.requests) == [30, 100]
+
+
+def test_unsupported_index_falls_back_to_one_request_per_issue(sentry: FakeSentry) -> None:
+    sentry.index_supported = False
+    ids = sentry.add_synthetic_issues(3, start=300)
+    results = fetch([IssueRef(i) for i in ids], settings_for(sentry))
+    assert all(isinstance(r, RawIssue) for r in results.values())
+    assert sentry.count(endpoint="index") == 1 and sentry.count(endpoint="issue") == 3
+
+
+def test_one_forbidden_issue_fails_alone(sentry: FakeSentry) -> None:
+    ids = sentry.add_synthetic_issues(3, start=400)
+    sentry.forbid(ids[1])  # Sentry then refuses the whole index call with 403
+    results = fetch([IssueRef(i) for i in ids], settings_for(sentry))
+    failure = results[IssueRef(ids[1])]
+    assert isinstance(failure, FetchFailure) and isinstance(failure.error, PermissionDeniedError)
+    assert all(isinstance(results[IssueRef(i)], RawIssue) for i in (ids[0], ids[2]))
+
+
+def test_one_result_per_reference_whatever_fails(sentry: FakeSentry) -> None:
+    good = sentry.add_synthetic_issues(2, start=500)
+    refs = [IssueRef(good[0]), IssueRef("999"), IssueRef(good[1]), IssueRef("1", origin="https://other.example")]
+    results = fetch(refs, settings_for(sentry))
+    assert [type(results[r]).__name__ for r in refs] == ["RawIssue", "FetchFailure", "RawIssue", "FetchFailure"]
+
+
+# --- statuses become errors that say what to do -----------------------------------------------------------------
+
+
+def test_invalid_token_is_an_auth_error_and_is_not_sent_again(sentry: FakeSentry) -> None:
+    ids = sentry.add_synthetic_issues(2, start=600)
+    client = make_client(sentry, token="sntryu_" + "0" * 64)
+
+    async def go() -> list[BaseException | dict[str, Any]]:
+        async with client:
+            return await asyncio.gather(*(client.get_issue(i) for i in ids), return_exceptions=True)
+
+    errors = asyncio.run(go())
+    assert all(isinstance(e, AuthError) for e in errors)
+    message = str(errors[0])
+    assert "(401)" in message and "event:read" in message and "config init" in message
+    assert 'Sentry said: "Invalid token"' in message
+    assert sentry.count(status=401) == 1, "a rejected token is not sent again"
+
+
+def test_missing_scope_is_a_permission_error(sentry: FakeSentry) -> None:
+    sentry.tokens["sntryu_noscopes"] = frozenset({"org:read"})
+    issue_id = sentry.add_synthetic_issues(1, start=700)[0]
+    error = error_of(lambda: run(make_client(sentry, token="sntryu_noscopes"), "get_issue", issue_id))
+    assert isinstance(error, PermissionDeniedError) and error.status == 403
+    assert "event:read" in str(error) and "member" in str(error) and f"issue {issue_id}" in str(error)
+    assert "You do not have permission" in str(error)
+
+
+def test_unknown_issue_is_not_found_with_the_likely_reasons(sentry: FakeSentry) -> None:
+    error = error_of(lambda: run(make_client(sentry), "get_issue", "123456"))
+    assert isinstance(error, NotFoundError)
+    text = str(error)
+    assert "issue 123456 in organisation acme (404)" in text
+    assert all(word in text for word in ("organisation slug", "deleted", "merged", "region"))
+    assert 'Sentry said: "The requested resource does not exist"' in text
+
+
+def test_5xx_burst_is_retried_then_succeeds(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=800)[0]
+    sentry.inject(502)
+    sentry.inject(503)
+    assert run(make_client(sentry), "get_issue", issue_id)["id"] == issue_id
+    assert [r.status for r in sentry.requests] == [502, 503, 200]
+
+
+def test_5xx_forever_is_a_server_error(sentry: FakeSentry) -> None:
+    sentry.inject(503, times=10)
+    error = error_of(lambda: run(make_client(sentry), "get_issue", "1"))
+    assert isinstance(error, ServerError) and error.status == 503
+    assert "status 503" in str(error) and "even after 2 retries" in str(error)
+    assert len(sentry.requests) == 3
+
+
+def test_gateway_pages_after_every_retry_are_a_server_error_not_a_missing_route(sentry: FakeSentry) -> None:
+    sentry.inject(502, times=10)  # a load balancer's HTML page, on an organisation-scoped path
+    client = make_client(sentry)
+    error = error_of(lambda: run(client, "get_issue", "1"))
+    assert isinstance(error, ServerError) and error.status == 502
+    assert client.scoped_routes, "a gateway error says nothing about which routes the server has"
+
+
+def test_500_is_not_retried(sentry: FakeSentry) -> None:
+    sentry.inject(500, times=10)
+    error = error_of(lambda: run(make_client(sentry), "get_issue", "1"))
+    assert isinstance(error, ServerError) and len(sentry.requests) == 1
+
+
+def test_429_forever_is_a_rate_limit_error(sentry: FakeSentry) -> None:
+    sentry.inject(429, times=10)
+    error = error_of(lambda: run(make_client(sentry), "get_issue", "1"))
+    assert isinstance(error, RateLimitedError) and "(429)" in str(error) and "Limit is 5 requests" in str(error)
+    assert len(sentry.requests) == 3
+
+
+def test_timeout_is_a_network_error(sentry: FakeSentry) -> None:
+    sentry.inject("hang", times=5)
+    started = time.monotonic()
+    error = error_of(lambda: run(make_client(sentry, timeout=0.2, retries=1), "get_issue", "1"))
+    assert isinstance(error, NetworkError)
+    assert "did not answer within 0.2 s" in str(error) and "even after 1 retry" in str(error)
+    assert len(sentry.requests) == 2 and time.monotonic() - started < 2
+
+
+def test_refused_connection_is_a_network_error() -> None:
+    with FakeSentry() as gone:
+        url = gone.url
+    error = error_of(lambda: run(SentryClient(url, TOKEN, org="acme", **FAST), "get_issue", "1"))
+    assert isinstance(error, NetworkError) and "refused" in str(error) and url in str(error)
+
+
+def test_dropped_connection_is_retried(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=900)[0]
+    sentry.inject("drop")
+    assert run(make_client(sentry), "get_issue", issue_id)["id"] == issue_id
+    assert len(sentry.requests) == 2
+
+
+def test_connection_dropped_every_time_is_a_network_error(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=901)[0]
+    sentry.inject("drop", times=10)
+    error = error_of(lambda: run(make_client(sentry), "get_issue", issue_id))
+    assert isinstance(error, NetworkError) and "connection broke" in str(error)
+
+
+# --- answers that are not what they should be --------------------------------------------------------------------
+
+
+def test_html_page_with_200_is_an_invalid_response(sentry: FakeSentry) -> None:
+    sentry.inject("html", times=2)  # the scoped path, then the legacy one
+    error = error_of(lambda: run(make_client(sentry), "get_issue", "1"))
+    assert isinstance(error, InvalidResponseError)
+    assert "HTML page instead of JSON" in str(error) and "https://sentry.io" in str(error)
+    assert paths(sentry) == ["/api/0/organizations/acme/issues/1/", "/api/0/issues/1/"]
+
+
+@pytest.mark.parametrize("fault", ["truncated", "malformed"])
+def test_broken_json_is_an_invalid_response(sentry: FakeSentry, fault: str) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=950)[0]
+    sentry.inject(fault)
+    error = error_of(lambda: run(make_client(sentry), "get_issue", issue_id))
+    assert isinstance(error, InvalidResponseError) and "malformed or truncated JSON" in str(error)
+
+
+def test_json_of_the_wrong_shape_is_an_invalid_response(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=960)[0]
+    sentry.inject("wrong_shape")
+    error = error_of(lambda: run(make_client(sentry), "get_issue", issue_id))
+    assert isinstance(error, InvalidResponseError) and "a list where an object was expected" in str(error)
+
+
+@pytest.mark.parametrize("fault", ["oversized", "unsized"])
+def test_oversized_answer_is_refused(sentry: FakeSentry, fault: str) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=970)[0]
+    sentry.oversized_bytes = 300_000
+    sentry.inject(fault)
+    error = error_of(lambda: run(make_client(sentry, max_response_bytes=100_000), "get_issue", issue_id))
+    assert isinstance(error, InvalidResponseError) and "larger than the limit of 100,000 bytes" in str(error)
+
+
+# --- rate limits ------------------------------------------------------------------------------------------------
+
+
+def _early_in_a_window(latest_fraction: float = 0.6) -> None:
+    """Sleep into the next one-second window when the current one is nearly over."""
+    now = time.time()
+    if now % 1 > latest_fraction:
+        time.sleep(1 - now % 1 + 0.01)
+
+
+def test_pacing_keeps_12_requests_under_5_per_second_without_a_429(sentry: FakeSentry) -> None:
+    sentry.rate_limits = {"issue": 5}
+    ids = sentry.add_synthetic_issues(12, start=2000)
+    client = make_client(sentry)
+
+    async def go() -> list[dict[str, Any]]:
+        async with client:
+            return await asyncio.gather(*(client.get_issue(i) for i in ids))
+
+    assert sorted(issue["id"] for issue in asyncio.run(go())) == sorted(ids)
+    assert sentry.rate_limited == 0
+    per_window: dict[int, int] = {}
+    for request in sentry.requests:
+        per_window[int(request.started)] = per_window.get(int(request.started), 0) + 1
+    assert max(per_window.values()) <= 5 and len(per_window) >= 3
+
+
+def test_429_without_retry_after_waits_until_the_reset(sentry: FakeSentry) -> None:
+    sentry.rate_limits = {"issue": 2}
+    issue_id = sentry.add_synthetic_issues(1, start=3000)[0]
+    _early_in_a_window()
+    for _ in range(2):  # another program with the same token used up this window
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"{sentry.url}/api/0/issues/{issue_id}/", headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+        ).read()
+    assert run(make_client(sentry), "get_issue", issue_id)["id"] == issue_id
+    limited, succeeded = sentry.requests[2], sentry.requests[3]
+    assert limited.status == 429 and succeeded.status == 200 and len(sentry.requests) == 4
+    assert int(succeeded.started) == int(limited.started) + 1, "retried in the next window, not before"
+    assert succeeded.started - (int(limited.started) + 1) < 0.3, "and without waiting longer than needed"
+
+
+def test_retry_after_from_a_proxy_is_honoured(sentry: FakeSentry) -> None:
+    issue_id = sentry.add_synthetic_issues(1, start=3100)[0]
+    sentry.retry_after = 0.4
+    sentry.inject(429)
+    assert run(make_client(sentry), "get_issue", issue_id)["id"] == issue_id
+    limited, succeeded = sentry.requests
+    assert limited.status == 429 and succeeded.status == 200
+    assert succeeded.started - limited.started >= 0.4
+
+
+def test_concurrent_remaining_keeps_requests_in_flight_under_the_cap(sentry: FakeSentry) -> None:
+    sentry.rate_limits = {"issue": 100}
+    sentry.concurrent_limit = 2
+    sentry.latency = 0.05
+    ids = sentry.add_synthetic_issues(8, start=3200)
+    client = make_client(sentry, max_concurrency=8)
+
+    async def go() -> list[dict[str, Any]]:
+        async with client:
+            return await asyncio.gather(*(client.get_issue(i) for i in ids))
+
+    assert len(asyncio.run(go())) == 8
+    assert sentry.rate_limited == 0
+
+
+def test_benchmark_shape_sentry_io_limits_end_to_end(sentry: FakeSentry) -> None:
+    """20 issues under sentry.io's limits: no 429, every issue and event fetched, issue data from the index."""
+    sentry.rate_limits = {"issue": 5, "event": 15, "index": 5}
+    ids = sentry.add_synthetic_issues(20, start=5000)
+    results = fetch([IssueRef(i) for i in ids], settings_for(sentry))
+    assert all(isinstance(r, RawIssue) and r.event is not None for r in results.values())
+    assert sentry.rate_limited == 0 and sentry.count(endpoint="issue") == 0
+
+
+# --- host pinning and the token ---------------------------------------------------------------------------------
+
+
+def test_host_mismatch_makes_no_request(sentry: FakeSentry) -> None:
+    ref = IssueRef("1", org="acme", origin="https://sentry.other.example", text="https://sentry.other.example/...")
+    result = fetch([ref], settings_for(sentry))[ref]
+    assert isinstance(result, FetchFailure) and isinstance(result.error, HostMismatchError)
+    text = str(result.error)
+    assert "https://sentry.other.example" in text and sentry.url in text and "base_url" in text
+    assert sentry.requests == []
+
+
+def test_no_token_fails_every_reference_before_any_request(sentry: FakeSentry) -> None:
+    refs = [IssueRef("1"), IssueRef("2")]
+    results = fetch(refs, settings_for(sentry, token=None))
+    for ref in refs:
+        failure = results[ref]
+        assert isinstance(failure, FetchFailure)
+        assert "config init" in str(failure.error) and "SENTRY_AUTH_TOKEN" in str(failure.error)
+    assert sentry.requests == []
+
+
+def test_redirect_to_another_origin_is_not_followed_with_the_token(sentry: FakeSentry) -> None:
+    with FakeSentry() as elsewhere:
+        elsewhere.add_synthetic_issues(1, start=1)
+        sentry.redirect_to = elsewhere.url
+        error = error_of(lambda: run(make_client(sentry), "get_issue", "1"))
+        assert isinstance(error, InvalidResponseError) and elsewhere.url in str(error)
+        assert all(r.authorization is None for r in elsewhere.requests)
+        assert elsewhere.requests == []
+
+
+def test_same_origin_redirect_is_followed_with_the_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/api/0/issues/1/":
+            return httpx.Response(301, headers={"Location": "/api/0/issues/2/"})
+        return httpx.Response(200, json={"id": "2"})
+
+    client = SentryClient("https://sentry.example.com", TOKEN, transport=httpx.MockTransport(handler), **FAST)
+    assert run(client, "get_issue", "1") == {"id": "2"}
+    assert [r.headers.get("authorization") for r in seen] == [f"Bearer {TOKEN}"] * 2
+
+
+def test_token_never_appears_in_messages_or_reprs(sentry: FakeSentry) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        header = request.headers["authorization"]
+        return httpx.Response(404, json={"detail": f"no issue for {header}"})
+
+    messages = [
+        str(
+            error_of(
+                lambda: run(
+                    SentryClient("https://s.example", TOKEN, transport=httpx.MockTransport(echo), **FAST),
+                    "get_issue",
+                    "1",
+                )
+            )
+        )
+    ]
+    sentry.inject(502, times=5)
+    messages.append(str(error_of(lambda: run(make_client(sentry), "get_issue", "1"))))
+    messages.append(str(error_of(lambda: run(make_client(sentry, token="sntryu_wrong"), "get_issue", "1"))))
+    assert "[Filtered]" in messages[0]
+    client = make_client(sentry)
+    for text in [*messages, repr(client), repr(settings_for(sentry))]:
+        assert TOKEN not in text and "sntryu_wrong" not in text
+    asyncio.run(client.aclose())
+
+
+# --- check_access -----------------------------------------------------------------------------------------------
+
+
+def test_check_access_names_the_organisation(sentry: FakeSentry) -> None:
+    assert run(make_client(sentry), "check_access") == "organisation Acme (acme)"
+    assert paths(sentry) == ["/api/0/organizations/acme/"]
+
+
+def test_check_access_without_organisation_uses_the_api_root(sentry: FakeSentry) -> None:
+    assert run(make_client(sentry, org=None), "check_access") == "user dev@example.com"
+
+
+@pytest.mark.parametrize(
+    ("token", "org", "expected"),
+    [("bad", "acme", AuthError), ("bad", None, AuthError), (TOKEN, "nope", NotFoundError)],
+)
+def test_check_access_failures(sentry: FakeSentry, token: str, org: str | None, expected: type[FetchError]) -> None:
+    error = error_of(lambda: run(make_client(sentry, token=token, org=org), "check_access"))
+    assert isinstance(error, expected)
+
+
+def test_check_access_of_an_unreachable_server_is_a_network_error() -> None:
+    with FakeSentry() as gone:
+        url = gone.url
+    error = error_of(lambda: run(SentryClient(url, TOKEN, org="acme", **{**FAST, "retries": 0}), "check_access"))
+    assert isinstance(error, NetworkError)
+
+
+# --- pure pieces ------------------------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.2) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def test_pacer_probes_an_unknown_class_with_one_request() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+
+    async def go() -> None:
+        await pacer.acquire("issue")
+        second = asyncio.ensure_future(pacer.acquire("issue"))
+        await asyncio.sleep(0)
+        assert not second.done(), "nothing else goes until the first answer tells the limit"
+        pacer.release("issue", RateLimitReport(limit=5, remaining=4, reset=1001), answered=True)
+        await second
+
+    asyncio.run(go())
+
+
+def test_pacer_waits_for_the_reset_when_the_window_is_spent() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep, margin=0.05)
+
+    async def go() -> None:
+        await pacer.acquire("event")
+        pacer.release("event", RateLimitReport(limit=2, remaining=1, reset=1001), answered=True)
+        await pacer.acquire("event")  # the last one of this window
+        pacer.release("event", RateLimitReport(limit=2, remaining=0, reset=1001), answered=True)
+        await pacer.acquire("event")
+        await pacer.acquire("event")  # the new window holds two
+
+    asyncio.run(go())
+    assert clock.slept == [0.85]
+
+
+def test_pacer_counts_requests_in_flight_against_the_window() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+
+    async def go() -> None:
+        await pacer.acquire("issue")
+        pacer.release("issue", RateLimitReport(limit=3, remaining=2, reset=1001), answered=True)
+        await pacer.acquire("issue")
+        await pacer.acquire("issue")  # two in flight: the window is spent although no answer said so
+        await pacer.acquire("issue")
+
+    asyncio.run(go())
+    assert clock.slept == [0.85]
+
+
+def test_pacer_honours_concurrent_remaining() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+
+    async def go() -> None:
+        await pacer.acquire("event")
+        pacer.release("event", RateLimitReport(concurrent_limit=25, concurrent_remaining=0), answered=True)
+        await pacer.acquire("event")  # one may always go
+        waiting = asyncio.ensure_future(pacer.acquire("event"))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        pacer.release("event", RateLimitReport(concurrent_limit=25, concurrent_remaining=1), answered=True)
+        await waiting
+
+    asyncio.run(go())
+
+
+def test_pacer_does_not_pace_a_server_without_headers() -> None:
+    clock = FakeClock()
+    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
+
+    async def go() -> None:
+        await pacer.acquire("issue")
+        pacer.release("issue", None, answered=True)
+        for _ in range(50):
+            await pacer.acquire("issue")
+
+    asyncio.run(go())
+    assert clock.slept == []
+
+
+def test_rate_limit_headers_are_parsed_loosely() -> None:
+    headers = httpx.Headers({"X-Sentry-Rate-Limit-Remaining": "3", "X-Sentry-Rate-Limit-Reset": "1700000001"})
+    assert RateLimitReport.from_headers(headers) == RateLimitReport(remaining=3, reset=1700000001.0)
+    assert RateLimitReport.from_headers(httpx.Headers({"X-Sentry-Rate-Limit-Limit": "many"})) is None
+
+
+@pytest.mark.parametrize(
+    ("link", "cursor"),
+    [
+        (
+            '<https://sentry.io/api/0/x/?cursor=0:0:1>; rel="previous"; results="false"; cursor="0:0:1", '
+            '<https://sentry.io/api/0/x/?cursor=0:100:0>; rel="next"; results="true"; cursor="0:100:0"',
+            "0:100:0",
+        ),
+        ('<https://s/x/?cursor=0:100:0>; rel="next"; results="false"; cursor="0:100:0"', None),
+        ('(<https://gt.example/api/0/x/?cursor=cD0yMA%3D%3D>; rel="next")', "cD0yMA=="),
+        ("", None),
+        ("garbage", None),
+    ],
+)
+def test_next_cursor(link: str, cursor: str | None) -> None:
+    assert next_cursor(link) == cursor
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("https://sentry.io", "https://acme.sentry.io", True),
+        ("https://us.sentry.io", "https://de.sentry.io", True),
+        ("https://sentry.example.com", "https://sentry.example.com:443", True),
+        ("https://sentry.example.com", "http://sentry.example.com", True),
+        ("https://sentry.example.com", "https://sentry.example.com:8443", False),
+        ("https://sentry.io", "https://sentry.io.evil.example", False),
+        ("https://notsentry.io", "https://sentry.io", False),
+    ],
+)
+def test_same_sentry(a: str, b: str, same: bool) -> None:
+    assert same_sentry(a, b) is same
+
+
+def test_base_url_must_be_http() -> None:
+    assert origin_of("https://Sentry.Example.com/api/0/") == "https://sentry.example.com"
+    with pytest.raises(Exception, match="not an http"):
+        origin_of("sentry.example.com")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://sentry.example.com", "https://sentry.example.com/api/0/issues/1/"),
+        ("https://sentry.example.com/api/0/", "https://sentry.example.com/api/0/issues/1/"),
+        ("https://example.com/sentry/", "https://example.com/sentry/api/0/issues/1/"),
+        ("https://acme.sentry.io/issues/5/", "https://acme.sentry.io/api/0/issues/1/"),
+    ],
+)
+def test_api_urls_are_built_from_the_base_url(base_url: str, expected: str) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"id": "1"})
+
+    run(SentryClient(base_url, TOKEN, transport=httpx.MockTransport(handler), **FAST), "get_issue", "1")
+    assert seen == [expected]
+
+
+def test_content_type_is_checked_before_parsing() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=json.dumps({"id": "1"}), headers={"Content-Type": "text/plain"})
+
+    client = SentryClient("https://sentry.example.com", TOKEN, transport=httpx.MockTransport(handler), **FAST)
+    error = error_of(lambda: run(client, "get_issue", "1"))
+    assert isinstance(error, InvalidResponseError) and "text/plain instead of JSON" in str(error)
