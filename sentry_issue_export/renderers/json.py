@@ -1,0 +1,102 @@
+"""The ``json`` renderer: the normalised, redacted model as JSON, for programs rather than people.
+
+Schema (version 1). The document is an object::
+
+    {"schema_version": 1, "reports": [Report, ...]}
+
+Every object below mirrors a class in ``sentry_issue_export.models`` field for field (``attrs.asdict``), so the
+model docstrings are the reference. Timestamps are ISO 8601 strings in UTC (``2025-03-14T09:26:53.142000Z``),
+or the raw text when Sentry sent something unparseable. ``null`` means absent. Pairs are two-item arrays.
+Containers that fit in 100 columns are written on one line, so the file also reads well.
+
+- ``Report``: ``issue`` (Issue), ``event`` (Event or ``null`` when no event is left in retention),
+  ``ref_text`` (the reference as typed).
+- ``Issue``: ``id``, ``short_id``, ``title``, ``culprit``, ``permalink``, ``level``, ``status``, ``substatus``,
+  ``priority``, ``platform``, ``project`` {``id``, ``slug``, ``name``}, ``type``, ``issue_category``,
+  ``metadata`` (pairs), ``count`` and ``user_count`` (integers), ``first_seen``, ``last_seen``,
+  ``assigned_to`` (display text), ``first_release``, ``last_release`` (versions).
+- ``Event``: ``id``, ``group_id``, ``type`` (any string, also types this version does not know), ``title``,
+  ``message``, ``platform``, ``level``, ``logger``, ``culprit``, ``transaction``, ``environment``, ``release``,
+  ``dist``, ``date_created``, ``date_received``, ``start_timestamp``, ``end_timestamp``, ``fingerprints``,
+  ``exceptions`` [ExceptionInfo] (oldest first; the last one was raised), ``threads`` [Thread] (crashed and
+  current first), ``log_message`` {``formatted``, ``message``, ``params``}, ``request`` {``method``, ``url``,
+  ``query``, ``fragment``, ``headers``, ``cookies`` (pairs), ``data`` (as sent), ``env`` (pairs),
+  ``inferred_content_type``}, ``breadcrumbs`` [{``timestamp``, ``type``, ``category``, ``level``, ``message``,
+  ``data``}] (oldest first), ``spans`` [Span] (tree order), ``csp`` (the violation's fields and ``other``),
+  ``occurrence`` {``issue_title``, ``subtitle``, ``culprit``, ``evidence`` [{``name``, ``value``,
+  ``important``}], ``evidence_data``, ``offender_span_ids``}, ``user`` {``id``, ``email``, ``username``,
+  ``ip_address``, ``name``, ``geo``, ``data``, ``other``}, ``contexts`` [{``name``, ``type``, ``fields``}],
+  ``tags`` [{``key``, ``value``}], ``extra`` (pairs), ``sdk`` {``name``, ``version``, ``integrations``,
+  ``packages``}, ``packages`` (pairs), ``errors`` [{``type``, ``message``, ``data``}], ``unknown_entries``
+  [{``type``, ``data``}], and the cut counts ``threads_truncated``, ``breadcrumbs_truncated`` (older ones
+  left out), ``spans_truncated`` (later ones left out).
+- ``ExceptionInfo``: ``type``, ``value``, ``module``, ``mechanism`` {``type``, ``handled``, ``synthetic``,
+  ``description``, ``help_link``, ``source``, ``exception_id``, ``parent_id``, ``is_exception_group``,
+  ``data``}, ``stacktrace`` and ``raw_stacktrace`` (Stacktrace or ``null``), ``thread_id``, ``parent`` (index
+  in ``exceptions`` of the newer exception this one led to), ``relation`` (``cause``: it is the parent's
+  direct cause; ``context``: the parent was raised while handling it; ``group``: member of the parent group),
+  ``relation_inferred`` (true when read from the order alone).
+- ``Thread``: ``id``, ``name``, ``crashed``, ``current``, ``main``, ``state``, ``stacktrace``, ``raw_stacktrace``.
+- ``Stacktrace``: ``frames`` [Frame] (oldest call first), ``frames_omitted`` ([start, end] Sentry dropped),
+  ``frames_truncated`` (frames cut by ``max_frames``), ``frames_truncated_at`` (index in ``frames`` before
+  which they are missing).
+- ``Frame``: ``filename``, ``abs_path``, ``module``, ``function``, ``raw_function``, ``lineno``, ``colno``,
+  ``in_app``, ``context`` [{``lineno``, ``code``, ``is_error_line``}], ``vars`` [{``name``, ``value``}],
+  ``package``, ``platform``, ``instruction_addr``, ``symbol``, ``source_map``, ``orig_filename``,
+  ``orig_abs_path``, ``orig_function``, ``orig_lineno``, ``orig_colno`` (the minified location of a
+  source-mapped frame), ``vars_truncated``.
+- ``Span``: ``span_id``, ``parent_span_id``, ``trace_id``, ``op``, ``description``, ``status``,
+  ``start_timestamp``, ``timestamp``, ``duration_ms``, ``offset_ms`` (from the transaction start), ``depth``
+  (0 = child of the transaction), ``data``, ``tags``.
+
+The report limits apply here too: strings longer than ``max_value_chars`` end in ``… [cut N chars]`` and values
+nested deeper than ``max_depth`` become ``"… [nested too deep: ...]"``. A new field may appear in a later
+version without a version change; a removed or renamed field raises ``schema_version``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ..hookspecs import Renderer, RenderOptions, hookimpl
+from ..models import IssueReport
+from .formatting import fitted_json
+from .limits import apply_limits
+
+SCHEMA_VERSION = 1
+
+# json.dumps escapes C0 controls itself; these others it leaves raw with ensure_ascii=False.
+_UNSAFE = {code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
+_UNSAFE.update({code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def _serialize(instance: Any, field: Any, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and Infinity are not JSON
+    return value
+
+
+def report_to_dict(report: IssueReport) -> dict[str, Any]:
+    """One report as JSON-ready data (limits not applied)."""
+    return attrs.asdict(report, value_serializer=_serialize)
+
+
+def render_json(reports: Sequence[IssueReport], options: RenderOptions) -> str:
+    """The reports as one JSON document, limits applied."""
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "reports": [report_to_dict(apply_limits(report, options.limits)) for report in reports],
+    }
+    return fitted_json(document, force_break=True).translate(_UNSAFE) + "\n"
+
+
+@hookimpl
+def register_renderers(register: Callable[[Renderer], None]) -> None:
+    register(Renderer("json", "json", render_json, "The normalised model as JSON (schema_version 1)."))

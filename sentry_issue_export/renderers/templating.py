@@ -1,0 +1,192 @@
+"""The Jinja2 environments the template renderers share, and the rules templates live by.
+
+Loader order: the user's templates directory (if any) overrides built-in templates file by file; the built-in
+templates are also reachable as ``default:NAME``, so a user template can ``{% extends "default:issue.txt.j2" %}``
+and replace one ``{% block %}``. ``StrictUndefined`` makes a typo fail loudly.
+
+Escaping is on by default, for plain text too: every ``{{ expression }}`` passes through the flavour's
+``finalize``, which shows control characters as escapes and keeps a value on one line (a newline appears as
+``\\n``), so payload text can never recolour a terminal or start a line that looks like a section heading.
+Filters that lay out multi-line text (``block``, ``fence`` ...) and helpers that build structure return
+``SafeText``, which ``finalize`` passes through unchanged; they escape what they are given themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import attrs
+import jinja2
+
+from ..errors import RenderError
+from ..hookspecs import RenderOptions
+from ..models import IssueReport
+from . import formatting
+from .limits import apply_limits
+
+PACKAGE = "sentry_issue_export"
+
+
+class SafeText(str):
+    """Text already escaped for the output format; ``finalize`` leaves it alone."""
+
+    __slots__ = ()
+
+
+@attrs.frozen
+class Flavor:
+    """What differs between output formats that use templates: template names, escaping and filters.
+
+    Templates are ``issue.<suffix>.j2`` (one issue; sees ``report``, ``issue``, ``event``, ``limits``) and
+    ``issues.<suffix>.j2`` (the whole file; sees ``issues``, a list of ``(report, rendered_issue)``).
+    """
+
+    name: str
+    suffix: str
+    finalize: Callable[[Any], str]
+    filters: Mapping[str, Callable[..., Any]] = attrs.field(factory=dict)
+    globals: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def issue_template(self) -> str:
+        return f"issue.{self.suffix}.j2"
+
+    @property
+    def file_template(self) -> str:
+        return f"issues.{self.suffix}.j2"
+
+
+SHARED_FILTERS: dict[str, Callable[..., Any]] = {
+    "value": formatting.format_value,
+    "inline": formatting.format_inline,
+    "when": formatting.format_when,
+    "clock": formatting.format_clock,
+    "ms": formatting.format_ms,
+    "number": formatting.format_number,
+    "label": formatting.label,
+    "pretty": formatting.format_pretty,
+    "squash": formatting.squash,
+}
+
+SHARED_GLOBALS: dict[str, Any] = {
+    "exception_chain": formatting.exception_chain,
+    "frames_newest_first": formatting.frames_newest_first,
+    "frame_function": formatting.frame_function,
+    "frame_position": formatting.frame_position,
+    "frame_minified": formatting.frame_minified,
+    "context_gutter": formatting.context_gutter,
+    "mechanism_summary": formatting.mechanism_summary,
+    "request_line": formatting.request_line,
+    "breadcrumb_date": formatting.breadcrumb_date,
+    "crumb_message": formatting.crumb_message,
+    "crumb_data": formatting.crumb_data,
+    "span_table": formatting.span_table,
+    "raw_frames_text": formatting.raw_frames_text,
+    "code_context": formatting.code_context,
+    "variables_text": formatting.variables_text,
+    "assignments_text": formatting.assignments_text,
+    "plural": formatting.plural,
+    "name_width": formatting.name_width,
+    "is_gap": formatting.is_gap,
+    "frame_has_details": formatting.frame_has_details,
+    "csp_fields": formatting.csp_fields,
+    "user_fields": formatting.user_fields,
+}
+
+_environments: dict[tuple[str, str | None], jinja2.Environment] = {}
+_environments_lock = threading.Lock()
+
+
+def environment(flavor: Flavor, templates_dir: Path | str | None = None) -> jinja2.Environment:
+    """The environment for ``flavor`` and a user templates directory, built once and then reused."""
+    directory = str(Path(templates_dir).expanduser().resolve()) if templates_dir else None
+    key = (flavor.name, directory)
+    with _environments_lock:
+        env = _environments.get(key)
+        if env is None:
+            env = _build_environment(flavor, directory)
+            _environments[key] = env
+    return env
+
+
+def _build_environment(flavor: Flavor, directory: str | None) -> jinja2.Environment:
+    builtin = jinja2.PackageLoader(PACKAGE, "templates")
+    loaders: list[jinja2.BaseLoader] = []
+    if directory is not None:
+        loaders.append(jinja2.FileSystemLoader(directory))
+    loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=flavor.finalize,
+    )
+    env.filters.update(SHARED_FILTERS)
+    env.filters.update(flavor.filters)
+    env.globals.update(SHARED_GLOBALS)
+    env.globals.update(flavor.globals)
+    return env
+
+
+def render_reports(reports: Sequence[IssueReport], options: RenderOptions, flavor: Flavor) -> str:
+    """Render each report with the issue template, then the file template around them."""
+    env = environment(flavor, options.templates_dir)
+    rendered = []
+    for report in reports:
+        capped = apply_limits(report, options.limits)
+        context = {"report": capped, "issue": capped.issue, "event": capped.event, "limits": options.limits}
+        body = _render(env, flavor.issue_template, context, flavor, options, _describe(report))
+        rendered.append((capped, SafeText(body)))
+    text = _render(env, flavor.file_template, {"issues": rendered}, flavor, options, "the report file")
+    return _TRAILING_SPACE.sub("", text)
+
+
+_TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+
+
+def _describe(report: IssueReport) -> str:
+    name = report.issue.short_id or report.issue.id or report.ref_text or "without an id"
+    return f"issue {name}"
+
+
+def _render(
+    env: jinja2.Environment,
+    name: str,
+    context: dict[str, Any],
+    flavor: Flavor,
+    options: RenderOptions,
+    subject: str,
+) -> str:
+    try:
+        return env.get_template(name).render(context)
+    except Exception as exc:
+        where = _template_location(exc) or name
+        if options.templates_dir:
+            advice = f"Fix the template in {options.templates_dir}, or remove it there to use the built-in one."
+        else:
+            advice = "The built-in template failed; please report this with the issue's debug dump."
+        raise RenderError(
+            f"Could not render {subject} as {flavor.name}: {type(exc).__name__}: {exc} (in {where}). {advice}"
+        ) from exc
+
+
+def _template_location(exc: BaseException) -> str | None:
+    """``issue.txt.j2, line 12`` for the innermost template frame of a rendering error."""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.lineno:
+        return f"{exc.filename or exc.name}, line {exc.lineno}"
+    found = None
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return found

@@ -1,0 +1,352 @@
+"""The built-in renderers: every sample pinned by a snapshot, plus the rules every output follows."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from sentry_issue_export.errors import RenderError
+from sentry_issue_export.hookspecs import Renderer, RenderOptions
+from sentry_issue_export.models import IssueReport, build_report
+from sentry_issue_export.renderers import json as json_renderer
+from sentry_issue_export.renderers import markdown, text
+from sentry_issue_export.renderers.templating import environment
+from sentry_issue_export.samples import SAMPLE_NAMES, load_sample
+from sentry_issue_export.settings import RenderLimits
+from sentry_issue_export.textsafe import cut, escape_control, escape_line, indent_continuation
+
+from .snapshot_ext import SNAPSHOT_EXTENSIONS
+
+RenderFunction = Callable[[Sequence[IssueReport], RenderOptions], str]
+
+RENDERERS: dict[str, RenderFunction] = {
+    "text": text.render_text,
+    "markdown": markdown.render_markdown,
+    "json": json_renderer.render_json,
+}
+DEFAULT_OPTIONS = RenderOptions(limits=RenderLimits())
+HUGE_SNAPSHOT_LIMITS = RenderLimits(max_frames=12, max_breadcrumbs=15, max_spans=25, max_value_chars=300)
+"""The huge sample's snapshots use tight limits: small enough to review, and every cut shows."""
+
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+RULE = "-" * 80
+
+
+def redacted(payload: Any) -> Any:
+    """The payload as the exporter hands it to renderers: through the built-in redactor."""
+    from sentry_issue_export.redact import redact_payload
+
+    return redact_payload(payload)
+
+
+@cache
+def sample_report(name: str) -> IssueReport:
+    sample = load_sample(name)
+    return build_report(redacted(sample["issue"]), redacted(sample["event"]), sample["issue"].get("shortId", ""))
+
+
+def render(fmt: str, reports: Sequence[IssueReport], **options: Any) -> str:
+    return RENDERERS[fmt]([*reports], RenderOptions(limits=options.pop("limits", RenderLimits()), **options))
+
+
+def minimal_issue(**overrides: Any) -> dict[str, Any]:
+    return {
+        "id": "42",
+        "shortId": "DEMO-1",
+        "title": "ValueError: bad input",
+        "count": "3",
+        "userCount": 1,
+        **overrides,
+    }
+
+
+def exception_event(value: str = "bad input", **overrides: Any) -> dict[str, Any]:
+    frame = {"filename": "app/main.py", "function": "handler", "lineNo": 3, "inApp": True, "context": [[3, "x()"]]}
+    exception = {"type": "ValueError", "value": value, "stacktrace": {"frames": [frame]}}
+    return {"eventID": "a" * 32, "entries": [{"type": "exception", "data": {"values": [exception]}}], **overrides}
+
+
+# --- snapshots ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sample", SAMPLE_NAMES)
+@pytest.mark.parametrize("fmt", list(RENDERERS))
+def test_sample_snapshot(fmt: str, sample: str, snapshot: SnapshotAssertion) -> None:
+    limits = HUGE_SNAPSHOT_LIMITS if sample == "huge_event" else RenderLimits()
+    output = render(fmt, [sample_report(sample)], limits=limits)
+    assert output == snapshot(extension_class=SNAPSHOT_EXTENSIONS[fmt])
+
+
+@pytest.mark.parametrize("fmt", list(RENDERERS))
+def test_no_event_snapshot(fmt: str, snapshot: SnapshotAssertion) -> None:
+    report = build_report(minimal_issue(status="resolved", permalink="https://acme.sentry.io/issues/42/"), None)
+    assert render(fmt, [report]) == snapshot(extension_class=SNAPSHOT_EXTENSIONS[fmt])
+
+
+# --- structure --------------------------------------------------------------------------------------------------
+
+
+def test_builtin_renderers_register_through_the_hook() -> None:
+    registered: list[Renderer] = []
+    for module in (text, markdown, json_renderer):
+        module.register_renderers(registered.append)
+    assert [(r.name, r.extension) for r in registered] == [("text", "txt"), ("markdown", "md"), ("json", "json")]
+    assert all(r.description for r in registered)
+
+
+def test_text_header_has_every_field_in_order() -> None:
+    output = render("text", [sample_report("python_chained_exception")])
+    assert output.startswith("=" * 80 + "\n")
+    header = output.split("=" * 80)[1]
+    expected = ["Issue ID", "Short ID", "Title", "Status", "Level", "Count", "First seen", "Last seen", "Permalink"]
+    found = [line.split(":")[0] for line in header.strip().splitlines()]
+    assert found[: len(expected)] == expected
+    assert "Count:         1,287 events, 342 users" in header
+
+
+def test_empty_sections_are_left_out() -> None:
+    report = build_report(minimal_issue(), exception_event())
+    output = render("text", [report])
+    assert "\nERROR\n" in output and "\nSTACK TRACE: ValueError (most recent call first)\n" in output
+    for title in ("REQUEST", "BREADCRUMBS", "SPANS", "THREADS", "USER", "CONTEXTS", "TAGS", "EXTRA DATA", "SDK"):
+        assert f"\n{title}\n" not in output
+    md = render("markdown", [report])
+    assert "### Error" in md
+    for title in ("Request", "Breadcrumbs", "Spans", "Threads", "User", "Contexts", "Tags", "Extra data", "SDK"):
+        assert f"### {title}" not in md
+
+
+def test_no_event_is_said_plainly() -> None:
+    report = build_report(minimal_issue(), None)
+    assert "No event is available for this issue" in render("text", [report])
+    assert "No event is available for this issue" in render("markdown", [report])
+    assert json.loads(render("json", [report]))["reports"][0]["event"] is None
+
+
+def test_chain_is_listed_newest_first_with_relations() -> None:
+    output = render("text", [sample_report("python_chained_exception")])
+    error = output.split("\nERROR\n")[1].split("\nSTACK TRACE")[0]
+    assert error.index("[1] RuntimeError") < error.index("[2] ValueError") < error.index("[3] KeyError")
+    assert "The direct cause of exception 1 (RuntimeError)." in error
+    assert "While handling this exception, exception 2 (ValueError) was raised." in error
+
+
+def test_several_issues_in_one_file() -> None:
+    reports = [build_report(minimal_issue(), exception_event()), sample_report("csp_report")]
+    output = render("text", reports)
+    assert output.startswith("Sentry issue export: 2 issues\n")
+    assert "### Issue 1 of 2: DEMO-1 " in output and "### Issue 2 of 2: " in output
+    assert output.count("=" * 80) == 4  # each issue keeps its own header block
+    md = render("markdown", reports)
+    assert md.startswith("# Sentry issue export: 2 issues\n") and md.count("\n---\n") == 2
+    document = json.loads(render("json", reports))
+    assert [r["issue"]["short_id"] for r in document["reports"]] == ["DEMO-1", reports[1].issue.short_id]
+
+
+def test_json_document_shape() -> None:
+    document = json.loads(render("json", [sample_report("transaction_spans")]))
+    assert document["schema_version"] == 1
+    event = document["reports"][0]["event"]
+    assert event["date_created"].endswith("Z")
+    assert event["spans"][0]["depth"] == 0 and event["spans"][0]["duration_ms"] > 0
+    assert event["breadcrumbs_truncated"] == 0 and event["spans_truncated"] == 0
+
+
+# --- limits -----------------------------------------------------------------------------------------------------
+
+
+def capped_event() -> dict[str, Any]:
+    frames = [
+        {"filename": f"app/f{i}.py", "function": f"f{i}", "lineNo": i, "vars": {f"v{j}": j for j in range(8)}}
+        for i in range(30)
+    ]
+    nested: Any = "bottom"
+    for _ in range(10):
+        nested = {"level": nested}
+    frames[-1]["vars"] = {"deep": nested, "long": "x" * 5000}
+    return {
+        "entries": [
+            {"type": "exception", "data": {"values": [{"type": "E", "value": "v", "stacktrace": {"frames": frames}}]}},
+            {"type": "breadcrumbs", "data": {"values": [{"message": f"crumb {i}"} for i in range(50)]}},
+            {
+                "type": "spans",
+                "data": [
+                    {"span_id": str(i), "op": "db", "start_timestamp": 1000.0 + i, "timestamp": 1000.5 + i}
+                    for i in range(40)
+                ],
+            },
+            {"type": "threads", "data": {"values": [{"id": i, "crashed": i == 7} for i in range(12)]}},
+        ]
+    }
+
+
+TIGHT = RenderLimits(
+    max_frames=9, max_breadcrumbs=5, max_spans=4, max_threads=3, max_vars=3, max_value_chars=100, max_depth=3
+)
+
+
+def test_caps_are_announced_in_text_and_markdown() -> None:
+    report = build_report(minimal_issue(), capped_event())
+    for fmt in ("text", "markdown"):
+        output = render(fmt, [report], limits=TIGHT)
+        assert "21 frames omitted (max_frames=9)" in output
+        assert "45 older breadcrumbs not shown (max_breadcrumbs=5)" in output
+        assert "36 later spans not shown (max_spans=4)" in output
+        assert "9 more threads not shown (max_threads=3)" in output
+        assert "more variables not shown (max_vars=3)" in output
+        assert "… [cut 4,900 chars]" in output
+        assert "nested too deep: object with 1 keys" in output
+
+
+def test_caps_keep_newest_and_oldest_frames_newest_crumbs_earliest_spans_crashed_thread() -> None:
+    report = build_report(minimal_issue(), capped_event())
+    event = json.loads(render("json", [report], limits=TIGHT))["reports"][0]["event"]
+    stacktrace = event["exceptions"][0]["stacktrace"]
+    functions = [frame["function"] for frame in stacktrace["frames"]]
+    assert functions == ["f0", "f1", "f2", "f24", "f25", "f26", "f27", "f28", "f29"]
+    assert (stacktrace["frames_truncated"], stacktrace["frames_truncated_at"]) == (21, 3)
+    assert [crumb["message"] for crumb in event["breadcrumbs"]] == [f"crumb {i}" for i in range(45, 50)]
+    assert [span["span_id"] for span in event["spans"]] == ["0", "1", "2", "3"]
+    assert event["threads"][0]["crashed"] and event["threads_truncated"] == 9
+    assert stacktrace["frames"][-1]["vars_truncated"] == 0 and stacktrace["frames"][0]["vars_truncated"] == 5
+
+
+def test_huge_sample_renders_fast_with_default_limits() -> None:
+    report = sample_report("huge_event")
+    for fmt, function in RENDERERS.items():
+        function([report], DEFAULT_OPTIONS)  # warm the template cache
+        start = time.perf_counter()
+        function([report], DEFAULT_OPTIONS)
+        elapsed = time.perf_counter() - start
+        assert elapsed < 0.5, f"{fmt} took {elapsed:.2f}s"
+
+
+# --- payload text cannot break the output ----------------------------------------------------------------------
+
+HOSTILE = "\x1b[31mred\x1b[0m\r\x00\u202eevil\x07"
+
+
+def hostile_event() -> dict[str, Any]:
+    event = exception_event(value=f"{HOSTILE}\n\nREQUEST\n{RULE}\nforged")
+    event["entries"][0]["data"]["values"][0]["stacktrace"]["frames"][0]["vars"] = {"v": HOSTILE, HOSTILE: 1}
+    event["entries"].append({"type": "breadcrumbs", "data": {"values": [{"category": "query", "message": HOSTILE}]}})
+    event["entries"].append({"type": "message", "data": {"formatted": f"line 1\nTAGS\n{RULE}\n{HOSTILE}"}})
+    event["tags"] = [[HOSTILE, HOSTILE], ["table|pipe", "a | b"]]
+    event["contexts"] = {"os": {"name": HOSTILE}}
+    return event
+
+
+@pytest.mark.parametrize("fmt", list(RENDERERS))
+def test_control_characters_are_escaped(fmt: str) -> None:
+    output = render(fmt, [build_report(minimal_issue(title=HOSTILE), hostile_event())])
+    assert not RAW_CONTROL.search(output)
+    if fmt == "text":
+        assert "\\x1b[31mred\\x1b[0m\\r\\x00\\u202eevil\\x07" in output
+    elif fmt == "markdown":
+        assert "\\\\x1b\\[31mred" in output  # the escape's backslash is itself escaped for Markdown
+    else:
+        assert "\\u001b[31mred" in output and "\\u202e" in output
+
+
+def test_payload_text_cannot_forge_a_section_heading() -> None:
+    output = render("text", [build_report(minimal_issue(), hostile_event())])
+    lines = output.splitlines()
+    headings = [lines[i - 1] for i, line in enumerate(lines) if line == RULE]
+    assert headings == [
+        "ERROR",
+        "STACK TRACE: ValueError (most recent call first)",
+        "MESSAGE",
+        "BREADCRUMBS",
+        "CONTEXTS",
+        "TAGS",
+    ]
+    assert "\n    REQUEST\n    " + RULE in output  # the forged heading is indented under its exception
+
+
+def test_markdown_fences_outlast_backticks_and_tables_escape_pipes() -> None:
+    event = exception_event(platform="python")
+    event["entries"][0]["data"]["values"][0]["stacktrace"]["frames"][0]["context"] = [[3, "s = '````' # ```"]]
+    event["tags"] = [["table|pipe", "a | b"]]
+    output = render("markdown", [build_report(minimal_issue(), event)])
+    assert "\n`````python\n> 3 | s = '````' # ```\n`````\n" in output
+    assert "| `table\\|pipe` | a \\| b |" in output
+
+
+# --- templates ----------------------------------------------------------------------------------------------
+
+
+def test_template_typo_fails_loudly(tmp_path: Path) -> None:
+    (tmp_path / "issue.txt.j2").write_text("{{ issue.titel }}\n")
+    with pytest.raises(RenderError) as caught:
+        render("text", [build_report(minimal_issue(), None)], templates_dir=tmp_path)
+    message = str(caught.value)
+    assert "issue DEMO-1" in message and "titel" in message and "issue.txt.j2" in message
+    assert str(tmp_path) in message
+
+
+def test_user_template_replaces_a_whole_file(tmp_path: Path) -> None:
+    (tmp_path / "issue.txt.j2").write_text("Custom: {{ issue.short_id }} ({{ issue.title }})\n")
+    output = render("text", [build_report(minimal_issue(), exception_event())], templates_dir=tmp_path)
+    assert output == "Custom: DEMO-1 (ValueError: bad input)\n"
+
+
+def test_user_template_extends_the_default_and_overrides_one_block(tmp_path: Path) -> None:
+    template = '{% extends "default:issue.txt.j2" %}\n{% block tags %}\nTAGS REPLACED: {{ event.tags | length }}\n'
+    (tmp_path / "issue.txt.j2").write_text(template + "{% endblock %}\n")
+    report = sample_report("python_chained_exception")
+    output = render("text", [report], templates_dir=tmp_path)
+    default = render("text", [report])
+    assert "TAGS REPLACED: 17" in output and "\nTAGS\n" not in output
+    assert output.split("\nTAGS")[0].rstrip() == default.split("\nTAGS")[0].rstrip()  # the rest is untouched
+
+
+def test_user_markdown_template_extends_the_default(tmp_path: Path) -> None:
+    (tmp_path / "issue.md.j2").write_text('{% extends "default:issue.md.j2" %}{% block header %}# Mine{% endblock %}')
+    output = render("markdown", [build_report(minimal_issue(), exception_event())], templates_dir=tmp_path)
+    assert output.startswith("# Mine") and "### Error" in output
+
+
+def test_limits_do_not_change_the_report_they_are_given() -> None:
+    report = build_report(minimal_issue(), capped_event())
+    before = attrs.asdict(report)
+    render("text", [report], limits=TIGHT)
+    assert attrs.asdict(report) == before
+
+
+def test_environments_are_built_once_per_templates_dir(tmp_path: Path) -> None:
+    assert environment(text.TEXT, tmp_path) is environment(text.TEXT, str(tmp_path))
+    assert environment(text.TEXT, None) is environment(text.TEXT, None)
+    assert environment(text.TEXT, None) is not environment(markdown.MARKDOWN, None)
+    assert environment(text.TEXT, None) is not environment(text.TEXT, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped_line", "escaped_block"),
+    [
+        ("plain", "plain", "plain"),
+        ("a\nb\tc", "a\\nb\tc", "a\nb\tc"),
+        (
+            "\x1b[1m\r\x00\x7f\x85\u2028\u202e",
+            "\\x1b[1m\\r\\x00\\x7f\\x85\\u2028\\u202e",
+            "\\x1b[1m\\r\\x00\\x7f\\x85\\u2028\\u202e",
+        ),
+    ],
+)
+def test_textsafe_escapes(value: str, escaped_line: str, escaped_block: str) -> None:
+    assert escape_line(value) == escaped_line
+    assert escape_control(value) == escaped_block
+
+
+def test_textsafe_cut_says_how_much_is_missing() -> None:
+    assert cut("x" * 12_345, 0) == "… [cut 12,345 chars]"
+    assert cut("short", 10) == "short"
+    assert indent_continuation("a\nb\n\nc", "  ") == "a\n  b\n\n  c"
