@@ -138,6 +138,8 @@ _KEY_BEFORE_VALUE = re.compile(
     r"(?<![\w.\-])(?P<key>[A-Za-z_][\w.\-]{0,80}+)(?P<quote>\\*[\"'])?"
     r"[ \t]*(?P<sep>=(?!=)|:(?![:/])|,(?<=[\"'],))[ \t]*"
 )
+# Values that cannot be secrets: boolean and null literals, and SQL parameter placeholders.
+_NOT_A_SECRET = re.compile(r"\s*(?i:true|false|none|null|nil|undefined|%s|\?|\$\d{1,3}|%\(\w{1,80}\)s)\s*")
 _SCHEME_AND_CREDENTIAL = re.compile(r"(?i:bearer|basic|token|digest|negotiate)[ \t]+(?=\S)")
 _STRING_OPENING = re.compile(r"[bBuUrRfF]{0,2}(\\*[\"'])")
 _STRING_CLOSING = {q: re.compile(rf"(?:[^{q}\\]++|\\.)*+{q}", re.DOTALL) for q in "\"'"}
@@ -326,6 +328,8 @@ def _value_span(text: str, start: int, mode: str, key_quote: str) -> tuple[int, 
         end = start + len(text[start:end].rstrip())
     elif text[end : end + 1] == "(":  # a call, "token = read_token(path)": hide its arguments too
         end = _bracket_end(text, end)
+    if cursor == start and _NOT_A_SECRET.fullmatch(text, start, end):
+        return None  # "csrf_exempt = True", "session_key = %s": a literal or a placeholder hides nothing
     return (end, FILTERED) if end > start else None
 
 

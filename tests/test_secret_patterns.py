@@ -163,3 +163,24 @@ def test_the_redaction_module_still_exports_the_scanner():
     assert redact.redact_text is redact_text
     assert redact.is_sensitive_key is is_sensitive_key
     assert redact.FILTERED == FILTERED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "_view_wrapper.csrf_exempt = True",
+        'SELECT 1 FROM django_session WHERE "session_key" = %s AND "expire_date" > %s',
+        "UPDATE users SET password = ? WHERE id = ?",
+        "UPDATE users SET password = $1 WHERE id = $2",
+        "INSERT INTO t (token) VALUES (%(token)s)",
+        "auth_token=None",
+        "secret: null",
+    ],
+)
+def test_literals_and_sql_placeholders_under_sensitive_names_are_kept(text: str) -> None:
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("text", ["password=truely-secret", "token = Nonesuch123", "api_key=%s3cr3t"])
+def test_values_that_merely_start_like_literals_are_still_hidden(text: str) -> None:
+    assert FILTERED in redact_text(text)
