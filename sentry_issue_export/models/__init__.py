@@ -1,0 +1,78 @@
+"""Typed, frozen models built from Sentry's issue and event JSON.
+
+The tolerance for the API's quirks lives here, once, so templates and renderers can trust what they get:
+``count`` sent as a string, nulls anywhere (a whole entry's ``data`` included), ``vars`` as a dict, string,
+list or null, ``exception.value`` instead of ``values``, tags as ``{key, value}`` or ``[key, value]``, GlitchTip's
+snake_case ``context_line``, raw SDK payloads without ``entries[]``, timestamps as ISO text with or without
+fractions and offsets or as float epochs, numbers sent as strings and strings sent as numbers.
+
+Every ``from_api`` accepts any JSON value and never raises. Lists keep the API's order: exception chains and
+stack frames are oldest first. Values inside variables, extra data and contexts stay exactly as sent (a nested
+JSON string or Python repr is kept as text). The ``*_truncated`` fields are zero here; ``renderers.limits``
+sets them when it applies a ``RenderLimits`` cap.
+
+Import from this package; its modules are one part each, from the leaves up:
+
+- ``coerce``: JSON value -> the type a field promises (text, numbers, timestamps, pairs, fields)
+- ``stacktrace``: ``Frame``, ``ContextLine``, ``Variable``, ``Stacktrace``
+- ``exceptions``: ``ExceptionInfo``, ``Mechanism`` and the linking of a chain
+- ``entries``: threads, message, request, breadcrumbs, spans, CSP, occurrence, unknown entries
+- ``event``: ``Event`` and its event-level data (user, contexts, tags, SDK, processing errors)
+- ``issue``: ``Issue``, ``Project``, ``IssueReport`` and ``build_report``
+"""
+
+from .coerce import Field, Pair, Timestamp, parse_timestamp
+from .entries import (
+    SQL_CATEGORIES,
+    Breadcrumb,
+    Csp,
+    Evidence,
+    Message,
+    Occurrence,
+    Request,
+    Span,
+    Thread,
+    UnknownEntry,
+    arrange_spans,
+)
+from .event import CONTEXT_ORDER, Context, Event, ProcessingError, SdkInfo, Tag, User
+from .exceptions import RELATIONS, ExceptionInfo, Mechanism, link_chain
+from .issue import Issue, IssueReport, Project, build_report
+from .stacktrace import ContextLine, Frame, Stacktrace, Variable
+
+__all__ = [
+    "CONTEXT_ORDER",
+    "RELATIONS",
+    "SQL_CATEGORIES",
+    "Breadcrumb",
+    "Context",
+    "ContextLine",
+    "Csp",
+    "Event",
+    "Evidence",
+    "ExceptionInfo",
+    "Field",
+    "Frame",
+    "Issue",
+    "IssueReport",
+    "Mechanism",
+    "Message",
+    "Occurrence",
+    "Pair",
+    "ProcessingError",
+    "Project",
+    "Request",
+    "SdkInfo",
+    "Span",
+    "Stacktrace",
+    "Tag",
+    "Thread",
+    "Timestamp",
+    "UnknownEntry",
+    "User",
+    "Variable",
+    "arrange_spans",
+    "build_report",
+    "link_chain",
+    "parse_timestamp",
+]

@@ -1,0 +1,113 @@
+"""The issue (a Sentry "group") and the report that pairs it with one of its events.
+
+The top of the model tree: ``build_report`` is what the exporter calls with the two API responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import attrs
+
+from .coerce import Field, Timestamp, as_fields, as_int, as_mapping, as_text, parse_timestamp, pick, release_version
+from .event import Event
+
+
+@attrs.frozen
+class Project:
+    id: str | None = None
+    slug: str | None = None
+    name: str | None = None
+
+
+@attrs.frozen
+class Issue:
+    """A Sentry issue (a "group"): the summary shared by all its events."""
+
+    id: str | None = None
+    short_id: str | None = None
+    title: str | None = None
+    culprit: str | None = None
+    permalink: str | None = None
+    level: str | None = None
+    status: str | None = None
+    substatus: str | None = None
+    priority: str | None = None
+    platform: str | None = None
+    project: Project | None = None
+    type: str | None = None
+    issue_category: str | None = None
+    metadata: tuple[Field, ...] = ()
+    count: int | None = None
+    user_count: int | None = None
+    first_seen: Timestamp = None
+    last_seen: Timestamp = None
+    assigned_to: str | None = None
+    first_release: str | None = None
+    last_release: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self:
+        data = as_mapping(data)
+        project = data.get("project")
+        return cls(
+            id=as_text(data.get("id")),
+            short_id=as_text(pick(data, "shortId", "short_id")),
+            title=as_text(data.get("title")),
+            culprit=as_text(data.get("culprit")) or None,
+            permalink=as_text(data.get("permalink")),
+            level=as_text(data.get("level")),
+            status=as_text(data.get("status")),
+            substatus=as_text(data.get("substatus")),
+            priority=as_text(data.get("priority")),
+            platform=as_text(data.get("platform")),
+            project=_project(project),
+            type=as_text(pick(data, "issueType", "type")),
+            issue_category=as_text(pick(data, "issueCategory", "issue_category")),
+            metadata=as_fields(data.get("metadata")),
+            count=as_int(data.get("count")),
+            user_count=as_int(pick(data, "userCount", "user_count")),
+            first_seen=parse_timestamp(pick(data, "firstSeen", "first_seen")),
+            last_seen=parse_timestamp(pick(data, "lastSeen", "last_seen")),
+            assigned_to=_assignee(pick(data, "assignedTo", "assigned_to")),
+            first_release=release_version(pick(data, "firstRelease", "first_release")),
+            last_release=release_version(pick(data, "lastRelease", "last_release")),
+        )
+
+
+def _project(value: Any) -> Project | None:
+    if isinstance(value, dict):
+        project = Project(as_text(value.get("id")), as_text(value.get("slug")), as_text(value.get("name")))
+        return project if project != Project() else None
+    text = as_text(value)
+    return Project(slug=text) if text else None
+
+
+def _assignee(value: Any) -> str | None:
+    if isinstance(value, dict):
+        name = as_text(pick(value, "name", "username", "slug", "id"))
+        email = as_text(value.get("email"))
+        kind = as_text(value.get("type"))
+        label = f"{name} <{email}>" if name and email and name != email else name or email
+        return f"team {label}" if label and kind == "team" else label
+    return as_text(value) or None
+
+
+@attrs.frozen
+class IssueReport:
+    """Everything one report shows about one issue."""
+
+    issue: Issue
+    event: Event | None
+    """``None`` when the issue has no event left in retention; the report says so."""
+    ref_text: str = ""
+    """The reference as the user typed it."""
+
+
+def build_report(issue_json: Any, event_json: Any, ref_text: str = "") -> IssueReport:
+    """Models for one issue from its API JSON; ``event_json`` is ``None`` when no event is available."""
+    return IssueReport(
+        issue=Issue.from_api(issue_json),
+        event=None if event_json is None else Event.from_api(event_json),
+        ref_text=ref_text if isinstance(ref_text, str) else str(ref_text),
+    )
