@@ -30,6 +30,7 @@ import attrs
 from .config_file import SAVED_FIELDS, SavedConfig, config_path, load_saved, revoke_config, save_config
 from .errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError
 from .sentry_urls import (
+    DEFAULT_BASE_URL,
     URL_EXAMPLES,
     TokenInfo,
     host_and_port,
@@ -61,7 +62,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://sentry.io"
 REQUIRED_SCOPES = "event:read, project:read and org:read"
 TOKEN_ENV_VARS = ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN")
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import InvalidReferenceError
+from .sentry_urls import is_sentry_io_host
 
 __all__ = ["IssueRef", "ParsedRefs", "RefProblem", "parse_ref", "parse_refs"]
 
@@ -234,7 +235,7 @@ def _parse_word(word: str, *, lower_case_ok: bool) -> IssueRef | RefProblem | No
         if issue_id is None:
             return RefProblem(word, "is not an issue number: after # give the numeric issue id, e.g. #12345")
         return IssueRef(issue_id, text=word)
-    if "/" in word and _is_sentry_io(word.split("/", 1)[0].lower()):
+    if "/" in word and is_sentry_io_host(word.split("/", 1)[0]):
         return _parse_url(word, assumed_scheme="https")
     issue_id = _numeric_id(word) or _short_id(word, lower_case_ok=lower_case_ok)
     return None if issue_id is None else IssueRef(issue_id, text=word)
@@ -289,10 +290,6 @@ def _event_id(text: str) -> str | None:
 _REGION_OR_SERVICE_LABELS = frozenset({"us", "de", "eu", "www", "sentry"})
 
 
-def _is_sentry_io(host: str) -> bool:
-    return host == "sentry.io" or host.endswith(".sentry.io")
-
-
 def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | RefProblem:
     """An issue reference from a web or API URL of sentry.io or a self-hosted Sentry, or why it is not one."""
     try:
@@ -343,7 +340,7 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
                 f"has an event id {rest[2]!r} that is not 32 hex digits (nor latest, oldest or recommended): "
                 "copy the event's address again, or drop the /events/... part to export the latest event",
             )
-    if org is None and _is_sentry_io(host):
+    if org is None and is_sentry_io_host(host):
         labels = host.split(".")
         if len(labels) == 3 and labels[0] not in _REGION_OR_SERVICE_LABELS:
             org = labels[0]

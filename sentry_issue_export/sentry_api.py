@@ -1,4 +1,4 @@
-"""The async Sentry REST client: endpoints, authentication, host pinning, rate limits and retries.
+"""The async Sentry REST client: endpoints, authentication, host pinning, retries and the legacy-path fallback.
 
 One :class:`SentryClient` serves one export. What a caller may rely on:
 
@@ -7,7 +7,8 @@ One :class:`SentryClient` serves one export. What a caller may rely on:
 - Organisation-scoped endpoints come first. A server without them (GlitchTip answers 405 or an HTML page) is
   remembered, and the client uses the legacy ``/api/0/issues/{id}/`` paths from then on.
 - Requests are paced by Sentry's ``X-Sentry-Rate-Limit-*`` headers per endpoint class before the server has to
-  answer 429; a 429, a 502/503/504, a timeout or a broken connection is retried with a wait.
+  answer 429 (see :mod:`~sentry_issue_export.rate_limits`); a 429, a 502/503/504, a timeout or a broken
+  connection is retried with a wait.
 - Every answer is checked before it is trusted: status, content type, size, JSON syntax and shape. Each failure
   is a :class:`~sentry_issue_export.errors.FetchError` whose message says what to do.
 """
@@ -15,7 +16,6 @@ One :class:`SentryClient` serves one export. What a caller may rely on:
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
@@ -23,7 +23,7 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import attrs
@@ -40,34 +40,45 @@ from .errors import (
     RateLimitedError,
     ServerError,
 )
+from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
+from .sentry_urls import DEFAULT_BASE_URL, same_sentry
 from .settings import Settings
 
-__all__ = ["DEFAULT_BASE_URL", "EndpointClass", "RateLimitPacer", "SentryClient", "origin_of", "same_sentry"]
+# Rate limiting and server identity live in their own modules; their names stay importable from here.
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "EndpointClass",
+    "RateLimitPacer",
+    "RateLimitReport",
+    "SentryClient",
+    "next_cursor",
+    "origin_of",
+    "same_sentry",
+]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://sentry.io"
 USER_AGENT = "export-sentry-issue-mcp"
 INDEX_PAGE_SIZE = 100
 """Sentry's issue index answers at most 100 ``group`` ids per call."""
 RETRIED_STATUSES = frozenset({502, 503, 504})
 MAX_REDIRECTS = 5
 MAX_INDEX_PAGES = 10
-RESET_MARGIN = 0.05
-"""Seconds waited past a rate-limit reset, for clock skew and timer granularity."""
 ERROR_BODY_BYTES = 64 * 1024
 """An error answer is only read this far: enough for Sentry's ``detail``."""
 TOKEN_HELP = "`export-sentry-issue config init` or the SENTRY_AUTH_TOKEN environment variable"
-
-EndpointClass = Literal["issue", "event", "index", "other"]
-"""Sentry limits each endpoint separately; requests are paced per class."""
 
 
 # --- origins ----------------------------------------------------------------------------------------------------
 
 
 def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` (default ports dropped), or ``ConfigError`` for a URL without one."""
+    """``scheme://host[:port]`` of ``url`` (default ports dropped), or ``ConfigError`` for a URL without one.
+
+    This is the origin the HTTP client connects to (httpx's reading of the URL, international host names in
+    their ASCII form), so it is what the token is pinned to; whether two origins are the same Sentry is
+    :func:`~sentry_issue_export.sentry_urls.same_sentry`'s question.
+    """
     try:
         parsed = httpx.URL(url.strip())
     except (httpx.InvalidURL, TypeError, ValueError):
@@ -91,187 +102,6 @@ def _path_prefix(base_url: str) -> str:
     if any(part in path for part in ("/issues/", "/organizations/", "/settings/")):
         return ""
     return path.rstrip("/")
-
-
-def _is_sentry_io(host: str) -> bool:
-    host = host.lower().rstrip(".")
-    return host == "sentry.io" or host.endswith(".sentry.io")
-
-
-def same_sentry(origin_a: str, origin_b: str) -> bool:
-    """Whether two origins are the same Sentry: equal hosts and ports, or both sentry.io / ``*.sentry.io``.
-
-    The scheme does not matter here: a pasted URL only names where an issue lives, requests always go to the
-    configured origin.
-    """
-    a, b = urlsplit(origin_a.lower()), urlsplit(origin_b.lower())
-    host_a, host_b = (a.hostname or "").rstrip("."), (b.hostname or "").rstrip(".")
-    if _is_sentry_io(host_a) and _is_sentry_io(host_b):
-        return True
-    if host_a != host_b:
-        return False
-    default = {"http": 80, "https": 443}
-    same_port = (a.port or default.get(a.scheme)) == (b.port or default.get(b.scheme))
-    return same_port or (a.port is None and b.port is None)
-
-
-# --- rate-limit pacing ------------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class RateLimitReport:
-    """The ``X-Sentry-Rate-Limit-*`` headers of one answer (self-hosted servers send none)."""
-
-    limit: int | None = None
-    remaining: int | None = None
-    reset: float | None = None
-    """UTC epoch seconds at which the current window ends."""
-    concurrent_limit: int | None = None
-    concurrent_remaining: int | None = None
-
-    @classmethod
-    def from_headers(cls, headers: httpx.Headers) -> RateLimitReport | None:
-        def number(name: str) -> float | None:
-            try:
-                return float(headers[f"x-sentry-rate-limit-{name}"])
-            except (KeyError, ValueError):
-                return None
-
-        values = {
-            "limit": number("limit"),
-            "remaining": number("remaining"),
-            "reset": number("reset"),
-            "concurrent_limit": number("concurrentlimit"),
-            "concurrent_remaining": number("concurrentremaining"),
-        }
-        if all(v is None for v in values.values()):
-            return None
-        return cls(
-            limit=_as_int(values["limit"]),
-            remaining=_as_int(values["remaining"]),
-            reset=values["reset"],
-            concurrent_limit=_as_int(values["concurrent_limit"]),
-            concurrent_remaining=_as_int(values["concurrent_remaining"]),
-        )
-
-
-def _as_int(value: float | None) -> int | None:
-    return None if value is None else int(value)
-
-
-@attrs.define
-class _Window:
-    """What the server last said about one endpoint class, and our requests it may not have counted yet."""
-
-    probed: bool = False
-    """False until one answer arrived: until then only one request of the class is in flight."""
-    limit: int | None = None
-    remaining: int | None = None
-    reset_at: float | None = None
-    hold_until: float = 0.0
-    in_flight: int = 0
-    concurrent_cap: int | None = None
-    changed: asyncio.Event = attrs.field(factory=asyncio.Event)
-
-
-class RateLimitPacer:
-    """Holds requests back so that Sentry's fixed-window limits are not exceeded in the first place.
-
-    Per endpoint class: the first request goes alone (its answer tells the limit); afterwards a request may go
-    while ``remaining - in_flight > 0`` in the current window, else it waits for the window's reset. Requests in
-    flight are counted against the window even when the server may have counted them already: pacing errs on the
-    slow side. ``ConcurrentRemaining`` caps the requests in flight. A class without headers is not paced.
-    """
-
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        margin: float = RESET_MARGIN,
-        max_wait: float = 60.0,
-    ) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        self._margin = margin
-        self._max_wait = max_wait
-        self._windows: dict[str, _Window] = {}
-
-    def _window(self, kind: str) -> _Window:
-        return self._windows.setdefault(kind, _Window())
-
-    async def acquire(self, kind: str) -> None:
-        """Wait until a request of ``kind`` may be sent, and count it as in flight."""
-        window = self._window(kind)
-        while True:
-            wait = self._wait_needed(window)
-            if wait == 0:
-                window.in_flight += 1
-                return
-            if wait is None:
-                await window.changed.wait()
-            elif wait > self._max_wait:
-                log.debug("rate limit for %s resets in %.1f s; probing again after %.0f s", kind, wait, self._max_wait)
-                await self._sleep(self._max_wait)
-                self._windows[kind] = window = _Window(in_flight=window.in_flight, changed=window.changed)
-            else:
-                await self._sleep(wait)
-
-    def _wait_needed(self, w: _Window) -> float | None:
-        """0 to go now, seconds to sleep, or ``None`` to wait for an answer in flight."""
-        now = self._clock()
-        if w.hold_until > now:
-            return w.hold_until - now
-        if w.reset_at is not None and now >= w.reset_at + self._margin:
-            w.reset_at = None
-            w.remaining = w.limit
-            w.probed = w.limit is not None
-        if not w.probed:
-            return 0 if w.in_flight == 0 else None
-        if w.concurrent_cap is not None and w.in_flight >= w.concurrent_cap:
-            return None
-        if w.remaining is None or w.remaining - w.in_flight > 0:
-            return 0
-        if w.reset_at is not None:
-            return w.reset_at + self._margin - now
-        if w.in_flight:
-            return None
-        w.probed, w.remaining = False, None  # exhausted with no reset known: let one request find out
-        return 0
-
-    def release(self, kind: str, report: RateLimitReport | None, *, answered: bool) -> None:
-        """A request of ``kind`` finished; ``report`` is what its answer said about the limits."""
-        w = self._window(kind)
-        w.in_flight = max(0, w.in_flight - 1)
-        if answered:
-            w.probed = True
-        if report is not None:
-            self._apply(w, report)
-        elif answered and w.remaining is not None:
-            w.remaining -= 1  # an answer without headers (a proxy's 502): assume it was counted
-        w.changed.set()
-        w.changed = asyncio.Event()
-
-    def _apply(self, w: _Window, report: RateLimitReport) -> None:
-        now = self._clock()
-        if report.limit is not None:
-            w.limit = report.limit
-        if report.remaining is not None and report.reset is not None and report.reset + self._margin > now:
-            if w.reset_at is None or report.reset > w.reset_at:
-                w.remaining, w.reset_at = report.remaining, report.reset
-            elif report.reset == w.reset_at:
-                w.remaining = report.remaining if w.remaining is None else min(w.remaining, report.remaining)
-        if report.concurrent_remaining is not None:
-            # This answer's request was counted in flight by the server and has now finished.
-            cap = w.in_flight + 1 + report.concurrent_remaining
-            if report.concurrent_limit is not None:
-                cap = min(cap, report.concurrent_limit)
-            w.concurrent_cap = max(1, cap)
-
-    def hold(self, kind: str, seconds: float) -> None:
-        """Send nothing of ``kind`` for ``seconds`` (after a 429)."""
-        w = self._window(kind)
-        w.hold_until = max(w.hold_until, self._clock() + seconds)
 
 
 # --- answers ----------------------------------------------------------------------------------------------------
@@ -392,10 +222,8 @@ class SentryClient:
         self._max_bytes = max_response_bytes
         self._sleep = sleep
         self._clock = clock
-        self._backoff_base = backoff_base
-        self._backoff_cap = backoff_cap
+        self._backoff = Backoff(base=backoff_base, cap=backoff_cap, jitter=jitter)
         self._max_wait = max_wait
-        self._jitter = jitter
         self._slots = asyncio.Semaphore(max(1, max_concurrency))
         self._pacer = RateLimitPacer(clock=clock, sleep=sleep, max_wait=max_wait)
         self._scoped_routes = True
@@ -653,7 +481,7 @@ class SentryClient:
             except _Broken as broken:
                 if attempt < self._retries:
                     attempt += 1
-                    await self._sleep(self._backoff(attempt))
+                    await self._sleep(self._backoff.delay(attempt))
                     continue
                 raise NetworkError(
                     self.scrub(
@@ -664,7 +492,7 @@ class SentryClient:
                 ) from None
             status = answer.status
             if status == 429:
-                wait = self._rate_limit_wait(answer.headers, attempt + 1)
+                wait = wait_after_429(answer.headers, attempt + 1, now=self._clock(), backoff=self._backoff)
                 if attempt < self._retries and wait <= self._max_wait:
                     attempt += 1
                     log.debug("429 for %s; waiting %.2f s", what, wait)
@@ -674,7 +502,7 @@ class SentryClient:
             if status in RETRIED_STATUSES:
                 if attempt < self._retries:
                     attempt += 1
-                    await self._sleep(self._backoff(attempt))
+                    await self._sleep(self._backoff.delay(attempt))
                     continue
                 raise self._status_error(status, what, answer, not_found, attempts=attempt)
             if scoped and (status == 405 or answer.html):
@@ -853,38 +681,6 @@ class SentryClient:
         if attempts == 0:
             return ""
         return f", even after {attempts} {'retry' if attempts == 1 else 'retries'}"
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: about base, 2*base, 4*base... capped."""
-        delay = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
-        return delay * (0.5 + self._jitter() / 2)
-
-    def _rate_limit_wait(self, headers: httpx.Headers, attempt: int) -> float:
-        """How long a 429 asks us to wait: until the window's reset, else Retry-After, else backoff."""
-        report = RateLimitReport.from_headers(headers)
-        if report is not None and report.reset is not None:
-            until_reset = report.reset - self._clock()
-            if until_reset > 0:
-                return until_reset + RESET_MARGIN
-        retry_after = _retry_after_seconds(headers.get("retry-after"), self._clock())
-        if retry_after is not None:
-            return retry_after
-        return self._backoff(attempt)
-
-
-def _retry_after_seconds(value: str | None, now: float) -> float | None:
-    """``Retry-After`` in seconds (it may be a number or an HTTP date)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 _NOT_FOUND = "check the organisation slug and the issue id."

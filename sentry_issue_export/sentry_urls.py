@@ -5,9 +5,10 @@ self-hosted root under a path, or a token in the wrong field. Everything that de
 a server starts from one normal form, ``scheme://host[:port]`` plus any self-hosted path prefix, so the reading
 of those forms lives here, apart from where settings come from and where they are stored.
 
-``sentry.io`` and its ``*.sentry.io`` region and organisation hosts count as one server, as they do for the
-Sentry client. A token is only ever inspected by its public shape, and shown masked: no function here puts a
-token into a message or a ``repr``.
+Which addresses name the same server is decided here once, for settings, pasted references and the client
+alike: ``sentry.io`` and its ``*.sentry.io`` region and organisation hosts count as one server, on the standard
+port only, and a port never matches another port. A token is only ever inspected by its public shape, and shown
+masked: no function here puts a token into a message or a ``repr``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import attrs
 from .errors import ConfigError
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "URL_EXAMPLES",
     "TokenInfo",
     "host_and_port",
@@ -32,9 +34,13 @@ __all__ = [
     "is_slug",
     "mask_token",
     "normalize_base_url",
+    "same_sentry",
     "same_server",
     "without_token",
 ]
+
+DEFAULT_BASE_URL = "https://sentry.io"
+"""The Sentry used when none is configured."""
 
 URL_EXAMPLES = (
     "e.g. https://sentry.io/organizations/acme/, https://acme.sentry.io/ "
@@ -144,22 +150,45 @@ def is_slug(text: str) -> bool:
 
 
 def is_sentry_io_host(host: str) -> bool:
-    """Whether a lower-case host name is ``sentry.io`` or one of its region or organisation hosts."""
+    """Whether a host name is ``sentry.io`` or one of its region or organisation hosts.
+
+    Any case and a trailing dot are accepted; a port is not part of a host name. ``evilsentry.io`` and
+    ``sentry.io.example.com`` are not sentry.io hosts.
+    """
+    host = host.lower().rstrip(".")
     return host == _SAAS_HOST or host.endswith("." + _SAAS_HOST)
 
 
-def _server_key(base_url: str) -> tuple[str, str, int]:
-    parts = urlsplit(base_url)
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    port = parts.port or _default_port(scheme)
-    if scheme == "https" and port == 443 and is_sentry_io_host(host):
+def _server_key(url: str, *, scheme_counts: bool) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` identifying the server of ``url``; equal keys mean one server.
+
+    ``port`` is ``None`` for the scheme's default port. The sentry.io hosts become ``sentry.io`` on the default
+    port only (and over https only when the scheme counts): on any other port they are ordinary hosts.
+    """
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
+    port = parts.port
+    if port == _default_port(scheme):
+        port = None
+    if port is None and is_sentry_io_host(host) and (scheme == "https" or not scheme_counts):
         host = _SAAS_HOST
-    return scheme, host, port
+    return (scheme if scheme_counts else "", host, port)
 
 
 def same_server(first: str, second: str) -> bool:
     """Whether a token for ``first`` may be sent to ``second``: same scheme, host and port (sentry.io hosts are one)."""
-    return _server_key(first) == _server_key(second)
+    return _server_key(first, scheme_counts=True) == _server_key(second, scheme_counts=True)
+
+
+def same_sentry(origin_a: str, origin_b: str) -> bool:
+    """Whether two origins name the same Sentry: equal hosts (sentry.io hosts are one) and equal ports.
+
+    Looser than :func:`same_server` in one way only: the scheme does not matter, because a pasted URL just names
+    where an issue lives and requests always go to the configured origin. Ports must match, a scheme's default
+    port (443, 80) counting as no port, so an issue on another port of the same host is never fetched with the
+    configured token.
+    """
+    return _server_key(origin_a, scheme_counts=False) == _server_key(origin_b, scheme_counts=False)
 
 
 def host_and_port(base_url: str) -> str:

@@ -179,6 +179,14 @@ ACME_SAAS = "https://acme.sentry.io"
             id="api-legacy-issue-event",
         ),
         pytest.param("acme.sentry.io/issues/9/", IssueRef("9", "acme", ACME_SAAS), id="sentry-io-without-scheme"),
+        pytest.param(
+            "Acme.Sentry.IO/issues/9/", IssueRef("9", "acme", ACME_SAAS), id="sentry-io-without-scheme-any-case"
+        ),
+        pytest.param(
+            "https://acme.sentry.io:8443/issues/4/",
+            IssueRef("4", "acme", "https://acme.sentry.io:8443"),
+            id="sentry-io-other-port-kept-for-the-host-check",
+        ),
     ],
 )
 def test_issue_url(url: str, expected: IssueRef) -> None:

@@ -1,7 +1,8 @@
 """The Sentry client and the ``sentry`` source, proven over real sockets against ``FakeSentry``.
 
-A few pure pieces (pacing arithmetic, Link parsing, host families) are also tested on their own with an injected
-clock; everything else goes through HTTP on loopback, quirks included.
+A few pure pieces (Link parsing, origins, URL building) are also tested on their own; everything else goes
+through HTTP on loopback, quirks included. Pacing arithmetic is tested in ``test_rate_limits.py`` and which hosts
+count as one Sentry in ``test_sentry_urls.py``.
 """
 
 from __future__ import annotations
@@ -28,15 +29,8 @@ from sentry_issue_export.errors import (
     ServerError,
 )
 from sentry_issue_export.hookspecs import FetchFailure, RawIssue
-from sentry_issue_export.refs import IssueRef
-from sentry_issue_export.sentry_api import (
-    RateLimitPacer,
-    RateLimitReport,
-    SentryClient,
-    next_cursor,
-    origin_of,
-    same_sentry,
-)
+from sentry_issue_export.refs import IssueRef, parse_ref
+from sentry_issue_export.sentry_api import SentryClient, next_cursor, origin_of
 from sentry_issue_export.settings import Settings
 from sentry_issue_export.sources.sentry import SentrySource
 from tests.fake_sentry import TOKEN, FakeSentry, synthetic_issue
@@ -528,6 +522,78 @@ def test_host_mismatch_makes_no_request(sentry: FakeSentry) -> None:
     assert sentry.requests == []
 
 
+def test_an_issue_on_another_port_of_the_same_host_makes_no_request(sentry: FakeSentry) -> None:
+    with FakeSentry() as other_port:
+        other_port.add_synthetic_issues(1, start=1)
+        ref = parse_ref(f"{other_port.url}/organizations/acme/issues/1/")
+        result = fetch([ref], settings_for(sentry))[ref]
+        assert isinstance(result, FetchFailure) and isinstance(result.error, HostMismatchError)
+        assert other_port.requests == [] and sentry.requests == []
+
+
+def sentry_io_source(seen: list[httpx.Request]) -> SentrySource:
+    """A source configured for https://sentry.io whose client answers every request from memory."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        issue, event = synthetic_issue(7)
+        return httpx.Response(200, json=event if "/events/" in request.url.path else issue)
+
+    def client(settings: Settings) -> SentryClient:
+        return SentryClient.from_settings(settings, transport=httpx.MockTransport(handler), backoff_base=0.01)
+
+    return SentrySource(client)
+
+
+def fetch_from_sentry_io(pasted: str, seen: list[httpx.Request]) -> RawIssue | FetchFailure:
+    ref = parse_ref(pasted)
+    settings = Settings(base_url="https://sentry.io", token=TOKEN, retries=0)
+
+    async def go() -> list[RawIssue | FetchFailure]:
+        return [result async for result in sentry_io_source(seen).fetch([ref], settings)]
+
+    [result] = asyncio.run(go())
+    return result
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        pytest.param("https://acme.sentry.io:8443/issues/7/", id="org-host"),
+        pytest.param("https://sentry.io:8443/organizations/acme/issues/7/", id="apex"),
+        pytest.param("http://de.sentry.io:8080/acme/issues/7/", id="region-over-http"),
+    ],
+)
+def test_a_sentry_io_link_with_another_port_is_refused_before_any_request(pasted: str) -> None:
+    seen: list[httpx.Request] = []
+    result = fetch_from_sentry_io(pasted, seen)
+    assert isinstance(result, FetchFailure) and isinstance(result.error, HostMismatchError)
+    assert "https://sentry.io" in str(result.error) and seen == []
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        pytest.param("https://acme.sentry.io/issues/7/", id="org-host"),
+        pytest.param("https://acme.sentry.io:443/issues/7/", id="explicit-default-port"),
+        pytest.param("http://de.sentry.io/acme/issues/7/", id="region-over-http"),
+    ],
+)
+def test_a_sentry_io_link_on_the_standard_port_is_fetched_from_the_configured_origin(pasted: str) -> None:
+    seen: list[httpx.Request] = []
+    result = fetch_from_sentry_io(pasted, seen)
+    assert isinstance(result, RawIssue) and result.issue["id"] == "7"
+    assert seen and {(r.url.scheme, r.url.host, r.url.port) for r in seen} == {("https", "sentry.io", None)}
+    assert {r.headers["authorization"] for r in seen} == {f"Bearer {TOKEN}"}
+
+
+def test_the_client_module_still_offers_the_server_identity_names() -> None:
+    from sentry_issue_export import config, sentry_api, sentry_urls
+
+    assert sentry_api.same_sentry is sentry_urls.same_sentry
+    assert sentry_api.DEFAULT_BASE_URL == config.DEFAULT_BASE_URL == sentry_urls.DEFAULT_BASE_URL
+
+
 def test_no_token_fails_every_reference_before_any_request(sentry: FakeSentry) -> None:
     refs = [IssueRef("1"), IssueRef("2")]
     results = fetch(refs, settings_for(sentry, token=None))
@@ -619,102 +685,6 @@ def test_check_access_of_an_unreachable_server_is_a_network_error() -> None:
 # --- pure pieces ------------------------------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now: float = 1000.2) -> None:
-        self.now = now
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(round(seconds, 3))
-        self.now += seconds
-
-
-def test_pacer_probes_an_unknown_class_with_one_request() -> None:
-    clock = FakeClock()
-    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-
-    async def go() -> None:
-        await pacer.acquire("issue")
-        second = asyncio.ensure_future(pacer.acquire("issue"))
-        await asyncio.sleep(0)
-        assert not second.done(), "nothing else goes until the first answer tells the limit"
-        pacer.release("issue", RateLimitReport(limit=5, remaining=4, reset=1001), answered=True)
-        await second
-
-    asyncio.run(go())
-
-
-def test_pacer_waits_for_the_reset_when_the_window_is_spent() -> None:
-    clock = FakeClock()
-    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep, margin=0.05)
-
-    async def go() -> None:
-        await pacer.acquire("event")
-        pacer.release("event", RateLimitReport(limit=2, remaining=1, reset=1001), answered=True)
-        await pacer.acquire("event")  # the last one of this window
-        pacer.release("event", RateLimitReport(limit=2, remaining=0, reset=1001), answered=True)
-        await pacer.acquire("event")
-        await pacer.acquire("event")  # the new window holds two
-
-    asyncio.run(go())
-    assert clock.slept == [0.85]
-
-
-def test_pacer_counts_requests_in_flight_against_the_window() -> None:
-    clock = FakeClock()
-    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-
-    async def go() -> None:
-        await pacer.acquire("issue")
-        pacer.release("issue", RateLimitReport(limit=3, remaining=2, reset=1001), answered=True)
-        await pacer.acquire("issue")
-        await pacer.acquire("issue")  # two in flight: the window is spent although no answer said so
-        await pacer.acquire("issue")
-
-    asyncio.run(go())
-    assert clock.slept == [0.85]
-
-
-def test_pacer_honours_concurrent_remaining() -> None:
-    clock = FakeClock()
-    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-
-    async def go() -> None:
-        await pacer.acquire("event")
-        pacer.release("event", RateLimitReport(concurrent_limit=25, concurrent_remaining=0), answered=True)
-        await pacer.acquire("event")  # one may always go
-        waiting = asyncio.ensure_future(pacer.acquire("event"))
-        await asyncio.sleep(0)
-        assert not waiting.done()
-        pacer.release("event", RateLimitReport(concurrent_limit=25, concurrent_remaining=1), answered=True)
-        await waiting
-
-    asyncio.run(go())
-
-
-def test_pacer_does_not_pace_a_server_without_headers() -> None:
-    clock = FakeClock()
-    pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
-
-    async def go() -> None:
-        await pacer.acquire("issue")
-        pacer.release("issue", None, answered=True)
-        for _ in range(50):
-            await pacer.acquire("issue")
-
-    asyncio.run(go())
-    assert clock.slept == []
-
-
-def test_rate_limit_headers_are_parsed_loosely() -> None:
-    headers = httpx.Headers({"X-Sentry-Rate-Limit-Remaining": "3", "X-Sentry-Rate-Limit-Reset": "1700000001"})
-    assert RateLimitReport.from_headers(headers) == RateLimitReport(remaining=3, reset=1700000001.0)
-    assert RateLimitReport.from_headers(httpx.Headers({"X-Sentry-Rate-Limit-Limit": "many"})) is None
-
-
 @pytest.mark.parametrize(
     ("link", "cursor"),
     [
@@ -731,22 +701,6 @@ def test_rate_limit_headers_are_parsed_loosely() -> None:
 )
 def test_next_cursor(link: str, cursor: str | None) -> None:
     assert next_cursor(link) == cursor
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "same"),
-    [
-        ("https://sentry.io", "https://acme.sentry.io", True),
-        ("https://us.sentry.io", "https://de.sentry.io", True),
-        ("https://sentry.example.com", "https://sentry.example.com:443", True),
-        ("https://sentry.example.com", "http://sentry.example.com", True),
-        ("https://sentry.example.com", "https://sentry.example.com:8443", False),
-        ("https://sentry.io", "https://sentry.io.evil.example", False),
-        ("https://notsentry.io", "https://sentry.io", False),
-    ],
-)
-def test_same_sentry(a: str, b: str, same: bool) -> None:
-    assert same_sentry(a, b) is same
 
 
 def test_base_url_must_be_http() -> None:

@@ -17,6 +17,7 @@ from sentry_issue_export.sentry_urls import (
     is_slug,
     mask_token,
     normalize_base_url,
+    same_sentry,
     same_server,
     without_token,
 )
@@ -135,12 +136,71 @@ def test_same_server(first: str, second: str, same: bool) -> None:
 
 
 @pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        pytest.param("https://sentry.io", "https://acme.sentry.io", True, id="org-host"),
+        pytest.param("https://us.sentry.io", "https://de.sentry.io", True, id="regions"),
+        pytest.param("https://sentry.io", "http://acme.sentry.io", True, id="scheme-ignored-sentry-io"),
+        pytest.param("https://sentry.example.com", "http://sentry.example.com", True, id="scheme-ignored"),
+        pytest.param("https://sentry.example.com", "https://sentry.example.com:443", True, id="https-default-port"),
+        pytest.param("https://sentry.example.com", "http://sentry.example.com:80", True, id="http-default-port"),
+        pytest.param("https://sentry.io", "https://acme.sentry.io:443", True, id="sentry-io-default-port"),
+        pytest.param("https://Sentry.Example.com.", "https://sentry.example.com", True, id="case-and-trailing-dot"),
+        pytest.param("https://acme.sentry.io:8443", "https://acme.sentry.io:8443", True, id="same-host-same-port"),
+        pytest.param("https://sentry.example.com", "https://sentry.example.com:8443", False, id="other-port"),
+        pytest.param("https://sentry.io", "https://acme.sentry.io:8443", False, id="sentry-io-other-port"),
+        pytest.param("https://sentry.io", "https://sentry.io:8443", False, id="sentry-io-apex-other-port"),
+        pytest.param("https://de.sentry.io:8443", "https://acme.sentry.io:8443", False, id="one-only-on-443"),
+        pytest.param("https://sentry.example.com", "http://sentry.example.com:443", False, id="443-not-http-default"),
+        pytest.param("https://sentry.io", "https://sentry.io.evil.example", False, id="look-alike"),
+        pytest.param("https://notsentry.io", "https://sentry.io", False, id="suffix-without-dot"),
+    ],
+)
+def test_same_sentry(first: str, second: str, same: bool) -> None:
+    assert same_sentry(first, second) is same
+    assert same_sentry(second, first) is same
+
+
+_origins = st.builds(
+    "{}://{}{}".format,
+    st.sampled_from(["http", "https"]),
+    st.sampled_from(["sentry.io", "acme.sentry.io", "de.sentry.io", "sentry.example.com", "127.0.0.1"]),
+    st.sampled_from(["", ":443", ":80", ":8443", ":9000"]),
+)
+
+
+@given(first=_origins, second=_origins)
+def test_same_sentry_never_joins_two_ports(first: str, second: str) -> None:
+    def port(origin: str) -> int:
+        explicit = origin.rpartition(":")[2]
+        return int(explicit) if explicit.isdigit() else (443 if origin.startswith("https") else 80)
+
+    def standard(origin: str) -> bool:
+        return port(origin) == (443 if origin.startswith("https") else 80)
+
+    if same_sentry(first, second):
+        assert port(first) == port(second) or (standard(first) and standard(second))
+
+
+@given(first=_origins, second=_origins)
+def test_same_sentry_is_same_server_without_the_scheme(first: str, second: str) -> None:
+    """Between https origins the two checks agree: ``same_sentry`` is looser only in ignoring the scheme."""
+    if first.startswith("https") and second.startswith("https"):
+        assert same_sentry(first, second) is same_server(first, second)
+    if same_server(first, second):
+        assert same_sentry(first, second)
+
+
+@pytest.mark.parametrize(
     ("host", "expected"),
     [
         ("sentry.io", True),
         ("de.sentry.io", True),
         ("acme.sentry.io", True),
+        ("ACME.Sentry.IO", True),
+        ("acme.sentry.io.", True),
         ("evilsentry.io", False),
+        ("acme.sentry.io:8443", False),
         ("sentry.io.example.com", False),
         ("sentry.example.com", False),
     ],

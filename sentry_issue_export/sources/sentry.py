@@ -16,7 +16,8 @@ from typing import Any
 from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
 from ..hookspecs import FetchFailure, RawIssue, Source, hookimpl
 from ..refs import IssueRef
-from ..sentry_api import DEFAULT_BASE_URL, TOKEN_HELP, SentryClient, origin_of, same_sentry
+from ..sentry_api import TOKEN_HELP, SentryClient, origin_of
+from ..sentry_urls import DEFAULT_BASE_URL, same_sentry
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
