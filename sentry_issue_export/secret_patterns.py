@@ -140,6 +140,11 @@ _KEY_BEFORE_VALUE = re.compile(
 )
 # Values that cannot be secrets: boolean and null literals, and SQL parameter placeholders.
 _NOT_A_SECRET = re.compile(r"\s*(?i:true|false|none|null|nil|undefined|%s|\?|\$\d{1,3}|%\(\w{1,80}\)s)\s*")
+# The name half of a {"key": "password", "value": ...} record, up to where its value starts.
+_RECORD_BEFORE_VALUE = re.compile(
+    r"(?P<kq>\\*[\"']?)(?:key|name)(?P=kq)[ \t]*[:=][ \t]*(?P<q>\\*[\"'])(?P<name>[^\"'\\\n]{1,80}+)(?P=q)"
+    r"[ \t]*,[ \t]*(?P<vq>\\*[\"']?)value(?P=vq)[ \t]*[:=][ \t]*"
+)
 _SCHEME_AND_CREDENTIAL = re.compile(r"(?i:bearer|basic|token|digest|negotiate)[ \t]+(?=\S)")
 _STRING_OPENING = re.compile(r"[bBuUrRfF]{0,2}(\\*[\"'])")
 _STRING_CLOSING = {q: re.compile(rf"(?:[^{q}\\]++|\\.)*+{q}", re.DOTALL) for q in "\"'"}
@@ -182,6 +187,8 @@ def _redact_text(value: str, remove_pii: bool) -> str:
     hints = (*_NAME_HINTS, *_PII_NAME_HINTS) if remove_pii else _NAME_HINTS
     if any(hint in lowered for hint in hints):
         text = _scrub_key_values(text, is_secret_name)
+        if "value" in lowered:
+            text = _scrub_records(text, is_secret_name)
     return text
 
 
@@ -266,6 +273,26 @@ def _scrub_key_values(text: str, is_secret_name: Callable[[str], bool]) -> str:
         if mode is None:
             continue
         span = _value_span(text, match.end(), mode, _key_quote(text, match))
+        if span is None:
+            continue
+        end, replacement = span
+        pieces += [text[done : match.end()], replacement]
+        done = position = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _scrub_records(text: str, is_secret_name: Callable[[str], bool]) -> str:
+    """Hide the value of ``{'key': 'password', 'value': ...}`` records (tags, headers) written out as text."""
+    pieces: list[str] = []
+    done = position = 0
+    while (match := _RECORD_BEFORE_VALUE.search(text, position)) is not None:
+        position = match.end()
+        if not is_secret_name(match["name"]):
+            continue
+        span = _value_span(text, match.end(), ":", match["vq"] or "")
         if span is None:
             continue
         end, replacement = span

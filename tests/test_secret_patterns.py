@@ -184,3 +184,21 @@ def test_literals_and_sql_placeholders_under_sensitive_names_are_kept(text: str)
 @pytest.mark.parametrize("text", ["password=truely-secret", "token = Nonesuch123", "api_key=%s3cr3t"])
 def test_values_that_merely_start_like_literals_are_still_hidden(text: str) -> None:
     assert FILTERED in redact_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("{'key': 'password', 'value': 'S3CR3T-1'}", "'key': 'password'"),
+        ('[{"name": "Authorization", "value": "Bearer S3CR3T-2"}]', '"name": "Authorization"'),
+        ("[{'key': 'x_api_key', 'value': {'nested': 'S3CR3T-3'}}]", "'key': 'x_api_key'"),
+    ],
+)
+def test_key_value_records_written_as_text_hide_their_value(text: str, kept: str) -> None:
+    redacted = redact_text(text)
+    assert "S3CR3T" not in redacted and kept in redacted
+
+
+def test_key_value_records_with_harmless_names_are_kept() -> None:
+    text = "{'key': 'browser', 'value': 'Firefox 131'}"
+    assert redact_text(text) == text
