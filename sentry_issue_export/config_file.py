@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import stat
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,28 @@ def _fsync_directory(directory: Path) -> None:
 # --- deleting -------------------------------------------------------------------------------------------------
 
 
+_ABANDONED_AFTER_SECONDS = 3600.0
+
+
+def _save_in_progress(temporary: Path) -> bool:
+    """Whether a temporary config file may belong to a save that is still running (its pid lives, or is ours)."""
+    try:
+        pid = int(temporary.name.rsplit(".", 3)[-3])
+        if time.time() - temporary.stat().st_mtime > _ABANDONED_AFTER_SECONDS:
+            return False
+    except (ValueError, IndexError, OSError):
+        return False
+    if pid == os.getpid():
+        return True  # another thread of this process (concurrent MCP tool calls)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True
+    return True
+
+
 def revoke_config(path: Path | None = None) -> bool:
     """Delete the saved config (and any temporary file a crashed save left); True if a config existed.
 
@@ -228,6 +251,8 @@ def revoke_config(path: Path | None = None) -> bool:
     path = config_path() if path is None else Path(path)
     with contextlib.suppress(OSError):
         for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+            if _save_in_progress(leftover):
+                continue  # a save running now owns it, and would fail without it
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     try:

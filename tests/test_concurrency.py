@@ -340,11 +340,6 @@ def test_revoking_while_saving_never_leaves_a_partial_config(no_token_check: Non
     assert_only_the_config_remains(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="revoke_config deletes every .config.json.*.tmp, including the temporary file of a save in progress, "
-    "which then fails with 'No such file or directory'",
-)
 def test_revoking_leaves_the_temporary_file_of_a_save_in_progress_alone(tmp_path: Path):
     path = tmp_path / "export-sentry-issue" / "config.json"
     save_config(SavedConfig(base_url="https://sentry.example.com", org="acme", token=token_for("saved")), path)

@@ -6,6 +6,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import subprocess
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,7 +243,9 @@ def test_an_unreadable_file_is_reported(path: Path) -> None:
 def test_revoke_deletes_the_file_and_leftover_temporary_files(path: Path) -> None:
     assert revoke_config(path) is False
     save_config(saved(), path)
-    leftover = path.with_name(".config.json.123.abcdef.tmp")
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    leftover = path.with_name(f".config.json.{finished.pid}.abcdef.tmp")  # its writer is gone
     leftover.write_text('{"token": "left by a crash"}')
     unrelated = path.with_name("notes.txt")
     unrelated.write_text("keep me")
