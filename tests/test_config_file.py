@@ -6,8 +6,8 @@ import contextlib
 import json
 import multiprocessing
 import os
-import subprocess
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
