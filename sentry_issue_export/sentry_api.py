@@ -41,7 +41,7 @@ from .errors import (
     ServerError,
 )
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
-from .sentry_urls import DEFAULT_BASE_URL, same_sentry
+from .sentry_urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry
 from .settings import Settings
 
 # Rate limiting and server identity live in their own modules; their names stay importable from here.
@@ -66,7 +66,6 @@ MAX_REDIRECTS = 5
 MAX_INDEX_PAGES = 10
 ERROR_BODY_BYTES = 64 * 1024
 """An error answer is only read this far: enough for Sentry's ``detail``."""
-TOKEN_HELP = "`export-sentry-issue config init` or the SENTRY_AUTH_TOKEN environment variable"
 
 
 # --- origins ----------------------------------------------------------------------------------------------------

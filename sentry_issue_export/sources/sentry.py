@@ -11,19 +11,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
 from ..hookspecs import FetchFailure, RawIssue, Source, hookimpl
 from ..refs import IssueRef
-from ..sentry_api import TOKEN_HELP, SentryClient, origin_of
-from ..sentry_urls import DEFAULT_BASE_URL, same_sentry
+from ..sentry_urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry
 from ..settings import Settings
+
+if TYPE_CHECKING:  # the client (and httpx under it) is imported when a fetch starts: offline runs skip it
+    from ..sentry_api import SentryClient
 
 log = logging.getLogger(__name__)
 
 Result = RawIssue | FetchFailure
-ClientFactory = Callable[[Settings], SentryClient]
+ClientFactory = Callable[[Settings], "SentryClient"]
 
 
 class SentrySource:
@@ -32,13 +34,15 @@ class SentrySource:
 
     def __init__(self, client_factory: ClientFactory | None = None) -> None:
         """``client_factory`` builds the client for one export; tests pass one with a short backoff."""
-        self._client_factory = client_factory or SentryClient.from_settings
+        self._client_factory = client_factory
 
     def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
         return ()
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
+        from ..sentry_api import SentryClient, origin_of
+
         try:
             configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
         except ConfigError as exc:
@@ -54,7 +58,7 @@ class SentrySource:
                 yield FetchFailure(ref, problem)
         if not ready:
             return
-        async with self._client_factory(settings) as client:
+        async with (self._client_factory or SentryClient.from_settings)(settings) as client:
             async for result in _fetch_all(client, ready, settings):
                 yield result
 
