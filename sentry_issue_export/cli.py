@@ -18,7 +18,7 @@ from typing import TextIO
 import attrs
 
 from .errors import ExportError
-from .settings import Settings
+from .settings import RenderLimits, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,7 +58,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--org", help="organisation slug for this run")
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
     parser.add_argument("--list-formats", action="store_true", help="list output formats and plugins, then exit")
+    caps = parser.add_argument_group("caps (every cut is announced in the report)")
+    defaults = RenderLimits()
+    for field in attrs.fields(RenderLimits):
+        caps.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=_positive_int,
+            metavar="N",
+            help=f"{_CAP_HELP[field.name]} (default {getattr(defaults, field.name)})",
+        )
     return parser
+
+
+_CAP_HELP = {
+    "max_frames": "stack frames shown per trace, newest and oldest kept",
+    "max_breadcrumbs": "breadcrumbs shown, newest kept",
+    "max_spans": "spans shown, earliest kept",
+    "max_threads": "threads shown, crashed one first",
+    "max_value_chars": "characters of one value before it is cut",
+    "max_vars": "local variables shown per frame",
+    "max_depth": "nesting levels shown inside a value",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small: use 1 or more")
+    return value
 
 
 def build_config_parser() -> argparse.ArgumentParser:
@@ -139,6 +169,9 @@ def _export_command(args: argparse.Namespace) -> int:
 
 def _settings_from_args(args: argparse.Namespace) -> Settings:
     overrides: dict[str, object] = {"debug": args.debug, "remove_pii": args.remove_pii}
+    caps = {f.name: getattr(args, f.name) for f in attrs.fields(RenderLimits) if getattr(args, f.name) is not None}
+    if caps:
+        overrides["limits"] = attrs.evolve(RenderLimits(), **caps)
     for name, value in (
         ("format", args.format),
         ("output_dir", args.output_dir),

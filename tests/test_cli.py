@@ -77,3 +77,83 @@ def test_help_does_not_import_the_mcp_stack():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# --- online, against the fake Sentry over a socket ---------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_sentry():
+    from tests.fake_sentry import FakeSentry
+
+    with FakeSentry() as fake:
+        yield fake
+
+
+def test_online_export_from_the_environment(fake_sentry, tmp_path: Path, monkeypatch, capsys):
+    from tests.fake_sentry import ORG, TOKEN
+
+    first, second = fake_sentry.add_synthetic_issues(2)
+    monkeypatch.setenv("SENTRY_URL", fake_sentry.url)
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("SENTRY_ORG", ORG)
+    foreign = "https://sentry.other.example/organizations/acme/issues/5/"
+    pasted = f"{fake_sentry.url}/organizations/{ORG}/issues/{second}/"
+
+    code = main([first, pasted, foreign, "--output-dir", str(tmp_path)])
+
+    captured = capsys.readouterr()
+    assert code == 1
+    [report] = list(tmp_path.iterdir())
+    assert report.name.startswith("sentry_issues_")
+    text = report.read_text()
+    assert first in text and second in text
+    [failure_line] = [line for line in captured.err.splitlines() if line.startswith("failed:")]
+    assert "sentry.other.example" in failure_line and "127.0.0.1" in failure_line
+    assert {r.authorization for r in fake_sentry.requests} == {f"Bearer {TOKEN}"}
+    assert TOKEN not in captured.out + captured.err + text
+
+
+def test_config_init_then_export_with_the_saved_config(fake_sentry, tmp_path: Path, monkeypatch, capsys):
+    import io
+
+    from tests.fake_sentry import ORG, TOKEN
+
+    [issue_id] = fake_sentry.add_synthetic_issues(1)
+    monkeypatch.setattr("sys.stdin", io.StringIO(TOKEN + "\n"))
+    base_url = f"{fake_sentry.url}/organizations/{ORG}/"
+    assert main(["config", "init", "--base-url", base_url, "--token-stdin"]) == 0
+    assert main(["config", "show"]) == 0
+    shown = capsys.readouterr().out
+    assert TOKEN not in shown and TOKEN[:8] in shown
+
+    assert main([issue_id, "--output-dir", str(tmp_path)]) == 0
+    [report] = list(tmp_path.iterdir())
+    assert report.name.startswith(f"sentry_issue_{issue_id}_")
+
+
+def test_config_init_with_a_rejected_token_saves_nothing(fake_sentry, monkeypatch, capsys):
+    import io
+
+    from sentry_issue_export.config import config_path
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("sntryu_" + "0" * 64 + "\n"))
+    code = main(["config", "init", "--base-url", f"{fake_sentry.url}/organizations/acme/", "--token-stdin"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "401" in err and "nothing was saved" in err
+    assert not config_path().exists()
+
+
+def test_caps_from_the_command_line_reach_the_report(tmp_path: Path, capsys):
+    assert main(["--demo", "huge_event", "--max-frames", "3", "--max-breadcrumbs", "2", "--output", "-"]) == 0
+    out = capsys.readouterr().out
+    assert "frames omitted (max_frames=3)" in out
+    assert "998 older breadcrumbs not shown (max_breadcrumbs=2)" in out
+
+
+def test_caps_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--demo", "--max-frames", "0"])
+    assert exc.value.code == 2
+    assert "too small" in capsys.readouterr().err
