@@ -157,3 +157,36 @@ def test_caps_must_be_positive(capsys):
         main(["--demo", "--max-frames", "0"])
     assert exc.value.code == 2
     assert "too small" in capsys.readouterr().err
+
+
+def _run_with_stderr(stderr_is_terminal: bool, tmp_path: Path) -> str:
+    """Run the CLI on the samples with stderr on a terminal (a pty) or a pipe; return what stderr received."""
+    import os
+    import pty
+
+    command = [sys.executable, "-m", "sentry_issue_export.cli", "--demo", "--output-dir", str(tmp_path)]
+    if not stderr_is_terminal:
+        return subprocess.run(command, capture_output=True, text=True, check=True).stderr
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed when the process ended
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert process.wait(timeout=30) == 0
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path):
+    on_terminal = _run_with_stderr(True, tmp_path / "tty")
+    assert "\r[" in on_terminal and "6/6" in on_terminal
+    piped = _run_with_stderr(False, tmp_path / "pipe")
+    assert "\r" not in piped and "[#" not in piped
+    assert "Exported 6 issue(s)" in piped
