@@ -190,3 +190,20 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path):
     piped = _run_with_stderr(False, tmp_path / "pipe")
     assert "\r" not in piped and "[#" not in piped
     assert "Exported 6 issue(s)" in piped
+
+
+def test_templates_directory_overrides_one_block(tmp_path: Path, capsys):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "issue.txt.j2").write_text(
+        '{% extends "default:issue.txt.j2" %}\n'
+        "{% block breadcrumbs %}(breadcrumbs left out on purpose)\n{% endblock %}\n"
+    )
+    args = ["--demo", "python_chained_exception", "--output", "-"]
+    assert main([*args, "--templates", str(templates)]) == 0
+    custom = capsys.readouterr().out
+    assert main(args) == 0
+    default = capsys.readouterr().out
+    assert "BREADCRUMBS" in default and "BREADCRUMBS" not in custom
+    assert "(breadcrumbs left out on purpose)" in custom
+    assert "REQUEST" in custom and "STACK TRACE" in custom
