@@ -252,3 +252,33 @@ def test_revoke_deletes_the_file_and_leftover_temporary_files(path: Path) -> Non
     assert revoke_config(path) is True
     assert sorted(os.listdir(path.parent)) == ["notes.txt"]
     assert revoke_config(path) is False
+
+
+# the temporary config file must be created 0600, not created loose and tightened afterwards.
+def test_config_temporary_file_is_created_with_mode_600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open, created_modes = os.open, []
+
+    def recording_open(path, flags, mode=0o777, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if flags & os.O_CREAT:
+            created_modes.append(mode)
+        return real_open(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    config = SavedConfig(base_url="https://sentry.io", org="acme", token=PRIVATE_TOKEN)
+    save_config(config, tmp_path / "cfg" / "config.json")
+    assert created_modes == [0o600]
+
+
+# without the later fchmod the file must still end up 0600.
+def test_config_is_600_even_without_fchmod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "fchmod", lambda fd, mode: None)
+    previous = os.umask(0)
+    try:
+        config = SavedConfig(base_url="https://sentry.io", org="acme", token=PRIVATE_TOKEN)
+        path = save_config(config, tmp_path / "c.json")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+PRIVATE_TOKEN = "sntryu_" + "a1" * 32

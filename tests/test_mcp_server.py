@@ -20,7 +20,15 @@ from mcp_types import CallToolResult
 
 from sentry_issue_export import config, mcp_wording
 from sentry_issue_export.errors import ConfigError
-from sentry_issue_export.mcp_server import TOOL_NAMES, ServerOptions, is_loopback, make_server
+from sentry_issue_export.mcp_server import (
+    TOOL_NAMES,
+    BearerTokenMiddleware,
+    ServerOptions,
+    _run_kwargs,
+    build_parser,
+    is_loopback,
+    make_server,
+)
 from sentry_issue_export.plugins import Registry
 from sentry_issue_export.settings import Settings
 
@@ -383,3 +391,12 @@ def test_the_default_cap_keeps_the_huge_sample_answer_bounded(out_dir):
 )
 def test_only_loopback_binds_count_as_private(host: str, loopback: bool):
     assert is_loopback(host) is loopback
+
+
+# EXPORT_SENTRY_ISSUE_MCP_TOKEN alone (no --auth-token-env) must switch the bearer check on.
+def test_default_token_variable_turns_on_the_bearer_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EXPORT_SENTRY_ISSUE_MCP_TOKEN", "correct horse")
+    parser = build_parser()
+    kwargs = _run_kwargs(parser, parser.parse_args(["--http"]), "http")
+    [middleware] = kwargs["middleware"]
+    assert middleware.cls is BearerTokenMiddleware and middleware.kwargs["token"] == "correct horse"

@@ -599,10 +599,12 @@ MEGABYTE = 1_000_000
         pytest.param("\x00\x1b" * (MEGABYTE // 2), id="control-characters"),
     ],
 )
-def test_megabyte_of_input_parses_quickly(text: str) -> None:
+def test_megabyte_of_input_parses_in_linear_time(text: str) -> None:
+    # A guard against catastrophic backtracking, which would take minutes here; typical runs take 0.1-0.4 s.
+    # The generous bound keeps a busy machine green: this is not a performance target.
     started = time.perf_counter()
     parse_refs(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10.0
 
 
 REFERENCE_FRAGMENTS = st.sampled_from(

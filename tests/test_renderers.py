@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -220,14 +219,12 @@ def test_caps_keep_newest_and_oldest_frames_newest_crumbs_earliest_spans_crashed
     assert stacktrace["frames"][-1]["vars_truncated"] == 0 and stacktrace["frames"][0]["vars_truncated"] == 5
 
 
-def test_huge_sample_renders_fast_with_default_limits() -> None:
+def test_huge_sample_output_is_bounded_by_the_default_limits() -> None:
+    # Speed is measured by `python -m benchmarks render`; here, that the caps keep the output bounded.
     report = sample_report("huge_event")
     for fmt, function in RENDERERS.items():
-        function([report], DEFAULT_OPTIONS)  # warm the template cache
-        start = time.perf_counter()
-        function([report], DEFAULT_OPTIONS)
-        elapsed = time.perf_counter() - start
-        assert elapsed < 0.5, f"{fmt} took {elapsed:.2f}s"
+        output = function([report], DEFAULT_OPTIONS)
+        assert 10_000 < len(output) < 2_000_000, f"{fmt}: {len(output):,} characters"
 
 
 # --- payload text cannot break the output ----------------------------------------------------------------------

@@ -6,7 +6,6 @@ import asyncio
 import itertools
 import json
 import re
-import time
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -302,14 +301,11 @@ def test_future_event_is_full_of_unknowns_and_nulls(samples: dict[str, dict[str,
 # --- the huge sample --------------------------------------------------------------------------------------------
 
 
-def test_huge_sample_is_deterministic_big_and_fast() -> None:
-    started = time.perf_counter()
+def test_huge_sample_is_deterministic_and_big() -> None:
     first = huge_event_sample()
-    elapsed = time.perf_counter() - started
     assert first == huge_event_sample() == load_sample("huge_event")
     assert first is not huge_event_sample()
     assert len(json.dumps(first)) > 2_500_000
-    assert elapsed < 1.0  # typically a few hundredths of a second; the margin keeps slow machines green
 
 
 def test_huge_sample_has_the_stated_sizes() -> None:

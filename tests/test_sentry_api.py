@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -373,7 +373,7 @@ def test_timeout_is_a_network_error(sentry: FakeSentry) -> None:
     error = error_of(lambda: run(make_client(sentry, timeout=0.2, retries=1), "get_issue", "1"))
     assert isinstance(error, NetworkError)
     assert "did not answer within 0.2 s" in str(error) and "even after 1 retry" in str(error)
-    assert len(sentry.requests) == 2 and time.monotonic() - started < 2
+    assert len(sentry.requests) == 2 and time.monotonic() - started < 5  # 2 x 0.2 s timeouts, not forever
 
 
 def test_refused_connection_is_a_network_error() -> None:
@@ -736,3 +736,83 @@ def test_content_type_is_checked_before_parsing() -> None:
     client = SentryClient("https://sentry.example.com", TOKEN, transport=httpx.MockTransport(handler), **FAST)
     error = error_of(lambda: run(client, "get_issue", "1"))
     assert isinstance(error, InvalidResponseError) and "text/plain instead of JSON" in str(error)
+
+
+# an answer whose Content-Length exceeds the cap is refused without reading its body.
+class _CountingStream(httpx.AsyncByteStream):
+    def __init__(self) -> None:
+        self.chunks_read = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.chunks_read += 1
+        yield b'{"id": "1"}'
+
+
+def test_declared_oversized_answer_is_refused_unread() -> None:
+    stream = _CountingStream()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Type": "application/json", "Content-Length": "200000"}
+        return httpx.Response(200, headers=headers, stream=stream)
+
+    async def go() -> BaseException | None:
+        async with SentryClient(
+            "https://sentry.example.com",
+            UNUSED_TOKEN,
+            transport=httpx.MockTransport(handler),
+            retries=0,
+            max_response_bytes=100_000,
+        ) as client:
+            try:
+                await client.get_issue("1")
+            except Exception as exc:
+                return exc
+        return None
+
+    error = asyncio.run(go())
+    assert isinstance(error, InvalidResponseError) and "larger than the limit of 100,000 bytes" in str(error)
+    assert stream.chunks_read == 0
+
+
+UNUSED_TOKEN = "sntryu_" + "a1" * 32
+
+
+# an unexpected exception while fetching one reference fails that reference only.
+class _ExplodingClient:
+    async def __aenter__(self) -> _ExplodingClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def scrub(self, text: str) -> str:
+        return text
+
+    async def get_issues_batch(self, org: str, ids: list[str]) -> dict:
+        return {}
+
+    async def get_issue(self, issue_id: str, org: str | None = None) -> dict:
+        if issue_id == "2":
+            raise RuntimeError("unexpected shape")
+        return {"id": issue_id}
+
+    async def get_event(self, issue_id: str, org: str | None, event_id: str) -> dict:
+        return {"eventID": "a" * 32}
+
+
+def test_an_unexpected_error_fails_one_reference_only() -> None:
+    from sentry_issue_export.hookspecs import FetchFailure, RawIssue
+    from sentry_issue_export.refs import parse_refs
+    from sentry_issue_export.settings import Settings
+    from sentry_issue_export.sources.sentry import SentrySource
+
+    source = SentrySource(client_factory=lambda settings: _ExplodingClient())  # type: ignore[arg-type,return-value]
+    refs = parse_refs("1 2 3").refs
+
+    async def go() -> list:
+        return [item async for item in source.fetch(refs, Settings(token=UNUSED_TOKEN, org="acme"))]
+
+    results = {item.ref.issue_id: item for item in asyncio.run(go())}
+    assert sorted(results) == ["1", "2", "3"]
+    assert isinstance(results["1"], RawIssue) and isinstance(results["3"], RawIssue)
+    assert isinstance(results["2"], FetchFailure) and "please report this bug" in str(results["2"].error)
