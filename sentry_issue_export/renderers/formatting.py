@@ -39,9 +39,13 @@ def format_inline(value: Any) -> str:
     return _json(value, indent=None)
 
 
+_INLINE_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(", ", ": "))
+
+
 def _json(value: Any, indent: int | None) -> str:
-    separators = (", ", ": ") if indent is None else (",", ": ")
-    return json.dumps(value, ensure_ascii=False, default=str, indent=indent, separators=separators)
+    if indent is None:  # the hot path: one encoder, built once
+        return _INLINE_ENCODER.encode(value)
+    return json.dumps(value, ensure_ascii=False, default=str, indent=indent, separators=(",", ": "))
 
 
 def fitted_json(value: Any, indent: int = 0, *, force_break: bool = False) -> str:

@@ -57,6 +57,7 @@ version without a version change; a removed or renamed field raises ``schema_ver
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -73,6 +74,8 @@ SCHEMA_VERSION = 1
 # json.dumps escapes C0 controls itself; these others it leaves raw with ensure_ascii=False.
 _UNSAFE = {code: f"\\u{code:04x}" for code in [0x7F, *range(0x80, 0xA0), 0x2028, 0x2029]}
 _UNSAFE.update({code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+# Finding them with a regular expression first is much faster than str.translate over a large document.
+_UNSAFE_FOUND = re.compile("[" + "".join(map(chr, _UNSAFE)) + "]")
 
 
 def _serialize(instance: Any, field: Any, value: Any) -> Any:
@@ -94,7 +97,8 @@ def render_json(reports: Sequence[IssueReport], options: RenderOptions) -> str:
         "schema_version": SCHEMA_VERSION,
         "reports": [report_to_dict(apply_limits(report, options.limits)) for report in reports],
     }
-    return fitted_json(document, force_break=True).translate(_UNSAFE) + "\n"
+    text = fitted_json(document, force_break=True)
+    return _UNSAFE_FOUND.sub(lambda match: _UNSAFE[ord(match[0])], text) + "\n"
 
 
 @hookimpl
