@@ -10,23 +10,21 @@ One :class:`SentryClient` serves one export. What a caller may rely on:
   answer 429 (see :mod:`~sentry_issue_export.rate_limits`); a 429, a 502/503/504, a timeout or a broken
   connection is retried with a wait.
 - Every answer is checked before it is trusted: status, content type, size, JSON syntax and shape. Each failure
-  is a :class:`~sentry_issue_export.errors.FetchError` whose message says what to do.
+  is a :class:`~sentry_issue_export.errors.FetchError` whose message says what to do; what an answer means and
+  how each failure is worded live in :mod:`~sentry_issue_export.sentry_answers`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import re
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-import attrs
 import httpx
 
 from .errors import (
@@ -36,11 +34,19 @@ from .errors import (
     InvalidResponseError,
     NetworkError,
     NotFoundError,
-    PermissionDeniedError,
     RateLimitedError,
     ServerError,
 )
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
+from .sentry_answers import (
+    EVENT_GONE,
+    ISSUE_GONE,
+    NO_EVENT,
+    ORG_GONE,
+    Answer,
+    AnswerJudge,
+    describe_broken_connection,
+)
 from .sentry_urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry
 from .settings import Settings
 
@@ -103,16 +109,7 @@ def _path_prefix(base_url: str) -> str:
     return path.rstrip("/")
 
 
-# --- answers ----------------------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _Answer:
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    content_type: str
-    html: bool
+# --- pagination and control flow --------------------------------------------------------------------------------
 
 
 class _Broken(Exception):
@@ -141,51 +138,6 @@ def next_cursor(link_header: str | None) -> str | None:
         cursor = found.get("cursor") or parse_qs(urlsplit(url).query).get("cursor", [""])[0]
         return cursor or None
     return None
-
-
-def _detail(body: bytes) -> str | None:
-    """Sentry's explanation in an error body: ``{"detail": ...}`` or a bare JSON string."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(data, dict):
-        data = data.get("detail", data.get("message"))
-        if isinstance(data, dict):
-            data = data.get("message") or data.get("detail")
-    if not isinstance(data, str) or not data.strip():
-        return None
-    text = " ".join(data.split())
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _describe_broken_connection(exc: Exception, timeout: float) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return f"connecting took longer than {timeout:g} s"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"it did not answer within {timeout:g} s"
-    text = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectError):
-        cause = _root_os_error(exc)
-        if isinstance(cause, socket.gaierror) or "name or service" in text.lower():
-            return "its host name could not be resolved (DNS)"
-        if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower():
-            return "the connection was refused (is the server running, and is the port right?)"
-        return f"the connection failed ({cause or text})"
-    return f"the connection broke before the answer was complete ({text})"
-
-
-def _root_os_error(exc: BaseException) -> OSError | None:
-    """httpx reports "All connection attempts failed"; the reason is the deepest ``OSError`` in the chain."""
-    seen: set[int] = set()
-    deepest: OSError | None = None
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError):
-            deepest = current
-        current = current.__cause__ or current.__context__
-    return deepest
 
 
 # --- the client -------------------------------------------------------------------------------------------------
@@ -228,6 +180,7 @@ class SentryClient:
         self._scoped_routes = True
         """Set to False once the server shows it has no organisation-scoped routes."""
         self._token_rejected = False
+        self._answers = AnswerJudge(self._origin, self._token, max_response_bytes, max_wait)
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
@@ -273,9 +226,7 @@ class SentryClient:
 
     def scrub(self, text: str) -> str:
         """``text`` with the token replaced, for any message built from foreign text."""
-        if self._token and len(self._token) >= 4:
-            text = text.replace(self._token, "[Filtered]")
-        return text
+        return self._answers.scrub(text)
 
     # --- public endpoints ---------------------------------------------------------------------------------------
 
@@ -289,13 +240,13 @@ class SentryClient:
             except _NoScopedRoute:
                 pass
         self._require_legacy_id(issue_id, org)
-        data, _ = await self._get_json(("issues", issue_id), kind="issue", what=what, not_found=_ISSUE_GONE)
-        return self._expect_object(data, what)
+        data, _ = await self._get_json(("issues", issue_id), kind="issue", what=what, not_found=ISSUE_GONE)
+        return self._answers.expect_object(data, what)
 
     async def _get_scoped_issue(self, issue_id: str, org: str, what: str) -> dict[str, Any]:
         path = ("organizations", org, "issues", issue_id)
         try:
-            data, _ = await self._get_json(path, kind="issue", what=what, scoped=True, not_found=_ISSUE_GONE)
+            data, _ = await self._get_json(path, kind="issue", what=what, scoped=True, not_found=ISSUE_GONE)
         except NotFoundError:
             if issue_id.isdigit():
                 raise
@@ -304,7 +255,7 @@ class SentryClient:
             if issue is None:
                 raise
             return issue
-        return self._expect_object(data, what)
+        return self._answers.expect_object(data, what)
 
     async def _issue_by_short_id_lookup(self, org: str, short_id: str) -> dict[str, Any] | None:
         try:
@@ -357,7 +308,7 @@ class SentryClient:
                 ("organizations", org, "issues"), kind="index", what=what, params=page, scoped=True
             )
             if not isinstance(data, list):
-                raise InvalidResponseError(self._shape_message(what, data, "a list of issues"))
+                raise self._answers.wrong_shape(what, data, "a list of issues")
             foreign = False
             for item in data:
                 item_id = str(item.get("id")) if isinstance(item, dict) else None
@@ -384,18 +335,18 @@ class SentryClient:
             if event_id in {"latest", "oldest", "recommended"}
             else f"event {event_id} of issue {issue_id}"
         )
-        gone = _NO_EVENT if event_id == "latest" else _EVENT_GONE
+        gone = NO_EVENT if event_id == "latest" else EVENT_GONE
         if org and self._scoped_routes:
             scoped = ("organizations", org, "issues", issue_id, "events", event_id)
             try:
                 data, _ = await self._get_json(scoped, kind="event", what=what, scoped=True, not_found=gone)
-                return self._expect_object(data, what)
+                return self._answers.expect_object(data, what)
             except _NoScopedRoute:
                 pass
         self._require_legacy_id(issue_id, org)
         path = ("issues", issue_id, "events", event_id)
         data, _ = await self._get_json(path, kind="event", what=what, not_found=gone)
-        return self._expect_object(data, what)
+        return self._answers.expect_object(data, what)
 
     async def resolve_short_id(self, org: str, short_id: str) -> dict[str, Any]:
         """Sentry's short-id lookup: ``organizationSlug``, ``projectSlug``, ``groupId`` and ``group``."""
@@ -404,10 +355,10 @@ class SentryClient:
             raise self._no_scoped_api(short_id)
         path = ("organizations", org, "shortids", short_id)
         try:
-            data, _ = await self._get_json(path, kind="other", what=what, scoped=True, not_found=_ISSUE_GONE)
+            data, _ = await self._get_json(path, kind="other", what=what, scoped=True, not_found=ISSUE_GONE)
         except _NoScopedRoute:
             raise self._no_scoped_api(short_id) from None
-        return self._expect_object(data, what)
+        return self._answers.expect_object(data, what)
 
     async def check_access(self) -> str:
         """One cheap authenticated request that proves the base URL and token work; returns what it reached.
@@ -419,15 +370,15 @@ class SentryClient:
             what = f"organisation {self.org}"
             try:
                 data, _ = await self._get_json(
-                    ("organizations", self.org), kind="other", what=what, scoped=True, not_found=_ORG_GONE
+                    ("organizations", self.org), kind="other", what=what, scoped=True, not_found=ORG_GONE
                 )
             except _NoScopedRoute:
                 pass
             else:
-                org = self._expect_object(data, what)
+                org = self._answers.expect_object(data, what)
                 return f"organisation {org.get('name') or self.org} ({org.get('slug') or self.org})"
         data, _ = await self._get_json((), kind="other", what="the API root")
-        root = self._expect_object(data, "the API root")
+        root = self._answers.expect_object(data, "the API root")
         if "auth" in root and not root["auth"]:
             raise AuthError(
                 f"{self._origin} did not accept the token: it is invalid, expired or revoked. Create a new one "
@@ -482,13 +433,7 @@ class SentryClient:
                     attempt += 1
                     await self._sleep(self._backoff.delay(attempt))
                     continue
-                raise NetworkError(
-                    self.scrub(
-                        f"Could not reach Sentry at {self._origin} for {what}: {broken}"
-                        f"{self._after_retries(attempt)}. Check the base URL, your network and any proxy or VPN, "
-                        "then try again."
-                    )
-                ) from None
+                raise self._answers.unreachable(what, str(broken), attempt) from None
             status = answer.status
             if status == 429:
                 wait = wait_after_429(answer.headers, attempt + 1, now=self._clock(), backoff=self._backoff)
@@ -509,19 +454,15 @@ class SentryClient:
                 self._scoped_routes = False
                 raise _NoScopedRoute
             if answer.html:
-                raise InvalidResponseError(
-                    f"{self._origin} answered with an HTML page instead of JSON (status {status}) for {what}: is "
-                    "the base URL the Sentry root, e.g. https://sentry.io?",
-                    status=status,
-                )
+                raise self._answers.html_page(status, what)
             if 200 <= status < 300:
-                return self._parse_json(answer, what), answer.headers
+                return self._answers.json_of(answer, what), answer.headers
             raise self._status_error(status, what, answer, not_found, attempts=attempt)
 
-    async def _exchange(self, url: httpx.URL, kind: EndpointClass, what: str) -> _Answer:
+    async def _exchange(self, url: httpx.URL, kind: EndpointClass, what: str) -> Answer:
         """Send one GET (following same-origin redirects) within the pacing and concurrency limits."""
         await self._pacer.acquire(kind)
-        answer: _Answer | None = None
+        answer: Answer | None = None
         try:
             if self._token_rejected:  # checked after the wait: another request may have just been refused
                 raise self._status_error(401, what, None, "", repeated=True)
@@ -531,12 +472,12 @@ class SentryClient:
                 log.debug("GET %s -> %s (%.0f ms)", url.path, answer.status, (time.monotonic() - started) * 1000)
                 return answer
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-            raise _Broken(_describe_broken_connection(exc, self._timeout)) from None
+            raise _Broken(describe_broken_connection(exc, self._timeout)) from None
         finally:
             report = RateLimitReport.from_headers(answer.headers) if answer is not None else None
             self._pacer.release(kind, report, answered=answer is not None)
 
-    async def _send(self, url: httpx.URL, what: str) -> _Answer:
+    async def _send(self, url: httpx.URL, what: str) -> Answer:
         for _hop in range(MAX_REDIRECTS + 1):
             if origin_of(str(url)) != self._origin:  # never reached for URLs built here; a guard for redirects
                 raise AssertionError("refusing to send a request outside the pinned origin")
@@ -559,136 +500,43 @@ class SentryClient:
                 await response.aclose()
         raise InvalidResponseError(f"{self._origin} redirected the request for {what} more than {MAX_REDIRECTS} times.")
 
-    async def _read(self, response: httpx.Response, what: str) -> _Answer:
+    async def _read(self, response: httpx.Response, what: str) -> Answer:
         """The body, read no further than the size limit; an HTML page is never read."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if "html" in content_type:
-            return _Answer(response.status_code, response.headers, b"", content_type, html=True)
+            return Answer(response.status_code, response.headers, b"", content_type, html=True)
         success = response.is_success
         limit = self._max_bytes if success else ERROR_BODY_BYTES
         declared = response.headers.get("content-length", "")
         if success and declared.isdigit() and int(declared) > limit:
-            raise self._too_large(what)
+            raise self._answers.too_large(what)
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body.extend(chunk)
             if len(body) > limit:
                 if success:
-                    raise self._too_large(what)
+                    raise self._answers.too_large(what)
                 break
         html = not content_type and bytes(body[:200]).lstrip().startswith(b"<")
-        return _Answer(response.status_code, response.headers, bytes(body), content_type, html=html)
+        return Answer(response.status_code, response.headers, bytes(body), content_type, html=html)
 
-    # --- interpreting answers -----------------------------------------------------------------------------------
-
-    def _parse_json(self, answer: _Answer, what: str) -> Any:
-        if answer.content_type and "json" not in answer.content_type:
-            raise InvalidResponseError(
-                f"{self._origin} answered {what} with {answer.content_type} instead of JSON: is the base URL the "
-                "Sentry root, e.g. https://sentry.io?",
-                status=answer.status,
-            )
-        try:
-            return json.loads(answer.body)
-        except json.JSONDecodeError as exc:
-            problem = f"{exc.msg} at byte {exc.pos} of {len(answer.body)}"
-        except (ValueError, RecursionError) as exc:
-            problem = type(exc).__name__
-        raise InvalidResponseError(
-            f"Sentry answered {what} with malformed or truncated JSON ({problem}). Try again; if it keeps "
-            "happening, a proxy between you and Sentry may be cutting answers short.",
-            status=answer.status,
-        )
-
-    def _expect_object(self, data: Any, what: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise InvalidResponseError(self._shape_message(what, data, "an object"))
-        return data
-
-    def _shape_message(self, what: str, data: Any, expected: str) -> str:
-        names: dict[type, str] = {list: "a list", str: "a string", dict: "an object"}
-        got = names.get(type(data), type(data).__name__)
-        return (
-            f"Sentry answered {what} with {got} where {expected} was expected: is the base URL the Sentry root, "
-            "e.g. https://sentry.io, and the server a Sentry version this tool supports?"
-        )
-
-    def _too_large(self, what: str) -> InvalidResponseError:
-        return InvalidResponseError(
-            f"Sentry's answer for {what} is larger than the limit of {self._max_bytes:,} bytes, so it was not "
-            "read. Raise max_response_bytes if this issue is really that large."
-        )
+    # --- failed answers ----------------------------------------------------------------------------------------
 
     def _status_error(
         self,
         status: int,
         what: str,
-        answer: _Answer | None,
+        answer: Answer | None,
         not_found: str,
         *,
         attempts: int = 0,
         wait: float = 0.0,
         repeated: bool = False,
     ) -> FetchError:
-        detail = _detail(answer.body) if answer is not None else None
-        said = f' Sentry said: "{detail}"' + ("" if detail.endswith((".", "!", "?")) else ".") if detail else ""
-        kind: type[FetchError] = FetchError
+        """The error for a failed status; a 401 also stops the token from being sent again by this client."""
         if status == 401:
             self._token_rejected = True
-            again = " (not sent again: it was rejected for an earlier request)" if repeated else ""
-            kind, message = (
-                AuthError,
-                (
-                    f"Sentry rejected the token (401) when fetching {what}{again}: it is invalid, expired or revoked. "
-                    f"Create a new one with the event:read scope (Sentry: Settings > Auth Tokens) and save it with "
-                    f"{TOKEN_HELP}."
-                ),
-            )
-        elif status == 403:
-            kind, message = (
-                PermissionDeniedError,
-                (
-                    f"Sentry refused access (403) to {what}: the token lacks the event:read or project:read scope, "
-                    "or its user is not a member of the issue's project. Use a token with event:read, project:read "
-                    "and org:read, or ask an organisation owner for access to the project."
-                ),
-            )
-        elif status == 404:
-            kind, message = NotFoundError, f"Sentry could not find {what} (404): {not_found or _NOT_FOUND}"
-        elif status == 429:
-            tail = f" and asks to wait {wait:.0f} s more" if wait > self._max_wait else self._after_retries(attempts)
-            kind, message = (
-                RateLimitedError,
-                (
-                    f"Sentry kept rate-limiting the requests for {what} (429){tail}. Wait a minute and try again, or "
-                    "export fewer issues at once."
-                ),
-            )
-        elif status >= 500:
-            kind, message = (
-                ServerError,
-                (
-                    f"Sentry failed with status {status} for {what}{self._after_retries(attempts)}. The server is "
-                    "having trouble: try again later, and check its status page if it persists."
-                ),
-            )
-        else:
-            message = f"Sentry answered status {status} for {what}, which this tool does not know how to handle."
-        return kind(self.scrub(message + said), status=status)
-
-    def _after_retries(self, attempts: int) -> str:
-        if attempts == 0:
-            return ""
-        return f", even after {attempts} {'retry' if attempts == 1 else 'retries'}"
-
-
-_NOT_FOUND = "check the organisation slug and the issue id."
-_ISSUE_GONE = (
-    "check the organisation slug and the issue id. The issue may have been deleted or merged into another, or it "
-    "lives in another region (on sentry.io, set the base URL to the region, e.g. https://de.sentry.io)."
-)
-_NO_EVENT = "the issue has no event left in its retention period."
-_EVENT_GONE = "the event may be past its retention period, or belong to another issue; check the event id."
-_ORG_GONE = (
-    "check the organisation slug: it is the ORG in https://ORG.sentry.io or in /organizations/ORG/ of your Sentry URLs."
-)
+        body = answer.body if answer is not None else None
+        return self._answers.status_error(
+            status, what, body, not_found, attempts=attempts, wait=wait, repeated=repeated
+        )
