@@ -263,36 +263,35 @@ def _hide_ipv6(match: re.Match[str]) -> str:
 
 def _scrub_key_values(text: str, is_secret_name: Callable[[str], bool]) -> str:
     """Replace the value after every sensitive name in ``key=value``, ``'key': value`` and similar pairs."""
-    pieces: list[str] = []
-    done = position = 0
-    while (match := _KEY_BEFORE_VALUE.search(text, position)) is not None:
-        position = match.end()
+
+    def locate(match: re.Match[str]) -> tuple[str, str] | None:
         if not is_secret_name(match["key"]):
-            continue
+            return None
         mode = _pair_mode(text, match)
-        if mode is None:
-            continue
-        span = _value_span(text, match.end(), mode, _key_quote(text, match))
-        if span is None:
-            continue
-        end, replacement = span
-        pieces += [text[done : match.end()], replacement]
-        done = position = end
-    if not pieces:
-        return text
-    pieces.append(text[done:])
-    return "".join(pieces)
+        return None if mode is None else (mode, _key_quote(text, match))
+
+    return _replace_values(text, _KEY_BEFORE_VALUE, locate)
 
 
 def _scrub_records(text: str, is_secret_name: Callable[[str], bool]) -> str:
     """Hide the value of ``{'key': 'password', 'value': ...}`` records (tags, headers) written out as text."""
+
+    def locate(match: re.Match[str]) -> tuple[str, str] | None:
+        return (":", match["vq"] or "") if is_secret_name(match["name"]) else None
+
+    return _replace_values(text, _RECORD_BEFORE_VALUE, locate)
+
+
+def _replace_values(
+    text: str, pattern: re.Pattern[str], locate: Callable[[re.Match[str]], tuple[str, str] | None]
+) -> str:
+    """Hide the value that follows each match of ``pattern``; ``locate`` gives its (mode, quote), or ``None``."""
     pieces: list[str] = []
     done = position = 0
-    while (match := _RECORD_BEFORE_VALUE.search(text, position)) is not None:
+    while (match := pattern.search(text, position)) is not None:
         position = match.end()
-        if not is_secret_name(match["name"]):
-            continue
-        span = _value_span(text, match.end(), ":", match["vq"] or "")
+        how = locate(match)
+        span = None if how is None else _value_span(text, match.end(), *how)
         if span is None:
             continue
         end, replacement = span
