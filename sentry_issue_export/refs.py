@@ -300,6 +300,11 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
     host = parts.hostname or ""
     if not host:
         return RefProblem(url, f"has no host name: give e.g. {_URL_EXAMPLES}")
+    if not host.isascii():
+        try:  # the ASCII (punycode) form, as the HTTP client writes the configured host
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return RefProblem(url, f"has a host name that is not valid: give e.g. {_URL_EXAMPLES}")
     shown_host = f"[{host}]" if ":" in host else host
     default_port = {"http": 80, "https": 443}.get(parts.scheme)
     origin = f"{parts.scheme}://{shown_host}" + ("" if port in (None, default_port) else f":{port}")

@@ -674,3 +674,18 @@ def test_generated_references_are_all_found_in_order(references: list[str], sepa
     parsed = parse_refs(separator.join(references))
     assert parsed.problems == ()
     assert ids(parsed) == list(dict.fromkeys(references))
+
+
+def test_unicode_host_becomes_the_ascii_form_the_http_client_uses() -> None:
+    from sentry_issue_export.sentry_api import origin_of
+    from sentry_issue_export.sentry_urls import same_sentry
+
+    [ref] = parse_refs("https://sentry.bücher.example/organizations/acme/issues/5/").refs
+    assert ref.origin == "https://sentry.xn--bcher-kva.example"
+    assert same_sentry(ref.origin, origin_of("https://sentry.bücher.example"))
+
+
+def test_invalid_unicode_host_is_a_problem_not_a_crash() -> None:
+    parsed = parse_refs("https://a..bü/organizations/acme/issues/5/")
+    assert parsed.refs == ()
+    assert parsed.problems
