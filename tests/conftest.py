@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+from sentry_issue_export.config_file import config_path
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
 
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -44,6 +45,18 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     ):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An environment for the config functions whose config and home directories are in the test's tmp_path."""
+    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
+
+
+@pytest.fixture
+def path(env: dict[str, str]) -> Path:
+    """Where the config file lives in ``env``."""
+    return config_path(env)
 
 
 @pytest.fixture

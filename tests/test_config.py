@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import itertools
 import json
 import os
 import socket
-import stat
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +19,6 @@ import pytest
 from sentry_issue_export import config, config_file, sentry_urls
 from sentry_issue_export.config import (
     SavedConfig,
-    config_path,
     init_config,
     load_saved,
     mask_token,
@@ -37,38 +34,17 @@ from sentry_issue_export.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-
-USER_TOKEN = "sntryu_" + "a1" * 32
-ARG_TOKEN = "sntryu_" + "b" * 64
-ENV_TOKEN = "sntryu_" + "e" * 64
-FILE_TOKEN = "sntryu_" + "f" * 64
-LEGACY_TOKEN = "0123456789abcdef" * 4
-ORG_TOKEN_SECRET = "S3cr3tP4rtN0b0dyM4yS33xyzABCDEFGHIJKLMNOPQR"
-
-
-def org_token(url: str = "https://sentry.example.com", org: str = "acme") -> str:
-    payload = {"iat": 1700000000.5, "url": url, "region_url": url, "org": org}
-    encoded = base64.b64encode(json.dumps(payload).encode()).decode()
-    return f"sntrys_{encoded}_{ORG_TOKEN_SECRET}"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
-
-
-@pytest.fixture
-def path(env: dict[str, str]) -> Path:
-    return config_path(env)
-
-
-def saved(base_url: str = "https://sentry.io", token: str = FILE_TOKEN, **fields: Any) -> SavedConfig:
-    return SavedConfig(base_url=base_url, token=token, **fields)
-
-
-def mode_of(target: Path) -> int:
-    return stat.S_IMODE(os.stat(target).st_mode)
-
+from tests.config_helpers import (
+    ARG_TOKEN,
+    ENV_TOKEN,
+    FILE_TOKEN,
+    LEGACY_TOKEN,
+    ORG_TOKEN_SECRET,
+    USER_TOKEN,
+    mode_of,
+    org_token,
+    saved,
+)
 
 # --- the public names -----------------------------------------------------------------------------------------
 

@@ -17,27 +17,7 @@ import pytest
 from sentry_issue_export.config import resolve_settings, show_config
 from sentry_issue_export.config_file import SavedConfig, config_path, load_saved, revoke_config, save_config
 from sentry_issue_export.errors import ConfigError
-
-USER_TOKEN = "sntryu_" + "a1" * 32
-FILE_TOKEN = "sntryu_" + "f" * 64
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path / "home")}
-
-
-@pytest.fixture
-def path(env: dict[str, str]) -> Path:
-    return config_path(env)
-
-
-def saved(base_url: str = "https://sentry.io", token: str = FILE_TOKEN, **fields: Any) -> SavedConfig:
-    return SavedConfig(base_url=base_url, token=token, **fields)
-
-
-def mode_of(target: Path) -> int:
-    return stat.S_IMODE(os.stat(target).st_mode)
+from tests.config_helpers import USER_TOKEN, mode_of, saved
 
 
 @contextlib.contextmanager

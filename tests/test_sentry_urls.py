@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,17 +18,7 @@ from sentry_issue_export.sentry_urls import (
     same_server,
     without_token,
 )
-
-USER_TOKEN = "sntryu_" + "a1" * 32
-LEGACY_TOKEN = "0123456789abcdef" * 4
-ORG_TOKEN_SECRET = "S3cr3tP4rtN0b0dyM4yS33xyzABCDEFGHIJKLMNOPQR"
-
-
-def org_token(url: str = "https://sentry.example.com", org: str = "acme") -> str:
-    payload = {"iat": 1700000000.5, "url": url, "region_url": url, "org": org}
-    encoded = base64.b64encode(json.dumps(payload).encode()).decode()
-    return f"sntrys_{encoded}_{ORG_TOKEN_SECRET}"
-
+from tests.config_helpers import LEGACY_TOKEN, ORG_TOKEN_SECRET, USER_TOKEN, org_token
 
 # --- normalize_base_url ---------------------------------------------------------------------------------------
 
