@@ -84,14 +84,14 @@ async def export_issues(
 
     fetched = await _fetch_all(source, wanted, settings, registry, on_progress)
     reports: list[IssueReport] = []
-    raw_by_report: list[tuple[IssueReport, RawIssue]] = []
+    raws: list[RawIssue] = []
     for ref in wanted:
         outcome = fetched[ref]
         if isinstance(outcome, str):
-            failures.append(IssueFailure(ref.text or ref.issue_id, outcome))
+            failures.append(IssueFailure(str(ref), outcome))
             continue
         reports.append(outcome[0])
-        raw_by_report.append(outcome)
+        raws.append(outcome[1])
 
     if not reports:
         return ExportResult((), tuple(failures), "", renderer.name)
@@ -110,7 +110,7 @@ async def export_issues(
         name = default_report_name(ids, renderer.extension)
         path = write_new_file(resolve_output_path(settings.output_dir, output_file, name), content)
         if settings.debug:
-            debug_paths = [_write_debug_dump(settings.output_dir, raw) for _, raw in raw_by_report]
+            debug_paths = [_write_debug_dump(settings.output_dir, raw) for raw in raws]
     return ExportResult(tuple(reports), tuple(failures), content, renderer.name, path, tuple(debug_paths))
 
 
@@ -174,9 +174,8 @@ async def _fetch_all(
             results[ref] = _prepare(item, settings, registry)
         done += 1
         if on_progress is not None:
-            label = ref.text or ref.issue_id
             outcome = "failed" if isinstance(results[ref], str) else "fetched"
-            maybe = on_progress(done, len(refs), f"{label} {outcome}")
+            maybe = on_progress(done, len(refs), f"{ref} {outcome}")
             if asyncio.iscoroutine(maybe):
                 await maybe
     for ref in refs:
@@ -200,7 +199,7 @@ def _prepare(raw: RawIssue, settings: Settings, registry: Registry) -> tuple[Iss
                 "was not exported rather than risk leaking a secret."
             )
     redacted = RawIssue(raw.ref, issue, event)
-    return build_report(issue, event, raw.ref.text or raw.ref.issue_id), redacted
+    return build_report(issue, event, str(raw.ref)), redacted
 
 
 def _write_debug_dump(output_dir: Path, raw: RawIssue) -> Path:

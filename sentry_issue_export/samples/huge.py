@@ -62,6 +62,17 @@ _HOSTS = ["https://catalog.internal.acme-shop.com", "https://media.internal.acme
 _SPAN_OPS = ["db", "db", "http.client", "cache.get", "serialize", "function"]
 
 
+def _metadata() -> dict[str, str]:
+    """The issue's and the event's ``metadata``: the same in both, as Sentry sends it (a fresh copy each time)."""
+    return {
+        "type": "ImportBatchError",
+        "value": _ERROR,
+        "filename": "ingest/tasks.py",
+        "function": "import_batch",
+        "in_app_frame_mix": "mixed",
+    }
+
+
 def huge_issue() -> dict[str, Any]:
     """The issue half of the huge sample, cheap to build on its own."""
     return {
@@ -80,13 +91,7 @@ def huge_issue() -> dict[str, Any]:
         "platform": "python",
         "project": {"id": "4505123456789017", "name": "ingest-worker", "slug": "ingest-worker", "platform": "python"},
         "type": "error",
-        "metadata": {
-            "type": "ImportBatchError",
-            "value": _ERROR,
-            "filename": "ingest/tasks.py",
-            "function": "import_batch",
-            "in_app_frame_mix": "mixed",
-        },
+        "metadata": _metadata(),
         "numComments": 0,
         "assignedTo": None,
         "isBookmarked": False,
@@ -205,13 +210,7 @@ def _event(rng: random.Random) -> dict[str, Any]:
         "context": {"batch_manifest": _long_text(rng, "manifest", 29_997) + "...", "record_count": 20000},
         "packages": {"celery": "5.3.6", "sentry-sdk": "2.22.0"},
         "type": "error",
-        "metadata": {
-            "type": "ImportBatchError",
-            "value": _ERROR,
-            "filename": "ingest/tasks.py",
-            "function": "import_batch",
-            "in_app_frame_mix": "mixed",
-        },
+        "metadata": _metadata(),
         "tags": [{"key": f"shard.{n}", "value": f"ingest-{rng.randrange(1, 64):02d}"} for n in range(40)]
         + [{"key": "environment", "value": "production"}, {"key": "level", "value": "error"}],
         "platform": "python",
