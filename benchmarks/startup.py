@@ -60,7 +60,7 @@ def time_mcp_tools_list(env: dict[str, str], cwd: str) -> float:
     """Seconds from spawning the server to reading its ``tools/list`` answer on standard output."""
     start = time.perf_counter()
     child = subprocess.Popen(
-        command("export-sentry-issue-mcp", "sentry_issue_export.mcp_server"),
+        command("export-sentry-issue-mcp", "sentry_issue_export.mcp.server"),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
             "PYTHONPATH": os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")])),
         }
         cli = command("export-sentry-issue", "sentry_issue_export.cli")
-        mcp = command("export-sentry-issue-mcp", "sentry_issue_export.mcp_server")
+        mcp = command("export-sentry-issue-mcp", "sentry_issue_export.mcp.server")
         print(f"python {sys.version.split()[0]}, {args.runs} runs each, after one warm-up run\n")
         mcp_start = measure("MCP stdio: spawn -> tools/list answer", args.runs, lambda: time_mcp_tools_list(env, home))
         measure("export-sentry-issue --help", args.runs, lambda: time_command([*cli, "--help"], env, home))

@@ -2,16 +2,18 @@
 
 The public Python API::
 
-    from sentry_issue_export import Settings, export_issues_sync
+    from sentry_issue_export import export_issues_sync, resolve_settings
 
-    result = export_issues_sync("https://acme.sentry.io/issues/123/", Settings(token=..., base_url="https://sentry.io"))
+    result = export_issues_sync("https://acme.sentry.io/issues/123/", resolve_settings())
     print(result.path, result.failures)
 
-Plugins import ``hookimpl`` and the records they register (``Renderer``, ``Redactor``, ``Source`` ...) from here.
+``resolve_settings`` reads the saved config and the environment; ``Settings(...)`` builds one directly. Plugins
+import ``hookimpl`` and the records they register (``Renderer``, ``Redactor``, ``BaseSource`` ...) from here.
 """
 
 from __future__ import annotations
 
+from .config import resolve_settings
 from .errors import (
     AuthError,
     ConfigError,
@@ -30,12 +32,14 @@ from .errors import (
     ServerError,
 )
 from .exporter import ExportResult, IssueFailure, export_issues, export_issues_sync
-from .hookspecs import FetchFailure, RawIssue, Redactor, Renderer, RenderOptions, Source, hookimpl
+from .hookspecs import BaseSource, FetchFailure, RawIssue, Redactor, Renderer, RenderOptions, Source, hookimpl
 from .refs import IssueRef, ParsedRefs, parse_refs
 from .settings import RenderLimits, Settings
+from .version import __version__
 
 __all__ = [
     "AuthError",
+    "BaseSource",
     "ConfigError",
     "ExportError",
     "ExportResult",
@@ -62,8 +66,10 @@ __all__ = [
     "ServerError",
     "Settings",
     "Source",
+    "__version__",
     "export_issues",
     "export_issues_sync",
     "hookimpl",
     "parse_refs",
+    "resolve_settings",
 ]

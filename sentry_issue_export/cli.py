@@ -13,12 +13,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from .errors import ExportError
 from .settings import RenderLimits, Settings
+
+if TYPE_CHECKING:
+    from .plugins import Registry
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -27,12 +30,13 @@ examples:
   export-sentry-issue --demo                         render the bundled samples, no account needed
   export-sentry-issue 12345 https://acme.sentry.io/issues/678/ PROJ-1A
   export-sentry-issue PROJ-1A --format markdown --output -
-  export-sentry-issue --from-file debug_issue_123.json
+  export-sentry-issue --from-file debug_issue_123.json   (a debug dump, an API event or a raw SDK event)
   export-sentry-issue config init --base-url https://sentry.io/organizations/acme/
   export-sentry-issue config show | revoke
 
-configuration: SENTRY_AUTH_TOKEN (or SENTRY_TOKEN), SENTRY_URL, SENTRY_ORG, SENTRY_PROJECT override the saved
-config file ($XDG_CONFIG_HOME/export-sentry-issue/config.json); command-line options override both.
+configuration: SENTRY_AUTH_TOKEN (or SENTRY_TOKEN), SENTRY_URL, SENTRY_ORG, SENTRY_PROJECT,
+EXPORT_SENTRY_ISSUE_OUTPUT_DIR and EXPORT_SENTRY_ISSUE_SOURCE override the saved config file
+($XDG_CONFIG_HOME/export-sentry-issue/config.json); command-line options override both.
 exit codes: 0 all exported, 1 some failed, 2 usage or configuration error.
 """
 
@@ -49,15 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", metavar="FILE", help="report file, or - for standard output")
     parser.add_argument("--output-dir", metavar="DIR", help="directory for reports (default: the working directory)")
     parser.add_argument("--templates", metavar="DIR", help="directory of templates that override the built-in ones")
-    offline = parser.add_mutually_exclusive_group()
-    offline.add_argument("--demo", action="store_true", help="render the bundled sample issues (no network)")
-    offline.add_argument("--from-file", metavar="FILE", help="re-render a payload saved with --debug (no network)")
+    sources = parser.add_mutually_exclusive_group()
+    sources.add_argument("--source", metavar="NAME", help="where issues come from: sentry (default) or a plugin's")
+    sources.add_argument("--demo", action="store_true", help="the bundled sample issues, no network (--source samples)")
+    sources.add_argument("--from-file", metavar="FILE", help="re-render a saved payload, no network (--source file)")
     parser.add_argument("--debug", action="store_true", help="also save the redacted raw payloads as JSON")
     parser.add_argument("--remove-pii", action="store_true", help="also remove emails, IP addresses and usernames")
     parser.add_argument("--base-url", help="Sentry URL for this run (needs its own token, see SENTRY_AUTH_TOKEN)")
     parser.add_argument("--org", help="organisation slug for this run")
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
     parser.add_argument("--list-formats", action="store_true", help="list output formats and plugins, then exit")
+    parser.add_argument("--list-sources", action="store_true", help="list sources and plugins, then exit")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     caps = parser.add_argument_group("caps (every cut is announced in the report)")
     defaults = RenderLimits()
     for field in attrs.fields(RenderLimits):
@@ -91,12 +98,19 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _version() -> str:
+    from .version import __version__
+
+    return __version__
+
+
 def build_config_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="export-sentry-issue config", description="Manage the saved config.")
     commands = parser.add_subparsers(dest="command", required=True)
-    init = commands.add_parser("init", help="check a token against Sentry and save it (file mode 600)")
+    init = commands.add_parser("init", help="check a token against the server and save it (file mode 600)")
     init.add_argument("--base-url", required=True, help="e.g. https://sentry.io/organizations/acme/")
     init.add_argument("--org", help="organisation slug, when the URL does not name one")
+    init.add_argument("--source", default="sentry", help="the server's kind: sentry (default) or a plugin's")
     init.add_argument(
         "--token-stdin", action="store_true", help="read the token from standard input instead of a prompt"
     )
@@ -130,8 +144,14 @@ def _export_command(args: argparse.Namespace) -> int:
             owner = registry.owners.get(("renderer", name), "?")
             print(f"{name:<12} .{renderer.extension:<6} {renderer.description}  [{owner}]")
         return EXIT_OK
+    if args.list_sources:
+        for name, source in sorted(registry.sources.items()):
+            owner = registry.owners.get(("source", name), "?")
+            offline = "" if source.needs_credentials else " (offline)"
+            print(f"{name:<12} {source.description}{offline}  [{owner}]")
+        return EXIT_OK
 
-    settings = _settings_from_args(args)
+    settings = _settings_from_args(args, registry)
     output_file, to_stdout = None, False
     if args.output == "-":
         to_stdout = True
@@ -167,28 +187,31 @@ def _export_command(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
-def _settings_from_args(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, object] = {"debug": args.debug, "remove_pii": args.remove_pii}
+def _settings_from_args(args: argparse.Namespace, registry: Registry) -> Settings:
+    overrides: dict[str, Any] = {"debug": args.debug, "remove_pii": args.remove_pii}
     caps = {f.name: getattr(args, f.name) for f in attrs.fields(RenderLimits) if getattr(args, f.name) is not None}
     if caps:
         overrides["limits"] = attrs.evolve(RenderLimits(), **caps)
-    for name, value in (
-        ("format", args.format),
-        ("output_dir", args.output_dir),
-        ("templates_dir", Path(args.templates).expanduser() if args.templates else None),
-        ("max_concurrency", args.concurrency),
-    ):
-        if value is not None:
-            overrides[name] = value
-    if args.demo or args.from_file:
-        # Offline sources never read the saved config: no token is needed, none is loaded.
-        source = {"source": "samples"} if args.demo else {"source": "file", "from_file": Path(args.from_file)}
-        output_dir = overrides.pop("output_dir", None) or os.environ.get("EXPORT_SENTRY_ISSUE_OUTPUT_DIR")
-        return Settings(**overrides, **source, **({"output_dir": output_dir} if output_dir else {}))  # type: ignore[arg-type]
+    if args.concurrency is not None:
+        overrides["max_concurrency"] = args.concurrency
+    source = args.source
+    if args.demo:
+        source = "samples"
+    elif args.from_file:
+        source, overrides["from_file"] = "file", Path(args.from_file)
 
     from .config import resolve_settings
 
-    return resolve_settings(base_url=args.base_url, org=args.org, **overrides)  # type: ignore[arg-type]
+    return resolve_settings(
+        source=source,
+        base_url=args.base_url,
+        org=args.org,
+        format=args.format,
+        output_dir=args.output_dir,
+        templates_dir=args.templates,
+        registry=registry,
+        **overrides,
+    )
 
 
 def _config_command(args: argparse.Namespace) -> int:
@@ -203,8 +226,10 @@ def _config_command(args: argparse.Namespace) -> int:
         print("Also revoke the token in Sentry: Settings → Account → API → Auth Tokens.")
         return EXIT_OK
     token = _read_token(args.token_stdin)
-    saved = asyncio.run(config.init_config(args.base_url, token, org=args.org))
+    saved = asyncio.run(config.init_config(args.base_url, token, org=args.org, source=args.source))
     print(f"Token checked and saved for {saved.base_url} (organisation {saved.org or 'not set'}).")
+    if saved.access:
+        print(saved.access)
     print(f"Config file: {config.config_path()} (mode 600)")
     return EXIT_OK
 

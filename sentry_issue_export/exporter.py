@@ -1,27 +1,28 @@
-"""The pipeline: references -> fetch -> redact -> models -> render -> file, plus a summary of what happened.
+"""The pipeline: references -> fetch -> redact -> models -> limits -> render -> file, plus what happened.
 
 Front ends call ``export_issues`` (or ``export_issues_sync``) and format its ``ExportResult``; nothing here knows
-about MCP or argparse. One failing issue never stops the others: it becomes an ``IssueFailure`` in the result.
+about MCP or argparse. One failing issue never stops the others: it becomes an ``IssueFailure`` in the result,
+carrying the typed error. The ``RenderLimits`` are applied here, once, so every renderer (a plugin's too) gets
+the same capped reports.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from .errors import ExportError, InvalidReferenceError, RenderError
-from .hookspecs import FetchFailure, RawIssue, RenderOptions
-from .models import IssueReport, build_report
+from .errors import ExportError, FetchError, InvalidReferenceError, RenderError
+from .hookspecs import FetchFailure, RawIssue, Renderer, RenderOptions, Source
+from .models import IssueReport, apply_limits, build_report
 from .output import default_report_name, resolve_output_path, safe_name_part, write_new_file
 from .plugins import Registry, get_registry
-from .refs import NO_REFERENCE, IssueRef, parse_refs
-from .settings import Settings
+from .refs import NO_REFERENCE, IssueRef, collect_refs
+from .settings import RenderLimits, Settings
 
 ProgressCallback = Callable[[int, int, str], Any]
 """Called as ``(done, total, message)`` after each issue is fetched; may return an awaitable."""
@@ -29,10 +30,18 @@ ProgressCallback = Callable[[int, int, str], Any]
 
 @attrs.frozen
 class IssueFailure:
-    """One reference that could not be exported: what the user typed and a sentence saying why."""
+    """One reference that could not be exported: what the user typed, and the error saying why.
+
+    ``error`` is an ``InvalidReferenceError`` for input that is no usable reference, a ``FetchError`` subclass
+    for an issue the source could not fetch, an ``ExportError`` for one that could not be prepared.
+    """
 
     ref_text: str
-    message: str
+    error: ExportError
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
 
     def __str__(self) -> str:
         return f"{self.ref_text}: {self.message}"
@@ -74,7 +83,7 @@ async def export_issues(
     if write and output_file:
         resolve_output_path(settings.output_dir, output_file, "unused")  # refuse a bad name before fetching
 
-    wanted, failures = _collect_refs(refs, source)
+    wanted, failures = _collect(refs, source)
     if not wanted and not failures:
         wanted = list(source.default_refs(settings))
     if not wanted:
@@ -87,7 +96,7 @@ async def export_issues(
     raws: list[RawIssue] = []
     for ref in wanted:
         outcome = fetched[ref]
-        if isinstance(outcome, str):
+        if isinstance(outcome, ExportError):
             failures.append(IssueFailure(str(ref), outcome))
             continue
         reports.append(outcome[0])
@@ -95,13 +104,7 @@ async def export_issues(
 
     if not reports:
         return ExportResult((), tuple(failures), "", renderer.name)
-    options = RenderOptions(limits=settings.limits, templates_dir=settings.templates_dir)
-    try:
-        content = renderer.render(reports, options)
-    except ExportError:
-        raise
-    except Exception as exc:
-        raise RenderError(f"The {renderer.name} renderer failed: {type(exc).__name__}: {exc}") from exc
+    content = render(reports, renderer, settings, failures=failures)
 
     path = None
     debug_paths: list[Path] = []
@@ -114,6 +117,32 @@ async def export_issues(
     return ExportResult(tuple(reports), tuple(failures), content, renderer.name, path, tuple(debug_paths))
 
 
+def render(
+    reports: Sequence[IssueReport],
+    renderer: Renderer,
+    settings: Settings,
+    *,
+    limits: RenderLimits | None = None,
+    failures: Sequence[IssueFailure] = (),
+) -> str:
+    """``reports`` capped to ``limits`` (default: the settings' file limits) and rendered; ``RenderError`` if the
+    renderer fails."""
+    limits = limits or settings.limits
+    options = RenderOptions(
+        limits=limits,
+        templates_dir=settings.templates_dir,
+        template_paths=(renderer.templates_path,) if renderer.templates_path else (),
+        failures=tuple(failures),
+    )
+    capped = [apply_limits(report, limits) for report in reports]
+    try:
+        return renderer.render(capped, options)
+    except ExportError:
+        raise
+    except Exception as exc:
+        raise RenderError(f"The {renderer.name} renderer failed: {type(exc).__name__}: {exc}") from exc
+
+
 def export_issues_sync(
     refs: str | Sequence[str] | Sequence[IssueRef], settings: Settings, **kwargs: Any
 ) -> ExportResult:
@@ -121,69 +150,51 @@ def export_issues_sync(
     return asyncio.run(export_issues(refs, settings, **kwargs))
 
 
-def _collect_refs(
-    refs: str | Sequence[str] | Sequence[IssueRef], source: Any
+def _collect(
+    refs: str | Sequence[str] | Sequence[IssueRef], source: Source
 ) -> tuple[list[IssueRef], list[IssueFailure]]:
-    """Parse the user's text into references, keeping their order; words the source knows count too."""
-    if isinstance(refs, str):
-        refs = [refs]
-    given: list[IssueRef] = [r for r in refs if isinstance(r, IssueRef)]
-    text = "\n".join(r for r in refs if isinstance(r, str))
-    failures: list[IssueFailure] = []
-    if text.strip():
-        found: list[tuple[int, IssueRef]] = []
-        from_word = getattr(source, "ref_from_word", None)
-        if from_word is not None:
-            for match in _WORD.finditer(text):
-                ref = from_word(match.group())
-                if ref is not None:
-                    found.append((match.start(), ref))
-                    text = text[: match.start()] + " " * len(match.group()) + text[match.end() :]
-        if text.strip() or not found:
-            parsed = parse_refs(text)
-            found.extend((_position(text, ref.text), ref) for ref in parsed.refs)
-            failures = [IssueFailure(p.text, str(p)) for p in parsed.problems]
-            if found:  # prose around the source's own words is fine
-                failures = [f for f, p in zip(failures, parsed.problems, strict=True) if p.reason != NO_REFERENCE]
-        given.extend(ref for _, ref in sorted(found, key=lambda item: item[0]))
-    return list(dict.fromkeys(given)), failures
+    """The user's references in order, words the source claims included, and a failure per unusable piece.
 
-
-_WORD = re.compile(r"[^\s,;]+")
-
-
-def _position(text: str, piece: str) -> int:
-    index = text.find(piece) if piece else -1
-    return index if index >= 0 else len(text)
+    Blank input is no failure: the source's default references (the demo's samples) are used instead.
+    """
+    inputs = [refs] if isinstance(refs, str) else list(refs)
+    if all(isinstance(item, str) and not item.strip() for item in inputs):
+        return [], []
+    parsed = collect_refs(inputs, source.ref_from_word)
+    problems = parsed.problems
+    if parsed.refs:  # prose around the references is fine
+        problems = tuple(problem for problem in problems if problem.reason != NO_REFERENCE)
+    failures = [IssueFailure(problem.text, InvalidReferenceError(str(problem))) for problem in problems]
+    return list(parsed.refs), failures
 
 
 async def _fetch_all(
-    source: Any,
+    source: Source,
     refs: list[IssueRef],
     settings: Settings,
     registry: Registry,
     on_progress: ProgressCallback | None,
-) -> dict[IssueRef, tuple[IssueReport, RawIssue] | str]:
-    results: dict[IssueRef, tuple[IssueReport, RawIssue] | str] = {}
+) -> dict[IssueRef, tuple[IssueReport, RawIssue] | ExportError]:
+    results: dict[IssueRef, tuple[IssueReport, RawIssue] | ExportError] = {}
     done = 0
     async for item in source.fetch(refs, settings):
         ref = item.ref
         if isinstance(item, FetchFailure):
-            results[ref] = str(item.error)
+            results[ref] = item.error
         else:
             results[ref] = _prepare(item, settings, registry)
         done += 1
         if on_progress is not None:
-            outcome = "failed" if isinstance(results[ref], str) else "fetched"
+            outcome = "failed" if isinstance(results[ref], ExportError) else "fetched"
             maybe = on_progress(done, len(refs), f"{ref} {outcome}")
             if asyncio.iscoroutine(maybe):
                 await maybe
     for ref in refs:
-        results.setdefault(ref, f"The {source.name} source returned nothing for this reference.")
+        results.setdefault(ref, FetchError(f"The {source.name} source returned nothing for this reference."))
     return results
 
 
-def _prepare(raw: RawIssue, settings: Settings, registry: Registry) -> tuple[IssueReport, RawIssue] | str:
+def _prepare(raw: RawIssue, settings: Settings, registry: Registry) -> tuple[IssueReport, RawIssue] | ExportError:
     """Redact the raw payloads, then build the typed report. A failing redactor fails the issue, safely."""
     issue: Any = raw.issue
     event: Any = raw.event
@@ -194,7 +205,7 @@ def _prepare(raw: RawIssue, settings: Settings, registry: Registry) -> tuple[Iss
                 event = redactor.redact(event, "event", settings)
         except Exception as exc:
             owner = registry.owners.get(("redactor", redactor.name), redactor.name)
-            return (
+            return ExportError(
                 f"The redactor {redactor.name!r} (plugin {owner}) failed ({type(exc).__name__}), so the issue "
                 "was not exported rather than risk leaking a secret."
             )

@@ -35,9 +35,22 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @attrs.frozen
 class RawIssue:
-    """What a source fetched for one reference: the issue JSON and its event JSON, as the API returns them.
+    """What a source fetched for one reference: the issue and its event, as JSON objects.
 
-    ``event`` is ``None`` when the issue has no event left in retention. ``ref`` is the reference it answers.
+    The payload contract (the models read both shapes, tolerating missing keys and nulls anywhere):
+
+    - ``issue`` is shaped like Sentry's issue API (``GET /api/0/organizations/{org}/issues/{id}/``): the keys
+      ``models.Issue.from_api`` reads, ``id``, ``shortId``, ``title``, ``culprit``, ``permalink``, ``level``,
+      ``status``, ``project`` (``{slug, name}``), ``count``, ``userCount``, ``firstSeen``, ``lastSeen``,
+      ``metadata``... (snake_case spellings are read too). A source for another server maps its own issue into
+      this shape; keys it cannot fill are simply left out.
+    - ``event`` is ``None`` when the issue has no event left in retention, else either shape of an event:
+      Sentry's REST API event (``entries: [{type, data}]``, tags as ``[{key, value}]``, ``context`` for the extra
+      data), or the SDK event as SDKs send it and Bugsink, Relay and ``before_send`` hooks store it (top-level
+      ``exception.values``, ``threads.values``, ``breadcrumbs.values``, ``request`` with a header dict,
+      ``logentry`` or ``message``, ``tags`` as a dict, ``extra``, ``modules``, ``contexts``, ``user``, ``sdk``).
+
+    ``ref`` is the reference it answers. Payloads are redacted after the source hands them over.
     """
 
     ref: IssueRef
@@ -55,17 +68,27 @@ class FetchFailure:
 
 @runtime_checkable
 class Source(Protocol):
-    """Fetches references. Hooks stay synchronous; a source does its own async I/O."""
+    """Fetches references from one kind of server (or from disk). Hooks stay synchronous; a source does its own
+    async I/O. Subclass :class:`BaseSource` to get the optional parts with their defaults.
+    """
 
     name: str
+    """Selects the source: ``--source NAME``, ``Settings(source=NAME)``, ``EXPORT_SENTRY_ISSUE_SOURCE``."""
     description: str
+    """One line for ``--list-sources``."""
+    needs_credentials: bool
+    """Whether it reads a server. When true, the front ends load the saved config and the environment (base
+    URL, token, organisation) into ``Settings``; when false (samples, file), they load none of it."""
 
     def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
         """References to export when the user named none (the samples, a file's issues); usually empty."""
         ...
 
-    # Optional: ``ref_from_word(word: str) -> IssueRef | None`` lets a source accept words of its own (sample
-    # names) that the reference parser would refuse.
+    def ref_from_word(self, word: str) -> IssueRef | None:
+        """Claim one word of the user's input that the generic reference parser does not know (a sample name,
+        a UUID, a web URL of the server); ``None`` leaves the word to the parser. Called for every word and
+        URL, so it must be cheap and must not raise."""
+        ...
 
     def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         """Yield exactly one result per reference, in any order, as each completes.
@@ -74,24 +97,70 @@ class Source(Protocol):
         """
         ...
 
+    async def check_access(self, settings: Settings) -> str:
+        """Prove with the fewest requests that ``settings`` can export, before ``config init`` saves them.
+
+        Returns a sentence saying what was reached, and anything the user should know (a missing optional
+        scope). Raises ``FetchError`` when an export could not work, ``ConfigError`` when a setting it needs is
+        missing.
+        """
+        ...
+
+
+class BaseSource:
+    """Defaults for the optional parts of :class:`Source`; a subclass sets ``name`` and implements ``fetch``."""
+
+    name: str = ""
+    description: str = ""
+    needs_credentials: bool = True
+
+    def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
+        return ()
+
+    def ref_from_word(self, word: str) -> IssueRef | None:
+        return None
+
+    def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
+        raise NotImplementedError
+
+    async def check_access(self, settings: Settings) -> str:
+        from .errors import ConfigError
+
+        raise ConfigError(f"The {self.name} source reads no server, so there is no access to check or save.")
+
 
 @attrs.frozen
 class RenderOptions:
-    """What a renderer may consult besides the reports themselves."""
+    """What a renderer may consult besides the reports themselves.
+
+    The reports a renderer gets are already capped to ``limits`` (the exporter applies them once, for every
+    renderer alike); ``limits`` is passed so a format can name a cap where it announces a cut.
+    """
 
     limits: RenderLimits
     templates_dir: Any = None
     """A user directory searched before the built-in templates (``pathlib.Path`` or ``None``)."""
+    template_paths: tuple[Any, ...] = ()
+    """Directories searched after ``templates_dir`` and before the built-in templates: the renderer's own
+    ``templates_path``. A template there can ``{% extends "default:issue.txt.j2" %}``."""
+    failures: tuple[Any, ...] = ()
+    """The references that could not be exported (``IssueFailure``: ``ref_text``, ``message``), for a file that
+    keeps the complete list."""
 
 
 @attrs.frozen
 class Renderer:
-    """A named output format: a file extension and a function from reports to text."""
+    """A named output format: a file extension and a function from (capped) reports to text.
+
+    A template-based renderer may ship a ``templates_path``; templates there are found after the user's
+    directory and before the built-ins (see ``renderers.templating.render_reports``).
+    """
 
     name: str
     extension: str
     render: Callable[[Sequence[IssueReport], RenderOptions], str]
     description: str = ""
+    templates_path: Any = None
 
 
 @attrs.frozen
@@ -111,7 +180,11 @@ class Redactor:
 
 @hookspec
 def register_sources(register: Callable[[Source], None]) -> None:
-    """Register sources: call ``register(source)`` for each. A source's ``name`` selects it (``--source``)."""
+    """Register sources: call ``register(source)`` for each. A source's ``name`` selects it (``--source``).
+
+    A source must have every member of :class:`Source` (subclass :class:`BaseSource`); one that does not is
+    reported as a plugin problem and not registered.
+    """
 
 
 @hookspec

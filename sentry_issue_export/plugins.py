@@ -26,7 +26,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "sentry_issue_export.sources.sentry",
     "sentry_issue_export.sources.samples",
     "sentry_issue_export.sources.file",
-    "sentry_issue_export.redact",
+    "sentry_issue_export.redaction",
     "sentry_issue_export.renderers.text",
     "sentry_issue_export.renderers.markdown",
     "sentry_issue_export.renderers.json",
@@ -102,16 +102,23 @@ def _entry_point_label(entry_point: metadata.EntryPoint) -> str:
 
 
 def build_registry(pm: pluggy.PluginManager, problems: Iterable[PluginError] = ()) -> Registry:
-    """Call each plugin's ``register_*`` hooks one plugin at a time, so every name is traced to its plugin."""
+    """Call the ``register_*`` hooks through pluggy, one plugin at a time, so every name is traced to its plugin.
+
+    Each call goes through the hook caller (a subset of it that holds one plugin's implementation beside every
+    hook wrapper), so tracing, monitoring and wrappers see it as they see any hook call.
+    """
     registry = Registry(problems=list(problems))
     builtin = set(BUILTIN_PLUGINS)
 
     def collect(hook_name: str, add: Callable[[str, Any], None]) -> None:
-        hook = getattr(pm.hook, hook_name)
-        for impl in hook.get_hookimpls():  # registration order: built-ins first
+        impls = getattr(pm.hook, hook_name).get_hookimpls()  # registration order: built-ins first
+        providers = [impl for impl in impls if not (impl.hookwrapper or impl.wrapper)]
+        for impl in providers:
             plugin_name = pm.get_name(impl.plugin) or repr(impl.plugin)
+            others = [other.plugin for other in providers if other.plugin is not impl.plugin]
+            caller = pm.subset_hook_caller(hook_name, others)
             try:
-                impl.function(register=lambda thing, _p=plugin_name: add(_p, thing))
+                caller(register=lambda thing, _p=plugin_name: add(_p, thing))
             except PluginError as exc:
                 registry.problems.append(exc)
             except Exception as exc:
@@ -119,11 +126,13 @@ def build_registry(pm: pluggy.PluginManager, problems: Iterable[PluginError] = (
                     PluginError(f"Plugin {plugin_name} failed in {hook_name}: {type(exc).__name__}: {exc}")
                 )
 
-    def add_named(kind: str, table: dict[str, Any]) -> Callable[[str, Any], None]:
+    def add_named(kind: str, table: dict[str, Any], check: Callable[[Any], str | None]) -> Callable[[str, Any], None]:
         def add(plugin_name: str, thing: Any) -> None:
             name = getattr(thing, "name", None)
             if not isinstance(name, str) or not name:
                 raise PluginError(f"Plugin {plugin_name} registered a {kind} without a name: {thing!r}")
+            if (problem := check(thing)) is not None:
+                raise PluginError(f"Plugin {plugin_name} registered the {kind} {name!r}, which {problem}.")
             owner = registry.owners.get((kind, name))
             if owner is not None and not (owner in builtin and plugin_name not in builtin):
                 raise PluginError(
@@ -141,10 +150,27 @@ def build_registry(pm: pluggy.PluginManager, problems: Iterable[PluginError] = (
         registry.redactors.append(redactor)
         registry.owners[("redactor", redactor.name)] = plugin_name
 
-    collect("register_sources", add_named("source", registry.sources))
+    collect("register_sources", add_named("source", registry.sources, _source_problem))
     collect("register_redactors", add_redactor)
-    collect("register_renderers", add_named("renderer", registry.renderers))
+    collect("register_renderers", add_named("renderer", registry.renderers, _renderer_problem))
     return registry
+
+
+_SOURCE_MEMBERS = ("description", "needs_credentials", "default_refs", "ref_from_word", "fetch", "check_access")
+
+
+def _source_problem(source: Any) -> str | None:
+    """What a registered source lacks of the ``Source`` protocol, or ``None``."""
+    missing = [member for member in _SOURCE_MEMBERS if not hasattr(source, member)]
+    if missing:
+        return f"lacks {', '.join(missing)} (subclass sentry_issue_export.BaseSource to get the defaults)"
+    return None
+
+
+def _renderer_problem(renderer: Any) -> str | None:
+    if not callable(getattr(renderer, "render", None)) or not isinstance(getattr(renderer, "extension", None), str):
+        return "needs a render function and an extension"
+    return None
 
 
 _default_registry: Registry | None = None

@@ -6,21 +6,23 @@ was clearly meant as one but is not (a link to another page, ``#abc``), so a fro
 understood and explain the rest. Ordinary words are never references and never problems.
 
 Parsing is one pass of a regular expression without nested repetition plus linear work per piece, so any input,
-however long or strange, is safe to hand over.
+however long or strange, is safe to hand over. :func:`collect_refs` is what the exporter calls: it lets the source
+claim words of its own first (sample names, a Bugsink UUID or web URL), then parses the rest, keeping the order of
+the input. A URL's password never reaches a reference or a problem (:func:`without_passwords`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 import attrs
 
 from .errors import InvalidReferenceError
-from .sentry_urls import is_sentry_io_host
+from .sentry.urls import is_sentry_io_host
 
-__all__ = ["IssueRef", "ParsedRefs", "RefProblem", "parse_ref", "parse_refs"]
+__all__ = ["IssueRef", "ParsedRefs", "RefProblem", "collect_refs", "parse_ref", "parse_refs", "without_passwords"]
 
 
 @attrs.frozen
@@ -77,23 +79,73 @@ def parse_refs(text: str | Iterable[str]) -> ParsedRefs:
     prose), the result has one problem saying so, with examples of what is accepted.
     """
     items: Iterable[object] = [text] if isinstance(text, str | bytes | bytearray) else text
-    refs: dict[IssueRef, None] = {}
+    return collect_refs(list(items))
+
+
+Claim = Callable[[str], "IssueRef | None"]
+"""A source's ``ref_from_word``: the reference one word of input names, or ``None``."""
+
+
+def collect_refs(inputs: str | Sequence[object], claim: Claim | None = None) -> ParsedRefs:
+    """The references in the user's input, in the order given, each once, and every problem.
+
+    ``inputs`` is a string, or a list of strings and ready ``IssueRef`` objects. Each word (anything between
+    whitespace, commas and semicolons) is first offered to ``claim``; what it does not claim is parsed as Sentry
+    references. Prose around claimed words is fine: only when nothing at all is found does the result carry the
+    "holds no reference" problem. Linear in the length of the input.
+    """
+    items = [inputs] if isinstance(inputs, str) else list(inputs)
+    found: list[tuple[tuple[int, int], IssueRef]] = []
     problems: dict[RefProblem, None] = {}
     seen_text: list[str] = []
-    for item in items:
+    for index, item in enumerate(items):
+        if isinstance(item, IssueRef):
+            found.append(((index, 0), item))
+            continue
         if not isinstance(item, str):
-            problems[RefProblem(repr(item), _NOT_TEXT)] = None
+            problems[RefProblem(_shown_value(item), _NOT_TEXT)] = None
             continue
         seen_text.append(item)
-        for found in _scan(item):
-            if isinstance(found, IssueRef):
-                refs.setdefault(found, None)
+        if claim is not None:
+            item, claimed = _claim_words(item, claim)
+            found.extend(((index, start), ref) for start, ref in claimed)
+        for start, piece in _scan(item):
+            if isinstance(piece, IssueRef):
+                found.append(((index, start), piece))
             else:
-                problems.setdefault(found, None)
+                problems.setdefault(piece, None)
+    refs = dict.fromkeys(ref for _, ref in sorted(found, key=lambda item: item[0]))
     if not refs and not problems:
-        whole = text if isinstance(text, str) else ", ".join(item for item in seen_text if item.strip())
-        problems[RefProblem(whole, NO_REFERENCE)] = None
+        whole = ", ".join(text for text in seen_text if text.strip()) if len(seen_text) != 1 else seen_text[0]
+        problems[RefProblem(without_passwords(whole), NO_REFERENCE)] = None
     return ParsedRefs(refs=tuple(refs), problems=tuple(problems))
+
+
+_CLAIMABLE = re.compile(r"[^\s,;]+")
+
+
+def _claim_words(text: str, claim: Claim) -> tuple[str, list[tuple[int, IssueRef]]]:
+    """``text`` with every word ``claim`` accepts blanked out (so positions stay), and the claimed references
+    with their positions. One pass: the pieces are joined once at the end."""
+    pieces: list[str] = []
+    claimed: list[tuple[int, IssueRef]] = []
+    last = 0
+    for match in _CLAIMABLE.finditer(text):
+        ref = claim(match.group())
+        if ref is None:
+            continue
+        claimed.append((match.start(), attrs.evolve(ref, text=without_passwords(ref.text or match.group()))))
+        pieces += [text[last : match.start()], " " * (match.end() - match.start())]
+        last = match.end()
+    if not pieces:
+        return text, claimed
+    pieces.append(text[last:])
+    return "".join(pieces), claimed
+
+
+def _shown_value(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= _MAX_QUOTED else shown[: _MAX_QUOTED - 3] + "..."
 
 
 def parse_ref(text: str) -> IssueRef:
@@ -132,6 +184,10 @@ NO_REFERENCE = f"holds no Sentry issue reference; give {_EXAMPLES}"
 _NOT_TEXT = f"is not text; give each issue reference as a string: {_EXAMPLES}"
 _URL_EXAMPLES = "https://acme.sentry.io/issues/12345/ or https://sentry.example.com/organizations/acme/issues/12345/"
 _NOT_ISSUE_URL = f"is not a Sentry issue URL: open the issue in Sentry and copy its address, e.g. {_URL_EXAMPLES}"
+_UUID = (
+    "is a UUID (an event id, or a Bugsink issue id), not a Sentry issue id: give the issue's number (12345), its "
+    "short id (PROJ-1A) or its URL; for a Bugsink server, choose the bugsink source"
+)
 _ISSUE_LIST_URL = f"is a list of issues, not one issue: open the issue and copy its address, e.g. {_URL_EXAMPLES}"
 _MAX_LISTED = 5
 _MAX_QUOTED = 120
@@ -141,9 +197,23 @@ def _quote(text: str) -> str:
     """``text`` in quotes with control characters escaped and long text cut, or "The input" when blank."""
     if not text.strip():
         return "The input"
+    text = without_passwords(text)
     if len(text) > _MAX_QUOTED:
         text = text[: _MAX_QUOTED - 3] + "..."
     return repr(text)
+
+
+# A URL's user information up to its last "@" before the path; the password is everything after the first ":".
+# Each match scans no further than the next "/", "?", "#" or space, so the substitution stays linear.
+_URL_PASSWORD = re.compile(r"(https?://[^\s/?#@:]*):[^\s/?#]*@", re.IGNORECASE)
+
+
+def without_passwords(text: str) -> str:
+    """``text`` with the password of every URL's user information removed: ``https://admin:pw@host/`` becomes
+    ``https://admin@host/``. The user name may stay; the password never reaches a message, a report or a file."""
+    if "@" not in text:
+        return text
+    return _URL_PASSWORD.sub(r"\1@", text)
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------
@@ -163,8 +233,8 @@ _WORD_EDGES = ".:!?*_~"
 _URL_TRAILERS = ".,;:!?*_~"
 
 
-def _scan(item: str) -> Iterator[IssueRef | RefProblem]:
-    """References and problems in one input item, in order of appearance."""
+def _scan(item: str) -> Iterator[tuple[int, IssueRef | RefProblem]]:
+    """References and problems in one input item, with where each starts, in order of appearance."""
     tokens = list(_TOKEN.finditer(item))
     # A lower-case short id such as "proj-1a" is only trusted when it is the whole item: in prose, words like
     # "x-ray" have the same shape.
@@ -186,7 +256,7 @@ def _scan(item: str) -> Iterator[IssueRef | RefProblem]:
                 decided[piece] = _parse_url(_trim_url(piece))
         found = decided[piece]
         if found is not None:
-            yield found
+            yield start, found
 
 
 def _is_single_piece(tokens: list[re.Match[str]]) -> bool:
@@ -237,6 +307,8 @@ def _parse_word(word: str, *, lower_case_ok: bool) -> IssueRef | RefProblem | No
         return IssueRef(issue_id, text=word)
     if "/" in word and is_sentry_io_host(word.split("/", 1)[0]):
         return _parse_url(word, assumed_scheme="https")
+    if _is_uuid(word):
+        return RefProblem(word, _UUID)
     issue_id = _numeric_id(word) or _short_id(word, lower_case_ok=lower_case_ok)
     return None if issue_id is None else IssueRef(issue_id, text=word)
 
@@ -273,6 +345,15 @@ def _short_id(text: str, *, lower_case_ok: bool) -> str | None:
     return upper
 
 
+def _is_uuid(text: str) -> bool:
+    """A UUID (``8-4-4-4-12`` hex digits) or 32 bare hex digits: an event id or a Bugsink id, never a Sentry
+    issue id, though the dashed form has the shape of a short id."""
+    lowered = text.lower()
+    if len(lowered) == 36 and [i for i, c in enumerate(lowered) if c == "-"] == [8, 13, 18, 23]:
+        lowered = lowered.replace("-", "")
+    return len(lowered) == 32 and set(lowered) <= _HEX
+
+
 def _event_id(text: str) -> str | None:
     """A 32-hex event id (lower-cased, dashes of the UUID form removed) or a keyword, else ``None``."""
     lowered = text.lower()
@@ -292,6 +373,7 @@ _REGION_OR_SERVICE_LABELS = frozenset({"us", "de", "eu", "www", "sentry"})
 
 def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | RefProblem:
     """An issue reference from a web or API URL of sentry.io or a self-hosted Sentry, or why it is not one."""
+    url = without_passwords(url)
     try:
         parts = urlsplit(f"{assumed_scheme}://{url}" if assumed_scheme else url)
         port = parts.port

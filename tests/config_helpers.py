@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from sentry_issue_export.config_file import SavedConfig
+from sentry_issue_export.config.file import SavedConfig
 
 USER_TOKEN = "sntryu_" + "a1" * 32
 ARG_TOKEN = "sntryu_" + "b" * 64

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from sentry_issue_export.config_file import config_path
+from sentry_issue_export.config.file import config_path
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
 
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]

@@ -25,12 +25,13 @@ import pytest
 from fastmcp import Client
 
 from sentry_issue_export import config
-from sentry_issue_export.config_file import SavedConfig, load_saved, save_config
+from sentry_issue_export.config.file import SavedConfig, load_saved, save_config
 from sentry_issue_export.errors import ConfigError
 from sentry_issue_export.exporter import ExportResult, export_issues, export_issues_sync
-from sentry_issue_export.mcp_server import ServerOptions, make_server
+from sentry_issue_export.mcp.server import ServerOptions, make_server
 from sentry_issue_export.output import write_new_file
 from sentry_issue_export.settings import Settings
+from sentry_issue_export.sources.sentry import SentrySource
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NAME = "sentry_issue_5832120475_20261125_090807.txt"
@@ -286,10 +287,10 @@ def assert_only_the_config_remains(path: Path) -> None:
 def no_token_check(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``initialize_config`` saves without asking a Sentry server whether the token works."""
 
-    async def accept(base_url: str, token: str, org: str | None) -> None:
-        return None
+    async def accept(self: SentrySource, settings: Settings) -> str:
+        return "accepted"
 
-    monkeypatch.setattr(config, "check_access_with_sentry_client", accept)
+    monkeypatch.setattr(SentrySource, "check_access", accept)
     yield
 
 
@@ -352,7 +353,7 @@ def test_revoking_leaves_the_temporary_file_of_a_save_in_progress_alone(tmp_path
 CONFIG_WRITER = r"""
 import hashlib, sys
 from pathlib import Path
-from sentry_issue_export.config_file import SavedConfig, save_config
+from sentry_issue_export.config.file import SavedConfig, save_config
 
 path, name, rounds = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 print("ready", flush=True)

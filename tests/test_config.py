@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sentry_issue_export import config, config_file, sentry_urls
+from sentry_issue_export import config
 from sentry_issue_export.config import (
     SavedConfig,
     init_config,
@@ -26,6 +26,7 @@ from sentry_issue_export.config import (
     save_config,
     show_config,
 )
+from sentry_issue_export.config import file as config_file
 from sentry_issue_export.errors import (
     AuthError,
     ConfigError,
@@ -33,7 +34,10 @@ from sentry_issue_export.errors import (
     NetworkError,
     NotFoundError,
     PermissionDeniedError,
+    PluginError,
 )
+from sentry_issue_export.sentry import urls as sentry_urls
+from sentry_issue_export.settings import Settings
 from tests.config_helpers import (
     ARG_TOKEN,
     ENV_TOKEN,
@@ -66,7 +70,7 @@ def test_every_public_name_is_importable_from_config() -> None:
         ("TokenInfo", sentry_urls),
         ("inspect_token", sentry_urls),
         ("mask_token", sentry_urls),
-        ("normalize_base_url", sentry_urls),
+        ("normalise_base_url", sentry_urls),
         ("same_server", sentry_urls),
     ],
 )
@@ -181,6 +185,40 @@ def test_output_dir_expands_the_home_directory(path: Path) -> None:
 def test_bad_sentry_url_in_the_environment_is_named(path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^SENTRY_URL is not usable: 'ftp://x' is not an http\(s\) URL"):
         resolve_settings(env={"SENTRY_URL": "ftp://x"}, path=path)
+
+
+# --- the source decides what is loaded ------------------------------------------------------------------------
+
+
+def test_an_offline_source_from_the_environment_loads_no_credentials(path: Path, tmp_path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_text("not json at all")  # a broken saved config cannot stop an offline source
+    env = {
+        "EXPORT_SENTRY_ISSUE_SOURCE": "samples",
+        "EXPORT_SENTRY_ISSUE_OUTPUT_DIR": str(tmp_path),
+        "SENTRY_AUTH_TOKEN": ENV_TOKEN,
+        "SENTRY_URL": "ftp://not-even-valid",
+    }
+    settings = resolve_settings(env=env, path=path, base_url=SELF_HOSTED, token=ARG_TOKEN)
+    assert (settings.source, settings.output_dir, settings.token, settings.base_url) == (
+        "samples",
+        tmp_path,
+        None,
+        None,
+    )
+
+
+def test_the_source_argument_beats_the_environment_and_the_saved_source(path: Path) -> None:
+    save_config(saved(source="samples"), path)
+    assert resolve_settings(env={}, path=path).source == "samples"
+    assert resolve_settings(env={"EXPORT_SENTRY_ISSUE_SOURCE": "sentry"}, path=path).source == "sentry"
+    assert resolve_settings(source="file", env={"EXPORT_SENTRY_ISSUE_SOURCE": "sentry"}, path=path).source == "file"
+    assert resolve_settings(env={}, path=path.with_name("none.json")).source == "sentry"
+
+
+def test_an_unknown_source_is_named_with_the_ones_there_are(path: Path) -> None:
+    with pytest.raises(PluginError, match="No source named 'nope'. Available sources: file, samples, sentry"):
+        resolve_settings(source="nope", env={}, path=path)
 
 
 # --- the token's origin rule ----------------------------------------------------------------------------------
@@ -307,16 +345,17 @@ def test_show_config_describes_an_org_token_without_its_secret(env: dict[str, st
 
 
 class FakeVerifier:
-    """Stands in for the Sentry client: records calls, raises what it is told to."""
+    """Stands in for the source's access check: records calls, raises what it is told to."""
 
     def __init__(self, error: FetchError | None = None) -> None:
         self.error = error
-        self.calls: list[tuple[str, str, str | None]] = []
+        self.calls: list[tuple[str | None, str | None, str | None]] = []
 
-    async def __call__(self, base_url: str, token: str, org: str | None) -> None:
-        self.calls.append((base_url, token, org))
+    async def __call__(self, settings: Settings) -> str:
+        self.calls.append((settings.base_url, settings.token, settings.org))
         if self.error:
             raise self.error
+        return "reached the fake"
 
 
 def test_init_checks_the_token_then_saves_it(path: Path) -> None:
@@ -356,10 +395,28 @@ def test_init_without_verification_saves_without_asking(path: Path) -> None:
     assert load_saved(path) is not None
 
 
+def test_the_sentry_source_refuses_a_config_without_an_organisation_before_any_request(path: Path) -> None:
+    # The real check of the sentry source, against a host that would not answer: it must not be asked.
+    with pytest.raises(ConfigError, match="No organisation was given for https://sentry.invalid"):
+        asyncio.run(init_config("https://sentry.invalid", USER_TOKEN, path=path))
+    assert not path.exists()
+
+
+def test_an_offline_source_has_no_token_to_save(path: Path) -> None:
+    with pytest.raises(ConfigError, match="The samples source reads no server"):
+        asyncio.run(init_config(SAAS, USER_TOKEN, org="acme", source="samples", path=path))
+    assert not path.exists()
+
+
+def test_init_remembers_a_source_other_than_sentry_and_what_the_check_reached(path: Path) -> None:
+    result = asyncio.run(init_config(SAAS, USER_TOKEN, org="acme", source="other", path=path, verifier=FakeVerifier()))
+    assert result.access == "reached the fake"
+    assert load_saved(path) == result and result.source == "other"
+
+
 @pytest.mark.parametrize(
     ("base_url", "token", "org", "message"),
     [
-        ("https://sentry.example.com", USER_TOKEN, None, "No organisation was given for https://sentry.example.com"),
         ("https://sentry.example.com", USER_TOKEN, "bad slug!", "'bad slug!' is not an organisation slug"),
         ("https://sentry.example.com", "  ", "acme", "No token was given"),
         (None, USER_TOKEN, "acme", "No Sentry URL was given"),
@@ -470,7 +527,6 @@ def closed_port_url() -> str:
     ids=["ok", "unauthorized", "forbidden", "unreachable"],
 )
 def test_init_against_a_local_server_with_the_real_client(path: Path, status: int | None, message: str | None) -> None:
-    pytest.importorskip("sentry_issue_export.sentry_api")
     with contextlib.ExitStack() as stack:
         base_url = stack.enter_context(stub_sentry(status)) if status else closed_port_url()
         if message is None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sentry_issue_export.config import resolve_settings, show_config
-from sentry_issue_export.config_file import SavedConfig, config_path, load_saved, revoke_config, save_config
+from sentry_issue_export.config.file import SavedConfig, config_path, load_saved, revoke_config, save_config
 from sentry_issue_export.errors import ConfigError
 from tests.config_helpers import USER_TOKEN, mode_of, saved
 

@@ -15,7 +15,7 @@ import pytest
 
 from sentry_issue_export import Settings, export_issues_sync, hookimpl
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
-from sentry_issue_export.sentry_api import SentryClient
+from sentry_issue_export.sentry.client import SentryClient
 from sentry_issue_export.sources.sentry import SentrySource
 from tests.fake_sentry import ORG, TOKEN, FakeSentry
 

@@ -18,9 +18,10 @@ import pytest
 from fastmcp import Client
 from mcp_types import CallToolResult
 
-from sentry_issue_export import config, mcp_wording
+from sentry_issue_export import config
 from sentry_issue_export.errors import ConfigError
-from sentry_issue_export.mcp_server import (
+from sentry_issue_export.mcp import wording as mcp_wording
+from sentry_issue_export.mcp.server import (
     TOOL_NAMES,
     BearerTokenMiddleware,
     ServerOptions,
@@ -333,13 +334,9 @@ def test_revoke_config_deletes_it_and_reminds_to_revoke_the_token_in_sentry():
 
 
 def test_options_come_from_the_environment(tmp_path: Path):
-    env = {
-        "EXPORT_SENTRY_ISSUE_SOURCE": "samples",
-        "EXPORT_SENTRY_ISSUE_OUTPUT_DIR": str(tmp_path),
-        "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "1234",
-    }
-    assert ServerOptions.from_env(env) == ServerOptions(source="samples", output_dir=tmp_path, max_inline_chars=1234)
-    assert ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_SOURCE": "sentry"}).source is None
+    # The source and output directory are the configuration's to read (test_config.py); the server reads its cap.
+    env = {"EXPORT_SENTRY_ISSUE_SOURCE": "samples", "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "1234"}
+    assert ServerOptions.from_env(env) == ServerOptions(max_inline_chars=1234)
     assert ServerOptions.from_env({}) == ServerOptions()
 
 

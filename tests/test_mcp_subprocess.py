@@ -30,7 +30,7 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult
 
-from sentry_issue_export.mcp_server import TOOL_NAMES
+from sentry_issue_export.mcp.server import TOOL_NAMES
 from sentry_issue_export.plugins import Registry
 from sentry_issue_export.settings import Settings
 
@@ -46,7 +46,7 @@ def server_command(*args: str) -> list[str]:
     """The installed command, or the module when the package is not installed (e.g. a bare checkout)."""
     if INSTALLED:
         return [INSTALLED, *args]
-    return [sys.executable, "-m", "sentry_issue_export.mcp_server", *args]
+    return [sys.executable, "-m", "sentry_issue_export.mcp.server", *args]
 
 
 def server_env(home: Path, **extra: str) -> dict[str, str]:

@@ -12,8 +12,7 @@ import email.utils
 import httpx
 import pytest
 
-from sentry_issue_export import sentry_api
-from sentry_issue_export.rate_limits import (
+from sentry_issue_export.sentry.rate_limits import (
     RESET_MARGIN,
     Backoff,
     RateLimitPacer,
@@ -170,8 +169,3 @@ def test_429_honours_a_proxys_retry_after(retry_after: str, expected: float) -> 
 def test_429_without_a_usable_time_backs_off(headers: dict[str, str]) -> None:
     backoff = Backoff(base=0.5, cap=8.0, jitter=lambda: 1.0)
     assert wait_after_429(httpx.Headers(headers), 3, now=1000.0, backoff=backoff) == 2.0
-
-
-def test_the_client_module_still_offers_the_pacing_names() -> None:
-    assert sentry_api.RateLimitPacer is RateLimitPacer
-    assert sentry_api.RateLimitReport is RateLimitReport

@@ -15,7 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from sentry_issue_export.errors import RenderError
 from sentry_issue_export.hookspecs import Renderer, RenderOptions
-from sentry_issue_export.models import IssueReport, build_report
+from sentry_issue_export.models import IssueReport, apply_limits, build_report
 from sentry_issue_export.renderers import json as json_renderer
 from sentry_issue_export.renderers import markdown, text
 from sentry_issue_export.renderers.templating import environment
@@ -32,7 +32,6 @@ RENDERERS: dict[str, RenderFunction] = {
     "markdown": markdown.render_markdown,
     "json": json_renderer.render_json,
 }
-DEFAULT_OPTIONS = RenderOptions(limits=RenderLimits())
 HUGE_SNAPSHOT_LIMITS = RenderLimits(max_frames=12, max_breadcrumbs=15, max_spans=25, max_value_chars=300)
 """The huge sample's snapshots use tight limits: small enough to review, and every cut shows."""
 
@@ -42,7 +41,7 @@ RULE = "-" * 80
 
 def redacted(payload: Any) -> Any:
     """The payload as the exporter hands it to renderers: through the built-in redactor."""
-    from sentry_issue_export.redact import redact_payload
+    from sentry_issue_export.redaction import redact_payload
 
     return redact_payload(payload)
 
@@ -54,7 +53,9 @@ def sample_report(name: str) -> IssueReport:
 
 
 def render(fmt: str, reports: Sequence[IssueReport], **options: Any) -> str:
-    return RENDERERS[fmt]([*reports], RenderOptions(limits=options.pop("limits", RenderLimits()), **options))
+    """What the exporter does: cap the reports to the limits once, then call the renderer."""
+    limits = options.pop("limits", RenderLimits())
+    return RENDERERS[fmt]([apply_limits(report, limits) for report in reports], RenderOptions(limits=limits, **options))
 
 
 def minimal_issue(**overrides: Any) -> dict[str, Any]:
@@ -222,8 +223,8 @@ def test_caps_keep_newest_and_oldest_frames_newest_crumbs_earliest_spans_crashed
 def test_huge_sample_output_is_bounded_by_the_default_limits() -> None:
     # Speed is measured by `python -m benchmarks render`; here, that the caps keep the output bounded.
     report = sample_report("huge_event")
-    for fmt, function in RENDERERS.items():
-        output = function([report], DEFAULT_OPTIONS)
+    for fmt in RENDERERS:
+        output = render(fmt, [report])
         assert 10_000 < len(output) < 2_000_000, f"{fmt}: {len(output):,} characters"
 
 

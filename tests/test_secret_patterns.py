@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentry_issue_export import redact
-from sentry_issue_export.secret_patterns import (
+from sentry_issue_export import redaction as redact
+from sentry_issue_export.redaction.patterns import (
     FILTERED,
     is_card_number,
     is_pii_name,

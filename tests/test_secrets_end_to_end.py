@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sentry_issue_export import RawIssue, Settings, export_issues_sync, hookimpl
+from sentry_issue_export import BaseSource, RawIssue, Settings, export_issues_sync, hookimpl
 from sentry_issue_export.plugins import build_registry, make_plugin_manager
 from sentry_issue_export.samples import load_sample
 from tests.fake_sentry import ORG, TOKEN, FakeSentry
@@ -50,18 +50,16 @@ def test_planted_secrets_never_reach_a_report_or_a_debug_dump(fmt: str, remove_p
     assert "[Filtered]" in outputs["report"]
 
 
-class OneIssueSource:
+class OneIssueSource(BaseSource):
     """Serves exactly one payload pair: the fuzz test's planted event."""
 
     name = "planted"
     description = "test payload"
+    needs_credentials = False
 
     def __init__(self) -> None:
         self.issue: dict[str, Any] = {}
         self.event: dict[str, Any] = {}
-
-    def default_refs(self, settings):
-        return ()
 
     async def fetch(self, refs, settings):
         for ref in refs:

@@ -23,11 +23,13 @@ from sentry_issue_export.errors import (
     RateLimitedError,
     ServerError,
 )
-from sentry_issue_export.sentry_answers import (
+from sentry_issue_export.sentry.answers import (
     ISSUE_GONE,
+    NO_ORG_READ,
     NOT_FOUND,
     Answer,
     AnswerJudge,
+    Meaning,
     after_retries,
     describe_broken_connection,
     sentry_detail,
@@ -81,38 +83,53 @@ def test_a_long_detail_is_cut_to_300_characters() -> None:
     ],
 )
 def test_each_status_becomes_its_error(status: int, kind: type[FetchError], words: tuple[str, ...]) -> None:
-    error = JUDGE.status_error(status, "issue 1", None, "")
+    error = JUDGE.status_error(status, "issue 1", None)
     assert type(error) is kind and error.status == status
     assert all(word in str(error) for word in words), str(error)
     assert "Sentry said" not in str(error)
 
 
 def test_sentrys_detail_is_quoted_and_ends_in_one_full_stop() -> None:
-    plain = JUDGE.status_error(403, "issue 1", json_body({"detail": "You do not have permission"}), "")
-    asked = JUDGE.status_error(403, "issue 1", json_body({"detail": "Is this yours?"}), "")
+    plain = JUDGE.status_error(403, "issue 1", json_body({"detail": "You do not have permission"}))
+    asked = JUDGE.status_error(403, "issue 1", json_body({"detail": "Is this yours?"}))
     assert str(plain).endswith(' Sentry said: "You do not have permission".')
     assert str(asked).endswith(' Sentry said: "Is this yours?"')
 
 
 def test_a_404_says_what_this_request_most_likely_means() -> None:
-    error = JUDGE.status_error(404, "issue 5 in organisation acme", None, ISSUE_GONE)
+    error = JUDGE.status_error(404, "issue 5 in organisation acme", None, Meaning(not_found=ISSUE_GONE))
     assert str(error) == f"Sentry could not find issue 5 in organisation acme (404): {ISSUE_GONE}"
+
+
+def test_a_403_says_which_scope_this_request_most_likely_lacks() -> None:
+    error = JUDGE.status_error(403, "short id WEB-1 in organisation acme", None, Meaning(forbidden=NO_ORG_READ))
+    assert isinstance(error, PermissionDeniedError)
+    assert str(error) == f"Sentry refused access (403) to short id WEB-1 in organisation acme: {NO_ORG_READ}"
+    assert "org:read" in str(error)
+
+
+def test_the_server_is_named_in_every_message() -> None:
+    bugsink = AnswerJudge("https://bugs.example.com", TOKEN, 100, 60.0, server="Bugsink", token_advice="Ask.")
+    for status in (401, 403, 404, 429, 500, 409):
+        assert str(bugsink.status_error(status, "issue 1", json_body({"detail": "no"}), None)).startswith("Bugsink ")
+    assert str(bugsink.status_error(401, "issue 1", None)).endswith("revoked. Ask.")
+    assert 'Bugsink said: "no".' in str(bugsink.status_error(404, "issue 1", json_body({"detail": "no"})))
 
 
 def test_retries_and_long_waits_are_counted_in_the_message() -> None:
     assert after_retries(0) == "" and after_retries(1) == ", even after 1 retry"
-    assert "even after 3 retries" in str(JUDGE.status_error(503, "issue 1", None, "", attempts=3))
-    too_long = JUDGE.status_error(429, "issue 1", None, "", attempts=1, wait=120.0)
+    assert "even after 3 retries" in str(JUDGE.status_error(503, "issue 1", None, attempts=3))
+    too_long = JUDGE.status_error(429, "issue 1", None, attempts=1, wait=120.0)
     assert "asks to wait 120 s more" in str(too_long) and "retry" not in str(too_long)
 
 
 def test_a_401_not_sent_again_says_so() -> None:
-    error = JUDGE.status_error(401, "issue 2", None, "", repeated=True)
+    error = JUDGE.status_error(401, "issue 2", None, repeated=True)
     assert "(not sent again: it was rejected for an earlier request)" in str(error)
 
 
 def test_the_token_never_reaches_a_message() -> None:
-    echoed = JUDGE.status_error(401, "issue 1", json_body({"detail": f"Bad token {TOKEN}"}), "")
+    echoed = JUDGE.status_error(401, "issue 1", json_body({"detail": f"Bad token {TOKEN}"}))
     unreachable = JUDGE.unreachable("issue 1", f"proxy said {TOKEN}", attempts=2)
     assert isinstance(unreachable, NetworkError) and "even after 2 retries" in str(unreachable)
     for message in (str(echoed), str(unreachable), repr(JUDGE)):

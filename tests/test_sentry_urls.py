@@ -7,20 +7,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export.errors import ConfigError
-from sentry_issue_export.sentry_urls import (
+from sentry_issue_export.sentry.urls import (
     host_and_port,
     inspect_token,
     is_sentry_io_host,
     is_slug,
     mask_token,
-    normalize_base_url,
+    normalise_base_url,
     same_sentry,
     same_server,
     without_token,
 )
 from tests.config_helpers import LEGACY_TOKEN, ORG_TOKEN_SECRET, USER_TOKEN, org_token
 
-# --- normalize_base_url ---------------------------------------------------------------------------------------
+# --- normalise_base_url ---------------------------------------------------------------------------------------
 
 URL_FORMS = [
     ("https://sentry.io/api/0/projects/acme/backend/issues/", "https://sentry.io", "acme", "backend"),
@@ -55,8 +55,8 @@ URL_FORMS = [
 
 
 @pytest.mark.parametrize(("url", "origin", "org", "project"), URL_FORMS, ids=[row[0].strip() for row in URL_FORMS])
-def test_normalize_base_url_accepts(url: str, origin: str, org: str | None, project: str | None) -> None:
-    assert normalize_base_url(url) == (origin, org, project)
+def test_normalise_base_url_accepts(url: str, origin: str, org: str | None, project: str | None) -> None:
+    assert normalise_base_url(url) == (origin, org, project)
 
 
 URL_ERRORS = [
@@ -74,9 +74,9 @@ URL_ERRORS = [
 
 
 @pytest.mark.parametrize(("url", "message"), URL_ERRORS, ids=[row[1] + ":" + row[0][:20] for row in URL_ERRORS])
-def test_normalize_base_url_rejects_with_an_example(url: str, message: str) -> None:
+def test_normalise_base_url_rejects_with_an_example(url: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        normalize_base_url(url)
+        normalise_base_url(url)
     text = str(caught.value)
     assert message in text
     assert "e.g. https://sentry.io/organizations/acme/" in text
@@ -98,9 +98,9 @@ _segments = st.lists(st.sampled_from(["organizations", "acme", "issues", "123", 
 )
 def test_normalized_base_url_is_a_fixed_point(scheme: str, host: str, port: str, segments: list[str]) -> None:
     url = f"{scheme}{host}{port}/" + "/".join(segments)
-    origin, _, _ = normalize_base_url(url)
-    assert normalize_base_url(origin)[0] == origin
-    assert same_server(origin, normalize_base_url(origin)[0])
+    origin, _, _ = normalise_base_url(url)
+    assert normalise_base_url(origin)[0] == origin
+    assert same_server(origin, normalise_base_url(origin)[0])
     assert not origin.endswith("/")
 
 

@@ -8,8 +8,8 @@ fractions and offsets or as float epochs, numbers sent as strings and strings se
 
 Every ``from_api`` accepts any JSON value and never raises. Lists keep the API's order: exception chains and
 stack frames are oldest first. Values inside variables, extra data and contexts stay exactly as sent (a nested
-JSON string or Python repr is kept as text). The ``*_truncated`` fields are zero here; ``renderers.limits``
-sets them when it applies a ``RenderLimits`` cap.
+JSON string or Python repr is kept as text). The ``*_truncated`` fields are zero here; ``apply_limits``
+(``limits``) sets them when it applies a ``RenderLimits`` cap, which the exporter does once for every renderer.
 
 Import from this package; its modules are one part each, from the leaves up:
 
@@ -19,6 +19,7 @@ Import from this package; its modules are one part each, from the leaves up:
 - ``entries``: threads, message, request, breadcrumbs, spans, CSP, occurrence, unknown entries
 - ``event``: ``Event`` and its event-level data (user, contexts, tags, SDK, processing errors)
 - ``issue``: ``Issue``, ``Project``, ``IssueReport`` and ``build_report``
+- ``limits``: ``apply_limits``, a report capped to a ``RenderLimits``, every cut announced
 """
 
 from .coerce import Field, Pair, Timestamp, parse_timestamp
@@ -38,6 +39,7 @@ from .entries import (
 from .event import CONTEXT_ORDER, Context, Event, ProcessingError, SdkInfo, Tag, User
 from .exceptions import RELATIONS, ExceptionInfo, Mechanism, link_chain
 from .issue import Issue, IssueReport, Project, build_report
+from .limits import apply_limits
 from .stacktrace import ContextLine, Frame, Stacktrace, Variable
 
 __all__ = [
@@ -71,6 +73,7 @@ __all__ = [
     "UnknownEntry",
     "User",
     "Variable",
+    "apply_limits",
     "arrange_spans",
     "build_report",
     "link_chain",

@@ -2,13 +2,15 @@
 
 Schema (version 1). The document is an object::
 
-    {"schema_version": 1, "reports": [Report, ...]}
+    {"schema_version": 1, "reports": [Report, ...], "failures": [Failure, ...]}
 
 Every object below mirrors a class in ``sentry_issue_export.models`` field for field (``attrs.asdict``), so the
 model docstrings are the reference. Timestamps are ISO 8601 strings in UTC (``2025-03-14T09:26:53.142000Z``),
 or the raw text when Sentry sent something unparseable. ``null`` means absent. Pairs are two-item arrays.
 Containers that fit in 100 columns are written on one line, so the file also reads well.
 
+- ``Failure``: a reference that could not be exported: ``ref`` (as typed), ``error`` (the error class, e.g.
+  ``NotFoundError``; see ``sentry_issue_export/errors.py``), ``message`` (the sentence saying why).
 - ``Report``: ``issue`` (Issue), ``event`` (Event or ``null`` when no event is left in retention),
   ``ref_text`` (the reference as typed).
 - ``Issue``: ``id``, ``short_id``, ``title``, ``culprit``, ``permalink``, ``level``, ``status``, ``substatus``,
@@ -67,7 +69,6 @@ import attrs
 from ..hookspecs import Renderer, RenderOptions, hookimpl
 from ..models import IssueReport
 from .formatting import fitted_json
-from .limits import apply_limits
 
 SCHEMA_VERSION = 1
 
@@ -87,15 +88,19 @@ def _serialize(instance: Any, field: Any, value: Any) -> Any:
 
 
 def report_to_dict(report: IssueReport) -> dict[str, Any]:
-    """One report as JSON-ready data (limits not applied)."""
+    """One report as JSON-ready data."""
     return attrs.asdict(report, value_serializer=_serialize)
 
 
 def render_json(reports: Sequence[IssueReport], options: RenderOptions) -> str:
-    """The reports as one JSON document, limits applied."""
+    """The (already capped) reports as one JSON document."""
     document = {
         "schema_version": SCHEMA_VERSION,
-        "reports": [report_to_dict(apply_limits(report, options.limits)) for report in reports],
+        "reports": [report_to_dict(report) for report in reports],
+        "failures": [
+            {"ref": failure.ref_text, "error": type(failure.error).__name__, "message": failure.message}
+            for failure in options.failures
+        ],
     }
     text = fitted_json(document, force_break=True)
     return _UNSAFE_FOUND.sub(lambda match: _UNSAFE[ord(match[0])], text) + "\n"

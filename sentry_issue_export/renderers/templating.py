@@ -27,7 +27,6 @@ from ..errors import RenderError
 from ..hookspecs import RenderOptions
 from ..models import IssueReport
 from . import formatting
-from .limits import apply_limits
 
 PACKAGE = "sentry_issue_export"
 
@@ -98,27 +97,25 @@ SHARED_GLOBALS: dict[str, Any] = {
     "user_fields": formatting.user_fields,
 }
 
-_environments: dict[tuple[str, str | None], jinja2.Environment] = {}
+_environments: dict[tuple[str, tuple[str, ...]], jinja2.Environment] = {}
 _environments_lock = threading.Lock()
 
 
-def environment(flavor: Flavor, templates_dir: Path | str | None = None) -> jinja2.Environment:
-    """The environment for ``flavor`` and a user templates directory, built once and then reused."""
-    directory = str(Path(templates_dir).expanduser().resolve()) if templates_dir else None
-    key = (flavor.name, directory)
+def environment(flavor: Flavor, *directories: Path | str | None) -> jinja2.Environment:
+    """The environment for ``flavor`` whose templates are searched in ``directories`` (the user's, then a
+    plugin's) before the built-ins; built once per combination and then reused."""
+    key = (flavor.name, tuple(str(Path(d).expanduser().resolve()) for d in directories if d))
     with _environments_lock:
         env = _environments.get(key)
         if env is None:
-            env = _build_environment(flavor, directory)
+            env = _build_environment(flavor, key[1])
             _environments[key] = env
     return env
 
 
-def _build_environment(flavor: Flavor, directory: str | None) -> jinja2.Environment:
+def _build_environment(flavor: Flavor, directories: tuple[str, ...]) -> jinja2.Environment:
     builtin = jinja2.PackageLoader(PACKAGE, "templates")
-    loaders: list[jinja2.BaseLoader] = []
-    if directory is not None:
-        loaders.append(jinja2.FileSystemLoader(directory))
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(directory) for directory in directories]
     loaders += [jinja2.PrefixLoader({"default": builtin}, delimiter=":"), builtin]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
@@ -137,15 +134,19 @@ def _build_environment(flavor: Flavor, directory: str | None) -> jinja2.Environm
 
 
 def render_reports(reports: Sequence[IssueReport], options: RenderOptions, flavor: Flavor) -> str:
-    """Render each report with the issue template, then the file template around them."""
-    env = environment(flavor, options.templates_dir)
+    """Render each (capped) report with the issue template, then the file template around them.
+
+    The public entry for a template-based renderer, built in or a plugin's: a plugin defines its ``Flavor``
+    and ships its templates in its ``Renderer.templates_path``, which ``options.template_paths`` carries.
+    """
+    env = environment(flavor, options.templates_dir, *options.template_paths)
     rendered = []
     for report in reports:
-        capped = apply_limits(report, options.limits)
-        context = {"report": capped, "issue": capped.issue, "event": capped.event, "limits": options.limits}
+        context = {"report": report, "issue": report.issue, "event": report.event, "limits": options.limits}
         body = _render(env, flavor.issue_template, context, flavor, options, _describe(report))
-        rendered.append((capped, SafeText(body)))
-    text = _render(env, flavor.file_template, {"issues": rendered}, flavor, options, "the report file")
+        rendered.append((report, SafeText(body)))
+    file_context = {"issues": rendered, "failures": list(options.failures)}
+    text = _render(env, flavor.file_template, file_context, flavor, options, "the report file")
     return _TRAILING_SPACE.sub("", text)
 
 

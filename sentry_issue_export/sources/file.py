@@ -1,7 +1,11 @@
-"""The ``file`` source: re-render a saved debug dump (``debug_issue_123.json``) without any network.
+"""The ``file`` source: re-render saved payloads without any network.
 
-Accepted file shapes: ``{"issue": {...}, "event": {...}}`` (what debug mode writes), a list of those, or a bare
-event JSON (as ``GET .../events/latest/`` returns it), in which case a minimal issue is derived from the event.
+Accepted file shapes:
+
+- ``{"issue": {...}, "event": {...}}``, what debug mode writes (``debug_issue_123.json``), or a list of those;
+- an event alone, in either shape the models read: the REST API event (``GET .../events/latest/``) or the raw
+  SDK event that SDKs send and Bugsink, Relay or a ``before_send`` hook store. A minimal issue is then derived
+  from the event (its group id, title, level, platform and culprit).
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError, NotFoundError
-from ..hookspecs import FetchFailure, RawIssue, hookimpl
+from ..hookspecs import BaseSource, FetchFailure, RawIssue, hookimpl
 from ..refs import IssueRef
 from ..settings import Settings
 
+_EVENT_KEYS = frozenset({"entries", "eventID", "event_id", "exception", "logentry", "threads"})
+"""Keys by which a JSON object is recognised as an event of either shape."""
 
-class FileSource:
+
+class FileSource(BaseSource):
     name = "file"
-    description = "Re-renders payloads saved by debug mode (--from-file FILE)."
+    description = "Re-renders saved payloads: debug dumps, REST API events or raw SDK events (--from-file FILE)."
+    needs_credentials = False
 
     def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
         return [IssueRef(issue_id=issue_id, text=issue_id) for issue_id, _ in load_dumps(_path(settings))]
@@ -55,13 +63,16 @@ def load_dumps(path: Path) -> list[tuple[str, tuple[dict[str, Any], dict[str, An
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ExportError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).") from exc
+    except RecursionError:
+        raise ExportError(f"{path} nests its JSON too deeply to be a Sentry payload.") from None
     items = data if isinstance(data, list) else [data]
     pairs = []
     for position, item in enumerate(items, 1):
         pair = _as_pair(item)
         if pair is None:
             raise ExportError(
-                f"Item {position} of {path} is neither a debug dump ({{'issue': ..., 'event': ...}}) nor an event."
+                f"Item {position} of {path} is neither a debug dump ({{'issue': ..., 'event': ...}}) nor an event "
+                "(a REST API event with 'entries', or an SDK event with 'event_id' or 'exception')."
             )
         issue_id = str(pair[0].get("id") or f"{path.stem}-{position}")
         pairs.append((issue_id, pair))
@@ -76,10 +87,48 @@ def _as_pair(item: Any) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     if isinstance(item.get("issue"), dict):
         event = item.get("event")
         return item["issue"], event if isinstance(event, dict) else None
-    if "entries" in item or "eventID" in item:
-        group_id = item.get("groupID")
-        issue = {"id": str(group_id) if group_id is not None else None, "title": item.get("title")}
-        return issue, item
+    if _EVENT_KEYS & item.keys():
+        return issue_from_event(item), item
+    return None
+
+
+def issue_from_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A minimal issue in the issue API's shape, from what an event of either shape says about itself.
+
+    Read straight from the JSON rather than through the models, so a large event is not modelled twice.
+    """
+    group_id = event.get("groupID", event.get("group_id"))
+    issue: dict[str, Any] = {"id": str(group_id) if group_id is not None else None}
+    title = event.get("title") or _exception_title(event) or _message_text(event)
+    for key, value in (
+        ("title", title),
+        ("level", event.get("level")),
+        ("platform", event.get("platform")),
+        ("culprit", event.get("culprit") or event.get("transaction")),
+    ):
+        if isinstance(value, str) and value:
+            issue[key] = value
+    return issue
+
+
+def _exception_title(event: dict[str, Any]) -> str | None:
+    """``Type: value`` of the exception that was raised last (the last of ``exception.values``)."""
+    exception = event.get("exception")
+    values = exception.get("values") if isinstance(exception, dict) else exception
+    if not isinstance(values, list) or not values or not isinstance(values[-1], dict):
+        return None
+    raised = values[-1]
+    parts = [str(raised[key]) for key in ("type", "value") if raised.get(key)]
+    return ": ".join(parts) or None
+
+
+def _message_text(event: dict[str, Any]) -> str | None:
+    for key in ("logentry", "message"):
+        value = event.get(key)
+        if isinstance(value, dict):
+            value = value.get("formatted") or value.get("message")
+        if isinstance(value, str) and value:
+            return value
     return None
 
 

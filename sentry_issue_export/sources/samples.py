@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from ..errors import NotFoundError
-from ..hookspecs import FetchFailure, RawIssue, Source, hookimpl
+from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
 from ..refs import IssueRef
 from ..samples import SAMPLE_NAMES, SAMPLE_ORG, find_sample, load_sample, sample_issue
 from ..settings import Settings
@@ -17,9 +17,10 @@ from ..settings import Settings
 _EVENT_ALIASES = frozenset({"latest", "oldest", "recommended"})
 
 
-class SamplesSource:
+class SamplesSource(BaseSource):
     name = "samples"
     description = "Bundled sample issues (the demo): no account, token or network needed."
+    needs_credentials = False
 
     def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
         """Every sample but the stress-test one, which is exported only when named (``huge_event``)."""

@@ -13,14 +13,16 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
-from ..hookspecs import FetchFailure, RawIssue, Source, hookimpl
+from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
 from ..refs import IssueRef
-from ..sentry_urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry
+from ..sentry.urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry, short_id_needs_org
 from ..settings import Settings
 
 if TYPE_CHECKING:  # the client (and httpx under it) is imported when a fetch starts: offline runs skip it
-    from ..sentry_api import SentryClient
+    from ..sentry.client import SentryClient
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +30,32 @@ Result = RawIssue | FetchFailure
 ClientFactory = Callable[[Settings], "SentryClient"]
 
 
-class SentrySource:
+class SentrySource(BaseSource):
     name = "sentry"
-    description = "Fetches issues and their events from Sentry's REST API (sentry.io or self-hosted)."
+    description = "Sentry's REST API: sentry.io (any region), self-hosted Sentry and GlitchTip."
+    needs_credentials = True
 
     def __init__(self, client_factory: ClientFactory | None = None) -> None:
         """``client_factory`` builds the client for one export; tests pass one with a short backoff."""
         self._client_factory = client_factory
 
-    def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
-        return ()
+    async def check_access(self, settings: Settings) -> str:
+        """Read what an export needs with the settings' token; one retry, since a person is waiting."""
+        from ..sentry.client import SentryClient
+
+        if not settings.org:
+            raise ConfigError(
+                f"No organisation was given for {settings.base_url or DEFAULT_BASE_URL}; pass the slug seen in "
+                "https://sentry.io/organizations/<slug>/, or a URL that names it."
+            )
+
+        async with (self._client_factory or SentryClient.from_settings)(attrs.evolve(settings, retries=1)) as client:
+            return await client.check_access()
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
-        from ..sentry_api import SentryClient, origin_of
+        from ..sentry.client import SentryClient
+        from ..sentry.transport import origin_of
 
         try:
             configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
@@ -79,10 +93,7 @@ def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError |
             f"event:read scope (Sentry: Settings > Auth Tokens) and save it with {TOKEN_HELP}."
         )
     if ref.is_short_id and not (ref.org or settings.org):
-        return FetchError(
-            f"{ref.issue_id} is a short id, and short ids can only be looked up inside an organisation: set the "
-            "organisation (`export-sentry-issue config init`, or SENTRY_ORG) or paste the issue's URL instead."
-        )
+        return FetchError(short_id_needs_org(ref.issue_id))
     return None
 
 

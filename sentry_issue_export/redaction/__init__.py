@@ -28,11 +28,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .hookspecs import Redactor, hookimpl
-from .secret_patterns import FILTERED, is_card_number, is_pii_name, is_sensitive_key, normalise_name, redact_text
+from ..hookspecs import Redactor, hookimpl
+from .patterns import FILTERED, is_card_number, is_pii_name, is_sensitive_key, normalise_name, redact_text
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from ..settings import Settings
 
 __all__ = [
     "FILTERED",

@@ -11,9 +11,12 @@ from typing import Any
 
 import attrs
 
-from ..models import Event, Frame, IssueReport, Span, Stacktrace, Thread
 from ..settings import RenderLimits
 from ..textsafe import cut
+from .entries import Span, Thread
+from .event import Event
+from .issue import IssueReport
+from .stacktrace import Frame, Stacktrace
 
 OLDEST_FRAMES_SHARE = 3
 """Of ``max_frames``, one third goes to the oldest frames (the entry point), the rest to the newest."""

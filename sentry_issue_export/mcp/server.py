@@ -1,6 +1,6 @@
 """The ``export-sentry-issue-mcp`` command: the exporter as an MCP server with five tools, nothing more.
 
-Each tool turns its arguments into ``Settings``, calls the library, and words the result (``mcp_wording``).
+Each tool turns its arguments into ``Settings``, calls the library, and words the result (``wording``).
 Whole-call problems (``ExportError``) become tool errors with the library's own sentence; any other exception is
 masked, so a client never sees a traceback. fastmcp and the exporter are imported only when a server is built or
 a tool runs, which keeps ``--help`` instant; for the same reason this module does not use postponed annotations:
@@ -20,18 +20,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from . import mcp_wording as wording
-from .errors import ConfigError, ExportError
+from ..errors import ConfigError, ExportError
+from . import wording
 
 if TYPE_CHECKING:
     from fastmcp import FastMCP
 
-    from .settings import Settings
-
 SERVER_NAME = "export-sentry-issue"
 TOOL_NAMES = ("view_sentry_issue", "initialize_config", "export_issues_tool", "list_config", "revoke_config")
-ENV_SOURCE = "EXPORT_SENTRY_ISSUE_SOURCE"
-ENV_OUTPUT_DIR = "EXPORT_SENTRY_ISSUE_OUTPUT_DIR"
 ENV_MAX_INLINE_CHARS = "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS"
 ENV_HTTP_TOKEN = "EXPORT_SENTRY_ISSUE_MCP_TOKEN"
 
@@ -40,12 +36,12 @@ Transport = Literal["stdio", "http", "sse"]
 
 @attrs.frozen
 class ServerOptions:
-    """What the environment decides for every tool call of one server."""
+    """What one server decides for every tool call. ``source`` and ``output_dir`` override the configuration
+    (which reads ``EXPORT_SENTRY_ISSUE_SOURCE`` and ``EXPORT_SENTRY_ISSUE_OUTPUT_DIR`` itself); ``None`` leaves
+    them to it."""
 
     source: str | None = None
-    """An offline source (``samples``) that replaces Sentry for every export; ``None`` reads Sentry."""
     output_dir: Path | None = None
-    """Where reports go; ``None`` leaves it to the configuration (by default the working directory)."""
     max_inline_chars: int = wording.DEFAULT_MAX_INLINE_CHARS
 
     @classmethod
@@ -58,13 +54,7 @@ class ServerOptions:
             raise ConfigError(
                 f"{ENV_MAX_INLINE_CHARS} must be a whole number of characters, not {raw_cap!r}."
             ) from None
-        source = env.get(ENV_SOURCE, "").strip() or None
-        output_dir = env.get(ENV_OUTPUT_DIR, "").strip()
-        return cls(
-            source=None if source == "sentry" else source,
-            output_dir=Path(output_dir).expanduser() if output_dir else None,
-            max_inline_chars=max_inline_chars,
-        )
+        return cls(max_inline_chars=max_inline_chars)
 
 
 def make_server(options: ServerOptions | None = None) -> "FastMCP":
@@ -73,8 +63,10 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
     from fastmcp.dependencies import CurrentContext
     from mcp_types import ToolAnnotations
 
+    from ..version import __version__
+
     opts = options if options is not None else ServerOptions.from_env()
-    server = FastMCP(SERVER_NAME, mask_error_details=True)
+    server = FastMCP(SERVER_NAME, version=__version__, mask_error_details=True)
     # The fetching tools talk to Sentry and write a new report file each call, never replacing one.
     fetching = {"read_only_hint": False, "destructive_hint": False, "idempotent_hint": False, "open_world_hint": True}
 
@@ -123,7 +115,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_schema=None,
     )
     async def initialize_config(base_url: str, token: str) -> str:
-        from . import config
+        from .. import config
 
         with _as_tool_error():
             saved = await config.init_config(base_url, token)
@@ -137,7 +129,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_schema=None,
     )
     def list_config() -> str:
-        from . import config
+        from .. import config
 
         with _as_tool_error():
             return wording.config_listing(config.show_config())
@@ -154,7 +146,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_schema=None,
     )
     def revoke_config() -> str:
-        from . import config
+        from .. import config
 
         with _as_tool_error():
             path = config.config_path()
@@ -177,29 +169,29 @@ async def _export_answer(
     """Run one export for a tool and word the outcome; every failure leaves as a ``ToolError``."""
     from fastmcp.exceptions import ToolError
 
-    from .exporter import export_issues
+    from ..config import resolve_settings
+    from ..exporter import export_issues
+    from ..plugins import get_registry
 
     with _as_tool_error():
-        settings = _settings_for_call(opts, format=format, debug=debug, base_url=base_url, token=token)
-        result = await export_issues(refs, settings, output_file=output_file or None, on_progress=on_progress)
+        registry = get_registry()
+        settings = resolve_settings(
+            source=opts.source,
+            base_url=base_url,
+            token=token,
+            format=format,
+            debug=debug,
+            output_dir=opts.output_dir,
+            registry=registry,
+        )
+        result = await export_issues(
+            refs, settings, output_file=output_file or None, on_progress=on_progress, registry=registry
+        )
     if not result.reports:
         raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
-    notes = [wording.demo_mode_note(opts.source)] if opts.source and (base_url or token) else []
+    offline = not registry.source(settings.source).needs_credentials
+    notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
     return wording.export_answer(result, max_inline_chars=opts.max_inline_chars, notes=notes)
-
-
-def _settings_for_call(
-    opts: ServerOptions, *, format: str, debug: bool, base_url: str | None, token: str | None
-) -> "Settings":
-    from .settings import Settings
-
-    if opts.source:
-        # Offline sources never read the saved config: no token is loaded, none is needed.
-        output_dir = opts.output_dir or Path.cwd()
-        return Settings(source=opts.source, format=format, debug=debug, output_dir=output_dir)
-    from .config import resolve_settings
-
-    return resolve_settings(base_url=base_url, token=token, format=format, debug=debug, output_dir=opts.output_dir)
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -33,9 +33,10 @@ __all__ = [
     "is_sentry_io_host",
     "is_slug",
     "mask_token",
-    "normalize_base_url",
+    "normalise_base_url",
     "same_sentry",
     "same_server",
+    "short_id_needs_org",
     "without_token",
 ]
 
@@ -43,6 +44,15 @@ TOKEN_HELP = "`export-sentry-issue config init` or the SENTRY_AUTH_TOKEN environ
 """Where a missing or rejected token is set, for messages."""
 DEFAULT_BASE_URL = "https://sentry.io"
 """The Sentry used when none is configured."""
+
+
+def short_id_needs_org(short_id: str) -> str:
+    """The message for a short id that no organisation was given for."""
+    return (
+        f"{short_id} is a short id, and short ids can only be looked up inside an organisation: set the "
+        "organisation (`export-sentry-issue config init`, or SENTRY_ORG) or paste the issue's URL instead."
+    )
+
 
 URL_EXAMPLES = (
     "e.g. https://sentry.io/organizations/acme/, https://acme.sentry.io/ "
@@ -59,7 +69,7 @@ _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 # --- base URLs ------------------------------------------------------------------------------------------------
 
 
-def normalize_base_url(url: str) -> tuple[str, str | None, str | None]:
+def normalise_base_url(url: str) -> tuple[str, str | None, str | None]:
     """Read a pasted Sentry address as ``(base_url, org, project)``.
 
     ``base_url`` is ``scheme://host[:port]`` plus a self-hosted path prefix if there is one. An organisation
@@ -250,7 +260,7 @@ def _org_token_info(body: str) -> TokenInfo:
         value = payload.get(key)
         if isinstance(value, str) and value and url is None:
             with contextlib.suppress(ConfigError):
-                url = normalize_base_url(value)[0]
+                url = normalise_base_url(value)[0]
     return TokenInfo("organization", url=url, org=org if org and is_slug(org) else None)
 
 

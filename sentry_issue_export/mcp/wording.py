@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .exporter import ExportResult
+    from ..exporter import ExportResult
 
 DEFAULT_MAX_INLINE_CHARS = 60_000
 TOKEN_REVOCATION_HINT = "Also revoke the token in Sentry: Settings → Account → API → Auth Tokens."
@@ -112,11 +112,11 @@ def cap_inline(content: str, max_chars: int, path: Path | None) -> str:
     )
 
 
-def demo_mode_note(source: str) -> str:
+def offline_source_note(source: str) -> str:
     """Added to an answer when base_url or token were given but an offline source served the export."""
     return (
-        f"Note: this server runs with EXPORT_SENTRY_ISSUE_SOURCE={source}, so the export came from that source and "
-        "base_url and token were not used."
+        f"Note: this server reads the offline {source} source (EXPORT_SENTRY_ISSUE_SOURCE={source}), so the "
+        "export came from that source and base_url and token were not used."
     )
 
 

@@ -30,7 +30,8 @@ from sentry_issue_export.errors import (
 )
 from sentry_issue_export.hookspecs import FetchFailure, RawIssue
 from sentry_issue_export.refs import IssueRef, parse_ref
-from sentry_issue_export.sentry_api import SentryClient, next_cursor, origin_of
+from sentry_issue_export.sentry.client import SentryClient, next_cursor
+from sentry_issue_export.sentry.transport import origin_of
 from sentry_issue_export.settings import Settings
 from sentry_issue_export.sources.sentry import SentrySource
 from tests.fake_sentry import TOKEN, FakeSentry, synthetic_issue
@@ -585,13 +586,6 @@ def test_a_sentry_io_link_on_the_standard_port_is_fetched_from_the_configured_or
     assert isinstance(result, RawIssue) and result.issue["id"] == "7"
     assert seen and {(r.url.scheme, r.url.host, r.url.port) for r in seen} == {("https", "sentry.io", None)}
     assert {r.headers["authorization"] for r in seen} == {f"Bearer {TOKEN}"}
-
-
-def test_the_client_module_still_offers_the_server_identity_names() -> None:
-    from sentry_issue_export import config, sentry_api, sentry_urls
-
-    assert sentry_api.same_sentry is sentry_urls.same_sentry
-    assert sentry_api.DEFAULT_BASE_URL == config.DEFAULT_BASE_URL == sentry_urls.DEFAULT_BASE_URL
 
 
 def test_no_token_fails_every_reference_before_any_request(sentry: FakeSentry) -> None:

@@ -6,7 +6,7 @@ see a whole file. Loading reports loose permissions as warnings instead of chang
 tightens them. A file that cannot be used raises a :class:`~sentry_issue_export.errors.ConfigError` that names
 the file and how to fix it. The token never appears in a message or a ``repr``.
 
-Which value wins when the file, the environment and call arguments disagree is decided in ``config.py``.
+Which value wins when the file, the environment and call arguments disagree is decided in ``config/__init__.py``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 import attrs
 
-from .errors import ConfigError
-from .sentry_urls import normalize_base_url
+from ..errors import ConfigError
+from ..sentry.urls import normalise_base_url
 
 __all__ = [
     "APP_DIR_NAME",
@@ -40,7 +40,7 @@ __all__ = [
 APP_DIR_NAME = "export-sentry-issue"
 CONFIG_FILE_NAME = "config.json"
 FIX_HINT = "run `export-sentry-issue config init` again to replace it, or delete it"
-SAVED_FIELDS = ("base_url", "org", "project", "token", "output_dir", "format", "templates_dir")
+SAVED_FIELDS = ("base_url", "org", "project", "token", "output_dir", "format", "templates_dir", "source")
 """The keys the file may hold, in the order they are written."""
 
 
@@ -55,7 +55,11 @@ class SavedConfig:
     output_dir: str | None = None
     format: str | None = None
     templates_dir: str | None = None
+    source: str | None = None
+    """The source the token is for, when it is not ``sentry`` (``bugsink``)."""
     warnings: tuple[str, ...] = attrs.field(default=(), eq=False)
+    access: str = attrs.field(default="", eq=False)
+    """What the check before saving reached (not saved)."""
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -113,7 +117,7 @@ def _checked_fields(path: Path, data: object) -> dict[str, Any]:
         raise _unusable(path, "; ".join(problems))
     fields = {name: data.get(name) or None for name in SAVED_FIELDS}
     try:
-        fields["base_url"] = normalize_base_url(data["base_url"])[0]
+        fields["base_url"] = normalise_base_url(data["base_url"])[0]
     except ConfigError as exc:
         raise _unusable(path, f"its base_url is not usable ({exc})") from None
     return fields

@@ -1,8 +1,13 @@
 """Saved config + environment + per-call overrides -> one :class:`~sentry_issue_export.settings.Settings`.
 
 Precedence, highest first: call arguments, the environment (``SENTRY_AUTH_TOKEN`` or ``SENTRY_TOKEN``,
-``SENTRY_URL``, ``SENTRY_ORG``, ``SENTRY_PROJECT``, ``EXPORT_SENTRY_ISSUE_OUTPUT_DIR``), the saved file
-``$XDG_CONFIG_HOME/export-sentry-issue/config.json``, then built-in defaults.
+``SENTRY_URL``, ``SENTRY_ORG``, ``SENTRY_PROJECT``, ``EXPORT_SENTRY_ISSUE_OUTPUT_DIR``,
+``EXPORT_SENTRY_ISSUE_SOURCE``), the saved file ``$XDG_CONFIG_HOME/export-sentry-issue/config.json``, then
+built-in defaults. This is the one place that reads those variables.
+
+The source decides what is loaded at all: a source that reads a server (``needs_credentials``: sentry, bugsink)
+gets the base URL, token and organisation; an offline one (samples, file) gets none of them, and a broken saved
+config cannot stop it.
 
 One rule outranks precedence: a token travels only to the server it was given for. A token belongs to the
 base URL of its own layer (or, when its layer names none, of the nearest lower layer); it may be paired with a
@@ -10,11 +15,10 @@ base URL from a lower layer, or from a higher one on the same server, and otherw
 ``base_url`` for another host never receives the saved token. ``sentry.io`` and its ``*.sentry.io`` region and
 organisation hosts count as one server, as they do for the Sentry client.
 
-This module decides which value wins and checks a new token before it is saved. Reading pasted URLs and tokens
-lives in :mod:`~sentry_issue_export.sentry_urls`, the private, atomic file in
-:mod:`~sentry_issue_export.config_file`; the names callers already import from here (``load_saved``,
-``mask_token``, ``normalize_base_url``, ...) are re-exported, so ``config`` stays the one entry point. The token
-never appears in a message, a log line or a ``repr``.
+This module decides which value wins and has the source check a new token before it is saved. Reading pasted
+URLs and tokens lives in :mod:`~sentry_issue_export.sentry.urls`, the private, atomic file in :mod:`.file`; the
+names callers need (``load_saved``, ``mask_token``, ``normalise_base_url``, ...) are re-exported, so ``config``
+stays the one entry point. The token never appears in a message, a log line or a ``repr``.
 """
 
 from __future__ import annotations
@@ -23,13 +27,12 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .config_file import SAVED_FIELDS, SavedConfig, config_path, load_saved, revoke_config, save_config
-from .errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError
-from .sentry_urls import (
+from ..errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError
+from ..sentry.urls import (
     DEFAULT_BASE_URL,
     URL_EXAMPLES,
     TokenInfo,
@@ -37,22 +40,27 @@ from .sentry_urls import (
     inspect_token,
     is_slug,
     mask_token,
-    normalize_base_url,
+    normalise_base_url,
     same_server,
     without_token,
 )
-from .settings import Settings
+from ..settings import Settings
+from .file import SAVED_FIELDS, SavedConfig, config_path, load_saved, revoke_config, save_config
+
+if TYPE_CHECKING:
+    from ..plugins import Registry
 
 __all__ = [
+    "ENV_OUTPUT_DIR",
+    "ENV_SOURCE",
     "SavedConfig",
     "TokenInfo",
-    "check_access_with_sentry_client",
     "config_path",
     "init_config",
     "inspect_token",
     "load_saved",
     "mask_token",
-    "normalize_base_url",
+    "normalise_base_url",
     "resolve_settings",
     "revoke_config",
     "same_server",
@@ -64,6 +72,9 @@ log = logging.getLogger(__name__)
 
 REQUIRED_SCOPES = "event:read, project:read and org:read"
 TOKEN_ENV_VARS = ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN")
+ENV_OUTPUT_DIR = "EXPORT_SENTRY_ISSUE_OUTPUT_DIR"
+ENV_SOURCE = "EXPORT_SENTRY_ISSUE_SOURCE"
+DEFAULT_SOURCE = "sentry"
 
 
 # --- layers and resolution ------------------------------------------------------------------------------------
@@ -90,7 +101,7 @@ def _build_layer(source: str, given: Mapping[str, tuple[Any, str]]) -> _Layer:
             layer[name] = _Value(value, source, detail)
     if url := layer.get("base_url"):
         try:
-            base_url, org, project = normalize_base_url(url.value)
+            base_url, org, project = normalise_base_url(url.value)
         except ConfigError as exc:
             if source == "env":
                 raise ConfigError(f"{url.detail} is not usable: {exc}") from None
@@ -107,15 +118,12 @@ def _build_layer(source: str, given: Mapping[str, tuple[Any, str]]) -> _Layer:
     return layer
 
 
-def _env_layer(env: Mapping[str, str]) -> _Layer:
-    token_var = next((name for name in TOKEN_ENV_VARS if env.get(name, "").strip()), TOKEN_ENV_VARS[0])
-    variables = {
-        "base_url": "SENTRY_URL",
-        "org": "SENTRY_ORG",
-        "project": "SENTRY_PROJECT",
-        "token": token_var,
-        "output_dir": "EXPORT_SENTRY_ISSUE_OUTPUT_DIR",
-    }
+def _env_layer(env: Mapping[str, str], *, credentials: bool = True) -> _Layer:
+    """The environment's layer; without ``credentials`` only what an offline source may use."""
+    variables = {"output_dir": ENV_OUTPUT_DIR}
+    if credentials:
+        token_var = next((name for name in TOKEN_ENV_VARS if env.get(name, "").strip()), TOKEN_ENV_VARS[0])
+        variables |= {"base_url": "SENTRY_URL", "org": "SENTRY_ORG", "project": "SENTRY_PROJECT", "token": token_var}
     return _build_layer("env", {name: (env.get(var), var) for name, var in variables.items()})
 
 
@@ -178,41 +186,69 @@ def resolve_settings(
     format: str | None = None,
     templates_dir: str | os.PathLike[str] | None = None,
     debug: bool | None = None,
+    source: str | None = None,
     env: Mapping[str, str] | None = None,
     path: Path | None = None,
+    registry: Registry | None = None,
     **other_settings_fields: Any,
 ) -> Settings:
     """Build the Settings for one export: arguments over environment over saved file over defaults.
 
-    ``other_settings_fields`` (``source``, ``remove_pii``, ``max_concurrency``, ...) pass straight through.
-    Raises ConfigError for an unusable file or URL, and when the only token available belongs to another server.
+    ``source`` (else ``EXPORT_SENTRY_ISSUE_SOURCE``, else the saved config's, else ``sentry``) decides whether
+    credentials are loaded: an offline source gets only the output directory, format and templates, and its
+    ``base_url``, ``token`` and ``org`` arguments are ignored. ``other_settings_fields`` (``remove_pii``,
+    ``from_file``, ``max_concurrency``, ...) pass straight through. Raises ConfigError for an unusable file or
+    URL, and when the only token available belongs to another server; PluginError for an unknown source.
     """
     settable = {field.name for field in attrs.fields(Settings)} - set(SAVED_FIELDS) - {"debug"}
     if unknown := sorted(set(other_settings_fields) - settable):
         raise TypeError(f"resolve_settings() got unknown settings: {', '.join(unknown)}")
     env = os.environ if env is None else env
-    saved = load_saved(config_path(env) if path is None else Path(path))
+    path = config_path(env) if path is None else Path(path)
+    name = (source or "").strip() or env.get(ENV_SOURCE, "").strip() or None
+    saved = None
+    if name is None:
+        saved = load_saved(path)
+        name = (saved.source if saved else None) or DEFAULT_SOURCE
+    credentials = _needs_credentials(name, registry)
     arguments = {
-        "base_url": (base_url, "base_url"),
-        "token": (token, "token"),
-        "org": (org, "org"),
-        "project": (project, "project"),
         "output_dir": (output_dir, "output_dir"),
         "format": (format, "format"),
         "templates_dir": (templates_dir, "templates_dir"),
     }
-    values, problem = _resolve(_layers_for(arguments, env, saved))
+    if credentials:
+        saved = saved or load_saved(path)
+        arguments |= {
+            "base_url": (base_url, "base_url"),
+            "token": (token, "token"),
+            "org": (org, "org"),
+            "project": (project, "project"),
+        }
+        layers = _layers_for(arguments, env, saved)
+    else:
+        layers = [_build_layer("argument", arguments), _env_layer(env, credentials=False), _DEFAULT_LAYER]
+    values, problem = _resolve(layers)
     if problem:
         raise ConfigError(problem)
-    for warning in saved.warnings if saved else ():
+    for warning in saved.warnings if saved and credentials else ():
         log.warning("%s", warning)
-    fields: dict[str, Any] = {name: value.value for name, value in values.items()}
-    for name in ("output_dir", "templates_dir"):
-        if name in fields:
-            fields[name] = Path(fields[name]).expanduser()
+    fields: dict[str, Any] = {n: value.value for n, value in values.items() if n != "source"}
+    if not credentials:
+        fields.pop("base_url", None)
+    for field_name in ("output_dir", "templates_dir"):
+        if field_name in fields:
+            fields[field_name] = Path(fields[field_name]).expanduser()
     if debug is not None:
         fields["debug"] = debug
-    return Settings(**fields, **other_settings_fields)
+    return Settings(**fields, source=name, **other_settings_fields)
+
+
+def _needs_credentials(source: str, registry: Registry | None) -> bool:
+    if registry is None:
+        from ..plugins import get_registry
+
+        registry = get_registry()
+    return bool(registry.source(source).needs_credentials)
 
 
 def show_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -244,17 +280,8 @@ def show_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 
 # --- init -----------------------------------------------------------------------------------------------------
 
-Verifier = Callable[[str, str, str | None], Awaitable[None]]
-"""``await verifier(base_url, token, org)`` returns when the token works, else raises a FetchError subclass."""
-
-
-async def check_access_with_sentry_client(base_url: str, token: str, org: str | None) -> None:
-    """Ask the server whether the token may read the organisation, through the exporter's own client."""
-    from .sentry_api import SentryClient  # imported here so config works without the HTTP stack loaded
-
-    # One retry: a person is waiting at the prompt, and an unreachable server should be reported quickly.
-    async with SentryClient(base_url, token, org=org, retries=1) as client:
-        await client.check_access()
+Verifier = Callable[[Settings], Awaitable[str]]
+"""``await verifier(settings)`` returns what it reached when the token works, else raises a FetchError."""
 
 
 async def init_config(
@@ -266,14 +293,17 @@ async def init_config(
     output_dir: str | None = None,
     format: str | None = None,
     templates_dir: str | None = None,
+    source: str = DEFAULT_SOURCE,
     path: Path | None = None,
     verify: bool = True,
     verifier: Verifier | None = None,
+    registry: Registry | None = None,
 ) -> SavedConfig:
-    """Check the token against the server, then save it. Nothing is saved when the check fails.
+    """Have the source check the token against the server, then save it. Nothing is saved when the check fails.
 
     An ``sntrys_`` organisation token names its server and organisation, so ``base_url`` and ``org`` may be
-    left out for one.
+    left out for one. ``verifier`` replaces the source's own ``check_access`` (tests). The saved config's
+    ``access`` says what the check reached.
     """
     token = (token or "").strip()
     if not token:
@@ -281,19 +311,20 @@ async def init_config(
             f"No token was given; create one with the {REQUIRED_SCOPES} scopes under Settings → Account → API → "
             "Auth Tokens in Sentry."
         )
+    if verifier is None and not _needs_credentials(source, registry):
+        raise ConfigError(f"The {source} source reads no server, so there is no token to check or save.")
     info = inspect_token(token)
     if base_url and base_url.strip():
-        origin, url_org, url_project = normalize_base_url(base_url)
+        origin, url_org, url_project = normalise_base_url(base_url)
     elif info.url:
         origin, url_org, url_project = info.url, None, None
     else:
         raise ConfigError(f"No Sentry URL was given; {URL_EXAMPLES}.")
     org = (org or "").strip() or url_org or info.org
-    if not org or not is_slug(org):
-        problem = f"{org!r} is not an organisation slug" if org else "No organisation was given"
+    if org and not is_slug(org):
         raise ConfigError(
-            f"{problem} for {origin}; pass the slug seen in https://sentry.io/organizations/<slug>/, "
-            "or a URL that names it."
+            f"{org!r} is not an organisation slug for {origin}; pass the slug seen in "
+            "https://sentry.io/organizations/<slug>/, or a URL that names it."
         )
     config = SavedConfig(
         base_url=origin,
@@ -303,16 +334,25 @@ async def init_config(
         output_dir=output_dir,
         format=format,
         templates_dir=templates_dir,
+        source=None if source == DEFAULT_SOURCE else source,
     )
+    access = ""
     if verify:
-        await _verify(config, verifier or check_access_with_sentry_client)
+        settings = Settings(
+            base_url=config.base_url, token=token, org=config.org, project=config.project, source=source
+        )
+        if verifier is None:
+            from ..plugins import get_registry
+
+            verifier = (registry or get_registry()).source(source).check_access
+        access = await _verify(config, settings, verifier)
     save_config(config, path)
-    return config
+    return attrs.evolve(config, access=access)
 
 
-async def _verify(config: SavedConfig, verifier: Verifier) -> None:
+async def _verify(config: SavedConfig, settings: Settings, verifier: Verifier) -> str:
     try:
-        await verifier(config.base_url, config.token, config.org)
+        return await verifier(settings)
     except FetchError as exc:
         raise ConfigError(_verification_failure(exc, config)) from exc
 

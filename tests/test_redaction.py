@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export.hookspecs import Redactor
-from sentry_issue_export.redact import (
+from sentry_issue_export.redaction import (
     FILTERED,
     MAX_DEPTH,
     TOO_DEEP,

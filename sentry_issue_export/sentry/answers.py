@@ -1,14 +1,18 @@
-"""What Sentry's answers mean: data to trust, or a ``FetchError`` that tells the user what to do.
+"""What an API server's answers mean: data to trust, or a ``FetchError`` that tells the user what to do.
 
-The client in :mod:`~sentry_issue_export.sentry_api` gets answers: it sends requests, retries, paces and falls
-back to legacy paths. Judging an answer is a separate job, kept here so that every message a failed fetch can end
-in is worded in one place and can be read (and tested) without a server:
+The transport (:mod:`.transport`) gets answers: it sends requests, retries and paces. Judging an answer is a
+separate job, kept here so that every message a failed fetch can end in is worded in one place and can be read
+(and tested) without a server:
 
-- a status code becomes the right :class:`~sentry_issue_export.errors.FetchError` subclass, quoting Sentry's own
-  explanation when the body carries one (``{"detail": ...}`` or a bare JSON string, as Sentry's 429 sends);
+- a status code becomes the right :class:`~sentry_issue_export.errors.FetchError` subclass (the table
+  :data:`STATUS_ERRORS`), quoting the server's own explanation when the body carries one (``{"detail": ...}`` or
+  a bare JSON string, as Sentry's 429 sends);
 - a body that is an HTML page, not JSON, too large, malformed or of the wrong shape is an ``InvalidResponseError``;
 - a connection that broke before any answer is described in words a user can act on;
 - the token never appears in a message built from foreign text.
+
+The words name the server (``Sentry``, ``Bugsink``) and what a 403 or 404 most likely means for the request at
+hand (:class:`Meaning`), so one judge serves every API this tool reads.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 import attrs
 import httpx
 
-from .errors import (
+from ..errors import (
     AuthError,
     FetchError,
     InvalidResponseError,
@@ -30,7 +34,7 @@ from .errors import (
     RateLimitedError,
     ServerError,
 )
-from .sentry_urls import TOKEN_HELP
+from .urls import TOKEN_HELP
 
 # What a 404 most likely means, by what was asked for.
 NOT_FOUND = "check the organisation slug and the issue id."
@@ -43,6 +47,26 @@ EVENT_GONE = "the event may be past its retention period, or belong to another i
 ORG_GONE = (
     "check the organisation slug: it is the ORG in https://ORG.sentry.io or in /organizations/ORG/ of your Sentry URLs."
 )
+# What a 403 most likely means, by what was asked for.
+NO_EVENT_READ = (
+    "the token lacks the event:read scope, or its user is not a member of the issue's project. Use a token with "
+    "event:read (and org:read for short ids), or ask an organisation owner for access to the project."
+)
+NO_ORG_READ = (
+    "the token lacks the org:read scope, which looking up short ids and organisations needs. Add org:read to "
+    "the token, or use the numeric issue id or the issue's URL instead."
+)
+DEFAULT_TOKEN_ADVICE = (
+    "Create a new one with the event:read scope (Sentry: Settings > Auth Tokens) and save it with " + TOKEN_HELP + "."
+)
+
+
+@attrs.frozen
+class Meaning:
+    """What a failed status most likely means for one request, as the end of its sentence."""
+
+    not_found: str = NOT_FOUND
+    forbidden: str = NO_EVENT_READ
 
 
 @attrs.frozen
@@ -112,16 +136,18 @@ def _root_os_error(exc: BaseException) -> OSError | None:
 
 @attrs.frozen
 class AnswerJudge:
-    """Judges the answers one client gets from one Sentry, and words each failure for the user.
+    """Judges the answers one client gets from one server, and words each failure for the user.
 
-    It holds what the wording depends on: the server's origin, the token (only to keep it out of messages), the
-    size limit and the longest wait the client accepts after a 429.
+    It holds what the wording depends on: the server's origin and name, the token (only to keep it out of
+    messages), the size limit, the longest wait the client accepts after a 429, and where to get a new token.
     """
 
     origin: str
     token: str | None = attrs.field(repr=False)
     max_response_bytes: int
     max_wait: float
+    server: str = "Sentry"
+    token_advice: str = attrs.field(default="", converter=lambda advice: advice or DEFAULT_TOKEN_ADVICE)
 
     def scrub(self, text: str) -> str:
         """``text`` with the token replaced, for any message built from foreign text."""
@@ -134,7 +160,7 @@ class AnswerJudge:
         if answer.content_type and "json" not in answer.content_type:
             raise InvalidResponseError(
                 f"{self.origin} answered {what} with {answer.content_type} instead of JSON: is the base URL the "
-                "Sentry root, e.g. https://sentry.io?",
+                f"{self.server} root, e.g. https://sentry.io?",
                 status=answer.status,
             )
         try:
@@ -144,8 +170,8 @@ class AnswerJudge:
         except (ValueError, RecursionError) as exc:
             problem = type(exc).__name__
         raise InvalidResponseError(
-            f"Sentry answered {what} with malformed or truncated JSON ({problem}). Try again; if it keeps "
-            "happening, a proxy between you and Sentry may be cutting answers short.",
+            f"{self.server} answered {what} with malformed or truncated JSON ({problem}). Try again; if it keeps "
+            f"happening, a proxy between you and {self.server} may be cutting answers short.",
             status=answer.status,
         )
 
@@ -160,21 +186,21 @@ class AnswerJudge:
         names: dict[type, str] = {list: "a list", str: "a string", dict: "an object"}
         got = names.get(type(data), type(data).__name__)
         return InvalidResponseError(
-            f"Sentry answered {what} with {got} where {expected} was expected: is the base URL the Sentry root, "
-            "e.g. https://sentry.io, and the server a Sentry version this tool supports?"
+            f"{self.server} answered {what} with {got} where {expected} was expected: is the base URL the server's "
+            f"root, and the server a {self.server} version this tool supports?"
         )
 
     def too_large(self, what: str) -> InvalidResponseError:
         return InvalidResponseError(
-            f"Sentry's answer for {what} is larger than the limit of {self.max_response_bytes:,} bytes, so it was "
-            "not read. Raise max_response_bytes if this issue is really that large."
+            f"{self.server}'s answer for {what} is larger than the limit of {self.max_response_bytes:,} bytes, so "
+            "it was not read. Raise max_response_bytes if this issue is really that large."
         )
 
     def html_page(self, status: int, what: str) -> InvalidResponseError:
         """The error for a web page where the API should have answered: usually a base URL that is not the root."""
         return InvalidResponseError(
             f"{self.origin} answered with an HTML page instead of JSON (status {status}) for {what}: is "
-            "the base URL the Sentry root, e.g. https://sentry.io?",
+            f"the base URL the {self.server} root, e.g. https://sentry.io?",
             status=status,
         )
 
@@ -182,7 +208,7 @@ class AnswerJudge:
         """The error for a request that never got an answer; ``reason`` from :func:`describe_broken_connection`."""
         return NetworkError(
             self.scrub(
-                f"Could not reach Sentry at {self.origin} for {what}: {reason}"
+                f"Could not reach {self.server} at {self.origin} for {what}: {reason}"
                 f"{after_retries(attempts)}. Check the base URL, your network and any proxy or VPN, "
                 "then try again."
             )
@@ -193,59 +219,61 @@ class AnswerJudge:
         status: int,
         what: str,
         body: bytes | None,
-        not_found: str,
+        meaning: Meaning | None = None,
         *,
         attempts: int = 0,
         wait: float = 0.0,
         repeated: bool = False,
     ) -> FetchError:
-        """The error for an answer with a status that is not success, quoting Sentry's ``detail`` when it sent one.
+        """The error for an answer with a status that is not success, quoting the server's ``detail``.
 
-        ``not_found`` says what a 404 most likely means for this request (default :data:`NOT_FOUND`); ``attempts``
-        is how many retries were made, ``wait`` how long a 429 asked to wait, and ``repeated`` marks a 401 that was
-        not sent at all because the token had already been rejected.
+        ``meaning`` says what a 403 or 404 most likely means for this request; ``attempts`` is how many retries
+        were made, ``wait`` how long a 429 asked to wait, and ``repeated`` marks a 401 that was not sent at all
+        because the token had already been rejected.
         """
+        meaning = meaning or Meaning()
         detail = sentry_detail(body) if body is not None else None
-        said = f' Sentry said: "{detail}"' + ("" if detail.endswith((".", "!", "?")) else ".") if detail else ""
-        kind: type[FetchError] = FetchError
-        if status == 401:
-            again = " (not sent again: it was rejected for an earlier request)" if repeated else ""
-            kind, message = (
-                AuthError,
-                (
-                    f"Sentry rejected the token (401) when fetching {what}{again}: it is invalid, expired or revoked. "
-                    f"Create a new one with the event:read scope (Sentry: Settings > Auth Tokens) and save it with "
-                    f"{TOKEN_HELP}."
-                ),
-            )
-        elif status == 403:
-            kind, message = (
-                PermissionDeniedError,
-                (
-                    f"Sentry refused access (403) to {what}: the token lacks the event:read or project:read scope, "
-                    "or its user is not a member of the issue's project. Use a token with event:read, project:read "
-                    "and org:read, or ask an organisation owner for access to the project."
-                ),
-            )
-        elif status == 404:
-            kind, message = NotFoundError, f"Sentry could not find {what} (404): {not_found or NOT_FOUND}"
-        elif status == 429:
-            tail = f" and asks to wait {wait:.0f} s more" if wait > self.max_wait else after_retries(attempts)
-            kind, message = (
-                RateLimitedError,
-                (
-                    f"Sentry kept rate-limiting the requests for {what} (429){tail}. Wait a minute and try again, or "
-                    "export fewer issues at once."
-                ),
-            )
-        elif status >= 500:
-            kind, message = (
-                ServerError,
-                (
-                    f"Sentry failed with status {status} for {what}{after_retries(attempts)}. The server is "
-                    "having trouble: try again later, and check its status page if it persists."
-                ),
-            )
+        said = ""
+        if detail:
+            said = f' {self.server} said: "{detail}"' + ("" if detail.endswith((".", "!", "?")) else ".")
+        kind, template = STATUS_ERRORS.get(status, (ServerError, _SERVER_FAILED) if status >= 500 else _UNKNOWN)
+        if status == 429 and wait > self.max_wait:
+            tail = f" and asks to wait {wait:.0f} s more"
         else:
-            message = f"Sentry answered status {status} for {what}, which this tool does not know how to handle."
+            tail = after_retries(attempts)
+        message = template.format(
+            server=self.server,
+            what=what,
+            status=status,
+            again=" (not sent again: it was rejected for an earlier request)" if repeated else "",
+            tail=tail,
+            not_found=meaning.not_found,
+            forbidden=meaning.forbidden,
+            token_advice=self.token_advice,
+        )
         return kind(self.scrub(message + said), status=status)
+
+
+STATUS_ERRORS: dict[int, tuple[type[FetchError], str]] = {
+    401: (
+        AuthError,
+        "{server} rejected the token (401) when fetching {what}{again}: it is invalid, expired or revoked. "
+        "{token_advice}",
+    ),
+    403: (PermissionDeniedError, "{server} refused access (403) to {what}: {forbidden}"),
+    404: (NotFoundError, "{server} could not find {what} (404): {not_found}"),
+    429: (
+        RateLimitedError,
+        "{server} kept rate-limiting the requests for {what} (429){tail}. Wait a minute and try again, or export "
+        "fewer issues at once.",
+    ),
+}
+"""Status -> (error class, message); the message's fields are filled in by :meth:`AnswerJudge.status_error`."""
+_SERVER_FAILED = (
+    "{server} failed with status {status} for {what}{tail}. The server is having trouble: try again later, and "
+    "check its status page if it persists."
+)
+_UNKNOWN: tuple[type[FetchError], str] = (
+    FetchError,
+    "{server} answered status {status} for {what}, which this tool does not know how to handle.",
+)

@@ -1,0 +1,301 @@
+"""Sentry's REST API endpoints for one export: issues, events, the issue index and short ids.
+
+One :class:`SentryClient` serves one export, over one :class:`~.transport.ApiTransport` (which pins the token to
+the configured origin, paces, retries and checks every answer). What a caller may rely on:
+
+- Organisation-scoped endpoints come first. A server without them (GlitchTip answers 405 or an HTML page) is
+  remembered, and the client uses the legacy ``/api/0/issues/{id}/`` paths from then on (:meth:`_scoped_or_legacy`).
+- Every method returns parsed JSON of the promised shape or raises a
+  :class:`~sentry_issue_export.errors.FetchError` whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from ..errors import AuthError, FetchError, InvalidResponseError, NetworkError, RateLimitedError, ServerError
+from ..settings import Settings
+from .answers import EVENT_GONE, ISSUE_GONE, NO_EVENT, NO_ORG_READ, ORG_GONE, Meaning
+from .rate_limits import EndpointClass
+from .transport import ApiTransport, RouteMissing
+from .urls import DEFAULT_BASE_URL, TOKEN_HELP, short_id_needs_org
+
+INDEX_PAGE_SIZE = 100
+"""Sentry's issue index answers at most 100 ``group`` ids per call."""
+MAX_INDEX_PAGES = 10
+EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
+
+Path = tuple[str, ...]
+
+_LINK_PART = re.compile(r"<([^>]*)>([^<]*)")
+_LINK_PARAM = re.compile(r"([A-Za-z_]+)\s*=\s*\"?([^\";,\s]*)\"?")
+
+
+def next_cursor(link_header: str | None) -> str | None:
+    """The cursor of the ``rel="next"`` page in a ``Link`` header, or ``None`` when there are no more results.
+
+    Parsed loosely: servers wrap the header in odd punctuation, and cursors are opaque strings.
+    """
+    for url, params in _LINK_PART.findall(link_header or ""):
+        found = {k.lower(): v for k, v in _LINK_PARAM.findall(params)}
+        if found.get("rel", "").lower() != "next":
+            continue
+        if found.get("results", "true").lower() != "true":
+            return None
+        cursor = found.get("cursor") or parse_qs(urlsplit(url).query).get("cursor", [""])[0]
+        return cursor or None
+    return None
+
+
+class SentryClient:
+    """Sentry's REST API for one export. Use as ``async with SentryClient(...) as client``.
+
+    ``transport_options`` (``max_concurrency``, ``timeout``, ``retries``, ``transport``, ``clock`` ...) go to the
+    :class:`~.transport.ApiTransport`.
+    """
+
+    def __init__(self, base_url: str, token: str | None, *, org: str | None = None, **transport_options: Any) -> None:
+        self.org = org or None
+        self._transport = ApiTransport(base_url, token, **transport_options)
+        self._scoped_routes = True
+        """Set to False once the server shows it has no organisation-scoped routes."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> SentryClient:
+        """A client configured from a :class:`~sentry_issue_export.settings.Settings`; ``options`` override."""
+        kwargs: dict[str, Any] = {
+            "org": settings.org,
+            "max_concurrency": settings.max_concurrency,
+            "timeout": settings.timeout,
+            "retries": settings.retries,
+            "max_response_bytes": settings.max_response_bytes,
+        }
+        kwargs.update(options)
+        return cls(settings.base_url or DEFAULT_BASE_URL, settings.token, **kwargs)
+
+    @property
+    def origin(self) -> str:
+        return self._transport.origin
+
+    @property
+    def scoped_routes(self) -> bool:
+        """False once the server has shown it only answers the legacy unscoped paths."""
+        return self._scoped_routes
+
+    def __repr__(self) -> str:
+        return f"SentryClient(transport={self._transport!r}, org={self.org!r})"
+
+    async def __aenter__(self) -> SentryClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the token replaced, for any message built from foreign text."""
+        return self._transport.scrub(text)
+
+    # --- endpoints ----------------------------------------------------------------------------------------------
+
+    async def get_issue(self, issue_id: str, org: str | None = None) -> dict[str, Any]:
+        """One issue by numeric id or short id. The answer's ``id`` may differ from ``issue_id`` (merged issue)."""
+        org = org or self.org
+        what = f"issue {issue_id}" + (f" in organisation {org}" if org else "")
+        scoped = ("organizations", org, "issues", issue_id) if org else None
+        try:
+            data, _ = await self._scoped_or_legacy(
+                scoped, self._legacy(("issues", issue_id), issue_id, org), "issue", what, Meaning(ISSUE_GONE)
+            )
+        except RouteMissing:
+            raise self._no_scoped_api(issue_id) from None
+        except FetchError as exc:
+            if exc.status != 404 or issue_id.isdigit() or not org or not self._scoped_routes:
+                raise
+            # Some servers take short ids only through the short-id endpoint.
+            issue = await self._issue_by_short_id_lookup(org, issue_id)
+            if issue is None:
+                raise
+            return issue
+        return self._expect_object(data, what)
+
+    async def _issue_by_short_id_lookup(self, org: str, short_id: str) -> dict[str, Any] | None:
+        try:
+            found = await self.resolve_short_id(org, short_id)
+        except (AuthError, NetworkError, RateLimitedError, ServerError):
+            raise
+        except FetchError as exc:
+            if exc.status == 403:
+                raise
+            return None  # the issue path's 404 says more than this lookup's failure
+        group = found.get("group")
+        if isinstance(group, dict) and group.get("id"):
+            return group
+        group_id = str(found.get("groupId") or "")
+        return await self.get_issue(group_id, org) if group_id.isdigit() else None
+
+    async def get_issues_batch(self, org: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Issues by numeric id through the organisation's issue index, keyed by the ``id`` each answer carries.
+
+        The index answers a lighter issue shape than :meth:`get_issue`. Ids it does not return (merged, deleted,
+        not numeric) are simply absent. Raises ``FetchError`` when the server has no usable index.
+        """
+        wanted = list(dict.fromkeys(i for i in ids if i.isdigit()))
+        chunks = [wanted[i : i + INDEX_PAGE_SIZE] for i in range(0, len(wanted), INDEX_PAGE_SIZE)]
+        tasks = [asyncio.ensure_future(self._index_chunk(org, chunk)) for chunk in chunks]
+        try:
+            pages = await asyncio.gather(*tasks)
+        except BaseException as exc:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if isinstance(exc, RouteMissing):
+                raise InvalidResponseError(
+                    f"{self.origin} has no organisation issue index (it answered 405 or an HTML page)."
+                ) from None
+            raise
+        found: dict[str, dict[str, Any]] = {}
+        for page in pages:
+            found.update(page)
+        return found
+
+    async def _index_chunk(self, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        what = f"the issue index of organisation {org} ({len(ids)} issues)"
+        params = [("group", i) for i in ids] + [("project", "-1")]
+        wanted, found = set(ids), {}
+        cursor: str | None = None
+        for _page in range(MAX_INDEX_PAGES):
+            page = params + ([("cursor", cursor)] if cursor else [])
+            data, headers = await self._scoped_or_legacy(
+                ("organizations", org, "issues"), None, "index", what, Meaning(), params=page
+            )
+            if not isinstance(data, list):
+                raise self._transport.answers.wrong_shape(what, data, "a list of issues")
+            foreign = False
+            for item in data:
+                item_id = str(item.get("id")) if isinstance(item, dict) else None
+                if item_id in wanted and isinstance(item, dict):
+                    found[item_id] = item
+                else:
+                    foreign = True
+            # A server that ignores group= would page through every issue of the organisation: stop early.
+            if foreign or len(found) == len(wanted):
+                break
+            cursor = next_cursor(headers.get("link"))
+            if cursor is None:
+                break
+        return found
+
+    async def get_event(self, issue_id: str, org: str | None = None, event_id: str = "latest") -> dict[str, Any]:
+        """One event of an issue: a 32-hex id, ``latest``, ``oldest`` or ``recommended``.
+
+        A 404 for ``latest`` means the issue has no event left in retention (``NotFoundError``).
+        """
+        org = org or self.org
+        what = (
+            f"the {event_id} event of issue {issue_id}"
+            if event_id in EVENT_KEYWORDS
+            else f"event {event_id} of issue {issue_id}"
+        )
+        meaning = Meaning(NO_EVENT if event_id == "latest" else EVENT_GONE)
+        scoped = ("organizations", org, "issues", issue_id, "events", event_id) if org else None
+        legacy = self._legacy(("issues", issue_id, "events", event_id), issue_id, org)
+        try:
+            data, _ = await self._scoped_or_legacy(scoped, legacy, "event", what, meaning)
+        except RouteMissing:
+            raise self._no_scoped_api(issue_id) from None
+        return self._expect_object(data, what)
+
+    async def resolve_short_id(self, org: str, short_id: str) -> dict[str, Any]:
+        """Sentry's short-id lookup: ``organizationSlug``, ``projectSlug``, ``groupId`` and ``group``."""
+        what = f"short id {short_id} in organisation {org}"
+        path = ("organizations", org, "shortids", short_id)
+        try:
+            data, _ = await self._scoped_or_legacy(path, None, "other", what, Meaning(ISSUE_GONE, NO_ORG_READ))
+        except RouteMissing:
+            raise self._no_scoped_api(short_id) from None
+        return self._expect_object(data, what)
+
+    async def check_access(self) -> str:
+        """One cheap authenticated request that proves the base URL and token work; returns what it reached.
+
+        Raises ``AuthError`` (401), ``PermissionDeniedError`` (403), ``NotFoundError`` (unknown organisation),
+        ``NetworkError`` (unreachable) or ``InvalidResponseError`` (not a Sentry API).
+        """
+        if self.org:
+            what = f"organisation {self.org}"
+            try:
+                data, _ = await self._scoped_or_legacy(
+                    ("organizations", self.org), None, "other", what, Meaning(ORG_GONE, NO_ORG_READ)
+                )
+            except RouteMissing:
+                pass
+            else:
+                org = self._expect_object(data, what)
+                return f"organisation {org.get('name') or self.org} ({org.get('slug') or self.org})"
+        data, _ = await self._transport.get_json((), kind="other", what="the API root")
+        root = self._expect_object(data, "the API root")
+        if "auth" in root and not root["auth"]:
+            raise AuthError(
+                f"{self.origin} did not accept the token: it is invalid, expired or revoked. Create a new one "
+                f"with the event:read scope and save it with {TOKEN_HELP}."
+            )
+        user = root.get("user")
+        who = (user.get("email") or user.get("username") or user.get("name")) if isinstance(user, dict) else None
+        return f"user {who}" if who else f"the Sentry API at {self.origin}"
+
+    # --- routes -------------------------------------------------------------------------------------------------
+
+    async def _scoped_or_legacy(
+        self,
+        scoped: Path | None,
+        legacy: Path | None,
+        kind: EndpointClass,
+        what: str,
+        meaning: Meaning,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+    ) -> tuple[Any, httpx.Headers]:
+        """GET the organisation-scoped path, or the legacy one on a server without scoped routes.
+
+        ``scoped`` is ``None`` when no organisation is known; ``legacy`` is ``None`` when the request has no
+        legacy form, and then a server without scoped routes raises ``RouteMissing``.
+        """
+        if scoped is not None and self._scoped_routes:
+            try:
+                return await self._transport.get_json(
+                    scoped, kind=kind, what=what, params=params, meaning=meaning, route_may_be_missing=True
+                )
+            except RouteMissing:
+                self._scoped_routes = False  # GlitchTip and similar: legacy paths from now on
+        if legacy is None:
+            raise RouteMissing(what)
+        return await self._transport.get_json(legacy, kind=kind, what=what, params=params, meaning=meaning)
+
+    def _legacy(self, path: Path, issue_id: str, org: str | None) -> Path | None:
+        """The legacy path, which takes numeric ids only; for a short id, raise what to do instead."""
+        if issue_id.isdigit():
+            return path
+        if org is None:
+            raise FetchError(short_id_needs_org(issue_id))
+        if not self._scoped_routes:
+            raise self._no_scoped_api(issue_id)
+        return None
+
+    def _no_scoped_api(self, issue_id: str) -> FetchError:
+        return FetchError(
+            f"{self.origin} does not offer Sentry's organisation-scoped API (it answered 405 or an HTML page, "
+            f"as GlitchTip does), so the short id {issue_id} cannot be looked up: use the numeric issue id or paste "
+            "the issue's URL instead."
+        )
+
+    def _expect_object(self, data: Any, what: str) -> dict[str, Any]:
+        return self._transport.answers.expect_object(data, what)

@@ -1,0 +1,8 @@
+"""The package's version, read from its installed metadata so it is written in one place (``pyproject.toml``)."""
+
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("export-sentry-issue-mcp")
+except metadata.PackageNotFoundError:  # a bare checkout on sys.path, not installed
+    __version__ = "0+unknown"
