@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     caps = parser.add_argument_group("caps (every cut is announced in the report)")
     defaults = RenderLimits()
-    for field in attrs.fields(RenderLimits):
+    for field in _CAP_FIELDS:
         caps.add_argument(
             f"--{field.name.replace('_', '-')}",
             type=_positive_int,
@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 _CAP_HELP = {
     "max_frames": "stack frames shown per trace, newest and oldest kept",
+    "collapse_runs_of": "identical frames in a row (recursion) shown as their first, last and a count",
+    "max_detail_frames": "frames per trace with code and variables, the one closest to the error first",
+    "max_context_lines": "lines of code shown on each side of a frame's executing line",
+    "max_fields": "items per list of tags, extra data, context fields, headers or packages",
     "max_breadcrumbs": "breadcrumbs shown, newest kept",
     "max_spans": "spans shown, earliest kept",
     "max_threads": "threads shown, crashed one first",
@@ -86,6 +90,10 @@ _CAP_HELP = {
     "max_vars": "local variables shown per frame",
     "max_depth": "nesting levels shown inside a value",
 }
+
+
+_CAP_FIELDS = [field for field in attrs.fields(RenderLimits) if field.name in _CAP_HELP]
+"""The whole-number caps, each an option; the others are for the Python API."""
 
 
 def _positive_int(text: str) -> int:
@@ -189,7 +197,7 @@ def _export_command(args: argparse.Namespace) -> int:
 
 def _settings_from_args(args: argparse.Namespace, registry: Registry) -> Settings:
     overrides: dict[str, Any] = {"debug": args.debug, "remove_pii": args.remove_pii}
-    caps = {f.name: getattr(args, f.name) for f in attrs.fields(RenderLimits) if getattr(args, f.name) is not None}
+    caps = {f.name: getattr(args, f.name) for f in _CAP_FIELDS if getattr(args, f.name) is not None}
     if caps:
         overrides["limits"] = attrs.evolve(RenderLimits(), **caps)
     if args.concurrency is not None:

@@ -13,21 +13,41 @@ import attrs
 
 @attrs.frozen
 class RenderLimits:
-    """Caps that keep a report readable and bounded; every cut is announced in the report."""
+    """Caps that keep a report readable and bounded; every cut is announced in the report.
+
+    The defaults are the saved file's. An answer to an assistant tightens them step by step
+    (``answers.ANSWER_LADDER``) until it fits its budget.
+    """
 
     max_frames: int = 100
     """Frames shown per stack trace; the newest (closest to the error) and the oldest are kept."""
     max_breadcrumbs: int = 200
     """Breadcrumbs shown; the newest are kept."""
     max_spans: int = 300
-    """Spans shown; the earliest are kept."""
+    """Spans shown; the earliest are kept (or the slowest, see ``spans_kept``)."""
     max_threads: int = 20
+    """Threads shown; the crashed and the current one first."""
     max_value_chars: int = 2000
     """Longest single value (a variable, a header, a message) before it is cut."""
     max_vars: int = 50
     """Variables shown per frame."""
     max_depth: int = 6
     """Deepest nesting shown inside a value."""
+    collapse_runs_of: int = 3
+    """A run of at least this many identical frames (same file, module, function and line: recursion) shows
+    only its first and last frame and a line counting the rest."""
+    max_detail_frames: int = 250
+    """Frames per stack trace that keep their code context and variables: the frame closest to the error
+    first, then in-app frames from the newest, then the others; the rest are one line each."""
+    max_context_lines: int = 20
+    """Lines of code context shown on each side of a frame's executing line."""
+    max_fields: int = 1000
+    """Items shown per list of name-value pairs: tags, extra data, each context, headers, packages."""
+    library_frame_details: bool = True
+    """False shows frames outside the application (``in_app`` false) on one line, except the one closest to
+    the error."""
+    spans_kept: str = "earliest"
+    """Which spans ``max_spans`` keeps: ``earliest``, or ``slowest`` (plus every top-level span)."""
 
 
 @attrs.frozen

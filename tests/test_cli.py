@@ -186,10 +186,10 @@ def _run_with_stderr(stderr_is_terminal: bool, tmp_path: Path) -> str:
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path):
     on_terminal = _run_with_stderr(True, tmp_path / "tty")
-    assert "\r[" in on_terminal and "6/6" in on_terminal
+    assert "\r[" in on_terminal and "7/7" in on_terminal
     piped = _run_with_stderr(False, tmp_path / "pipe")
     assert "\r" not in piped and "[#" not in piped
-    assert "Exported 6 issue(s)" in piped
+    assert "Exported 7 issue(s)" in piped
 
 
 def test_templates_directory_overrides_one_block(tmp_path: Path, capsys):

@@ -59,10 +59,10 @@ def samples() -> dict[str, dict[str, Any]]:
 def test_names_are_stable_and_match_the_bundled_files() -> None:
     assert sample_names() == SAMPLE_NAMES
     assert SAMPLE_NAMES[-1] == "huge_event"
-    assert len(set(SAMPLE_NAMES)) == len(SAMPLE_NAMES) == 7
+    assert len(set(SAMPLE_NAMES)) == len(SAMPLE_NAMES) == 8
     package = resources.files("sentry_issue_export.samples")
     bundled = {item.name.removesuffix(".json") for item in package.iterdir() if item.name.endswith(".json")}
-    assert bundled == set(SAMPLE_NAMES) - {"huge_event"}
+    assert bundled == set(SAMPLE_NAMES) - {"huge_event"}  # deep_recursion.json holds one recurse frame
 
 
 def test_unknown_name_raises_value_error_listing_the_valid_names() -> None:
@@ -403,3 +403,14 @@ def test_plugin_registers_the_source_through_the_hook() -> None:
     registered: list[Source] = []
     manager.hook.register_sources(register=registered.append)
     assert [type(source) for source in registered] == [SamplesSource]
+
+
+def test_deep_recursion_is_one_function_calling_itself_with_a_long_local(samples: dict[str, dict[str, Any]]) -> None:
+    from sentry_issue_export.samples.recursion import RECURSION_FRAMES
+
+    frames = entry_data(samples["deep_recursion"]["event"], "exception")["values"][-1]["stacktrace"]["frames"]
+    recursing = [frame for frame in frames if frame["function"] == "recurse"]
+    assert len(recursing) == RECURSION_FRAMES == 180 and frames[-RECURSION_FRAMES:] == recursing
+    assert {(frame["filename"], frame["lineNo"]) for frame in recursing} == {("corpus/make_corpus.py", 201)}
+    assert [frame["vars"]["depth"] for frame in recursing] == [str(depth) for depth in range(RECURSION_FRAMES)]
+    assert all(len(frame["vars"]["text"]) > 5000 for frame in recursing)

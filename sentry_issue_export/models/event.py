@@ -161,6 +161,8 @@ class Event:
     environment: str | None = None
     release: str | None = None
     dist: str | None = None
+    server_name: str | None = None
+    """The host the SDK ran on (a top-level key of SDK events, a tag in the REST API's)."""
     date_created: Timestamp = None
     date_received: Timestamp = None
     start_timestamp: Timestamp = None
@@ -219,6 +221,7 @@ class Event:
             environment=as_text(data.get("environment")) or tag_values.get("environment"),
             release=release_version(data.get("release")) or tag_values.get("release"),
             dist=as_text(data.get("dist")),
+            server_name=as_text(pick(data, "server_name", "serverName")) or tag_values.get("server_name"),
             date_created=date_created,
             date_received=parse_timestamp(pick(data, "dateReceived", "date_received", "received")),
             start_timestamp=start,
@@ -261,10 +264,18 @@ _RAW_SDK_ENTRY_KEYS = {
 
 
 def _entries(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """``entries[]`` as the API sends them, or built from a raw SDK payload's top-level keys."""
+    """``entries[]`` as the API sends them, or built from a raw SDK payload's top-level keys.
+
+    An SDK event's ``message`` may be an object like ``logentry`` (``{"formatted": ...}``); then it is one.
+    """
     if "entries" in data:
         return [entry for entry in as_list(data.get("entries")) if isinstance(entry, dict)]
-    return [{"type": kind, "data": data[key]} for key, kind in _RAW_SDK_ENTRY_KEYS.items() if data.get(key) is not None]
+    entries = [
+        {"type": kind, "data": data[key]} for key, kind in _RAW_SDK_ENTRY_KEYS.items() if data.get(key) is not None
+    ]
+    if data.get("logentry") is None and isinstance(data.get("message"), dict):
+        entries.append({"type": "message", "data": data["message"]})
+    return entries
 
 
 def _values(data: Any) -> list[Any]:

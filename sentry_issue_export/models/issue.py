@@ -5,12 +5,15 @@ The top of the model tree: ``build_report`` is what the exporter calls with the 
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
 from .coerce import Field, Timestamp, as_fields, as_int, as_mapping, as_text, parse_timestamp, pick, release_version
 from .event import Event
+
+if TYPE_CHECKING:
+    from ..settings import RenderLimits
 
 
 @attrs.frozen
@@ -102,6 +105,8 @@ class IssueReport:
     """``None`` when the issue has no event left in retention; the report says so."""
     ref_text: str = ""
     """The reference as the user typed it."""
+    limits: RenderLimits | None = None
+    """The limits the report was capped with (``apply_limits``); ``None`` for an uncapped report."""
 
 
 def build_report(issue_json: Any, event_json: Any, ref_text: str = "") -> IssueReport:

@@ -1,25 +1,42 @@
 """Apply ``RenderLimits`` to a report, once, before any renderer formats it.
 
-Every renderer shows the same capped report, and every cut is visible: list cuts set the model's
-``*_truncated`` counts, long strings end in ``… [cut N chars]`` and containers nested deeper than
-``max_depth`` become a ``… [nested too deep: ...]`` string.
+Every renderer shows the same capped report, and every cut is visible:
+
+- list cuts set the model's ``*_truncated`` counts (frames, variables, breadcrumbs, spans, threads);
+- a run of identical frames (recursion) keeps its first and last frame, and the newer one counts the frames
+  left out in ``repeats_omitted``;
+- frames past ``max_detail_frames`` lose their code context and variables, counted in the stack trace's
+  ``details_omitted``;
+- a list of name-value pairs cut by ``max_fields`` ends in one ``("…", "N more not shown …")`` pair, so every
+  template, a user's too, shows the cut without knowing about it;
+- long strings end in ``… [cut N chars]`` and containers nested deeper than ``max_depth`` become a
+  ``… [nested too deep: ...]`` string.
+
+The report records the limits it was capped with (``IssueReport.limits``), so a template names the cap that
+applied to this issue even when several issues of one answer were capped differently.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import attrs
 
 from ..settings import RenderLimits
 from ..textsafe import cut
-from .entries import Span, Thread
-from .event import Event
+from .entries import Request, Span, Thread
+from .event import Context, Event, SdkInfo, Tag, User
+from .exceptions import ExceptionInfo
 from .issue import IssueReport
 from .stacktrace import Frame, Stacktrace
 
 OLDEST_FRAMES_SHARE = 3
 """Of ``max_frames``, one third goes to the oldest frames (the entry point), the rest to the newest."""
+MORE = "…"
+"""The name of the pair that announces a ``max_fields`` cut."""
+
+T = TypeVar("T")
 
 
 def apply_limits(report: IssueReport, limits: RenderLimits) -> IssueReport:
@@ -27,8 +44,8 @@ def apply_limits(report: IssueReport, limits: RenderLimits) -> IssueReport:
     event = report.event
     if event is not None:
         event = _cap_event(event, limits)
-    capped = attrs.evolve(report, event=event)
-    return _ValueCapper(limits).model(capped)
+    capped: IssueReport = _ValueCapper(limits).model(attrs.evolve(report, event=event, limits=limits))
+    return capped
 
 
 def _cap_event(event: Event, limits: RenderLimits) -> Event:
@@ -38,22 +55,34 @@ def _cap_event(event: Event, limits: RenderLimits) -> Event:
     threads = sorted(event.threads, key=lambda thread: (not thread.crashed, not thread.current))
     crumbs = event.breadcrumbs
     kept_crumbs = crumbs[len(crumbs) - max_crumbs :] if len(crumbs) > max_crumbs else crumbs
+    fields = _FieldCapper(max(limits.max_fields, 0))
     return attrs.evolve(
         event,
-        exceptions=tuple(
-            attrs.evolve(
-                exc,
-                stacktrace=_cap_stacktrace(exc.stacktrace, limits),
-                raw_stacktrace=_cap_stacktrace(exc.raw_stacktrace, limits),
-            )
-            for exc in event.exceptions
-        ),
+        exceptions=tuple(_cap_exception(exc, limits) for exc in event.exceptions),
         threads=tuple(_cap_thread(thread, limits) for thread in threads[:max_threads]),
         threads_truncated=max(len(threads) - max_threads, 0),
         breadcrumbs=kept_crumbs,
         breadcrumbs_truncated=len(crumbs) - len(kept_crumbs),
-        spans=_earliest_spans(event.spans, max(limits.max_spans, 0)),
+        spans=_kept_spans(event.spans, max(limits.max_spans, 0), limits.spans_kept),
         spans_truncated=max(len(event.spans) - max(limits.max_spans, 0), 0),
+        request=_cap_request(event.request, fields),
+        user=_cap_user(event.user, fields),
+        contexts=tuple(
+            attrs.evolve(context, fields=fields.pairs(context.fields))
+            for context in fields.items(event.contexts, lambda text: Context(MORE, None, ((MORE, text),)))
+        ),
+        tags=fields.items(event.tags, lambda text: Tag(MORE, text)),
+        extra=fields.pairs(event.extra),
+        packages=fields.pairs(event.packages),
+        sdk=_cap_sdk(event.sdk, fields),
+    )
+
+
+def _cap_exception(exc: ExceptionInfo, limits: RenderLimits) -> ExceptionInfo:
+    return attrs.evolve(
+        exc,
+        stacktrace=_cap_stacktrace(exc.stacktrace, limits),
+        raw_stacktrace=_cap_stacktrace(exc.raw_stacktrace, limits),
     )
 
 
@@ -65,10 +94,14 @@ def _cap_thread(thread: Thread, limits: RenderLimits) -> Thread:
     )
 
 
+# --- stack traces ---------------------------------------------------------------------------------------------
+
+
 def _cap_stacktrace(stacktrace: Stacktrace | None, limits: RenderLimits) -> Stacktrace | None:
     if stacktrace is None:
         return None
-    frames = stacktrace.frames
+    frames = collapse_repeats(stacktrace.frames, limits.collapse_runs_of)
+    shown = len(frames)
     max_frames = max(limits.max_frames, 0)
     truncated_at = 0
     if len(frames) > max_frames:
@@ -76,23 +109,84 @@ def _cap_stacktrace(stacktrace: Stacktrace | None, limits: RenderLimits) -> Stac
         newest = max_frames - oldest
         frames = frames[:oldest] + frames[len(frames) - newest :]
         truncated_at = oldest
+    detailed = _detailed_frames(frames, limits)
+    capped = []
+    for index, frame in enumerate(frames):
+        if index in detailed:
+            capped.append(_cap_frame(frame, limits))
+        else:
+            capped.append(attrs.evolve(frame, context=(), vars=()))
     return attrs.evolve(
         stacktrace,
-        frames=tuple(_cap_frame(frame, limits) for frame in frames),
-        frames_truncated=len(stacktrace.frames) - len(frames),
+        frames=tuple(capped),
+        frames_truncated=shown - len(frames),
         frames_truncated_at=truncated_at,
+        details_omitted=sum(1 for i, f in enumerate(frames) if i not in detailed and (f.context or f.vars)),
     )
+
+
+def _identity(frame: Frame) -> tuple[Any, ...]:
+    return (frame.abs_path or frame.filename, frame.module, frame.function, frame.lineno, frame.instruction_addr)
+
+
+def collapse_repeats(frames: Sequence[Frame], run_length: int) -> tuple[Frame, ...]:
+    """``frames`` with each run of at least ``run_length`` identical frames reduced to its first and last frame;
+    the last (the newer call) counts the frames between them in ``repeats_omitted``.
+
+    Frames are identical when file, module, function, line and address agree; their variables may differ (a
+    recursion's depth). Frames without a function and a line are never taken for a run.
+    """
+    if run_length < 2 or len(frames) < run_length:
+        return tuple(frames)
+    result: list[Frame] = []
+    start = 0
+    while start < len(frames):
+        key = _identity(frames[start])
+        end = start + 1
+        if frames[start].function is not None or frames[start].lineno is not None:
+            while end < len(frames) and _identity(frames[end]) == key:
+                end += 1
+        run = end - start
+        if run >= max(run_length, 3):
+            last = frames[end - 1]
+            result += [frames[start], attrs.evolve(last, repeats_omitted=last.repeats_omitted + run - 2)]
+        else:
+            result.extend(frames[start:end])
+        start = end
+    return tuple(result)
+
+
+def _detailed_frames(frames: Sequence[Frame], limits: RenderLimits) -> set[int]:
+    """Indexes of the frames that keep code context and variables: the newest frame (closest to the error)
+    first, then in-app frames from the newest, then the rest from the newest, up to ``max_detail_frames``."""
+    budget = max(limits.max_detail_frames, 0)
+    if budget >= len(frames) and limits.library_frame_details:
+        return set(range(len(frames)))
+    newest_first = list(reversed(range(len(frames))))
+    in_app = [i for i in newest_first[1:] if frames[i].in_app]
+    others = [i for i in newest_first[1:] if not frames[i].in_app] if limits.library_frame_details else []
+    order = newest_first[:1] + in_app + others
+    return set(order[:budget])
 
 
 def _cap_frame(frame: Frame, limits: RenderLimits) -> Frame:
     max_vars = max(limits.max_vars, 0)
-    if len(frame.vars) <= max_vars:
-        return frame
-    return attrs.evolve(frame, vars=frame.vars[:max_vars], vars_truncated=len(frame.vars) - max_vars)
+    changes: dict[str, Any] = {}
+    if len(frame.vars) > max_vars:
+        changes.update(vars=frame.vars[:max_vars], vars_truncated=len(frame.vars) - max_vars)
+    around = max(limits.max_context_lines, 0)
+    if len(frame.context) > 2 * around + 1:
+        at = next((i for i, line in enumerate(frame.context) if line.is_error_line), len(frame.context) // 2)
+        changes["context"] = frame.context[max(at - around, 0) : at + around + 1]
+    return attrs.evolve(frame, **changes) if changes else frame
 
 
-def _earliest_spans(spans: tuple[Span, ...], max_spans: int) -> tuple[Span, ...]:
-    """The ``max_spans`` spans that started first, kept in their tree order."""
+# --- spans ----------------------------------------------------------------------------------------------------
+
+
+def _kept_spans(spans: tuple[Span, ...], max_spans: int, kept: str) -> tuple[Span, ...]:
+    """The ``max_spans`` spans that started first, or (``slowest``) every top-level span and then the slowest,
+    kept in their tree order."""
     if len(spans) <= max_spans:
         return spans
 
@@ -101,8 +195,63 @@ def _earliest_spans(spans: tuple[Span, ...], max_spans: int) -> tuple[Span, ...]
         seconds = timestamp.timestamp() if not isinstance(timestamp, str | None) else None
         return (seconds is None, seconds or 0.0, index)
 
-    keep = set(sorted(range(len(spans)), key=start)[:max_spans])
+    def slowness(index: int) -> tuple[int, float, int]:
+        span = spans[index]
+        return (span.depth != 0, -(span.duration_ms or 0.0), index)
+
+    keep = set(sorted(range(len(spans)), key=slowness if kept == "slowest" else start)[:max_spans])
     return tuple(span for index, span in enumerate(spans) if index in keep)
+
+
+# --- name-value lists -------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _FieldCapper:
+    """Cuts lists of name-value pairs to ``max_fields`` items, announcing the cut as a last item."""
+
+    max_fields: int
+
+    def more(self, count: int) -> str:
+        return f"{count:,} more not shown (max_fields={self.max_fields})"
+
+    def items(self, values: tuple[T, ...], announce: Callable[[str], T]) -> tuple[T, ...]:
+        if len(values) <= self.max_fields:
+            return values
+        return (*values[: self.max_fields], announce(self.more(len(values) - self.max_fields)))
+
+    def pairs(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        return self.items(values, lambda text: (MORE, text))
+
+    def names(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        return self.items(values, lambda text: f"{MORE} {text}")
+
+
+def _cap_request(request: Request | None, fields: _FieldCapper) -> Request | None:
+    if request is None:
+        return None
+    return attrs.evolve(
+        request,
+        query=fields.pairs(request.query),
+        headers=fields.pairs(request.headers),
+        cookies=fields.pairs(request.cookies),
+        env=fields.pairs(request.env),
+    )
+
+
+def _cap_user(user: User | None, fields: _FieldCapper) -> User | None:
+    if user is None:
+        return None
+    return attrs.evolve(user, data=fields.pairs(user.data), other=fields.pairs(user.other))
+
+
+def _cap_sdk(sdk: SdkInfo | None, fields: _FieldCapper) -> SdkInfo | None:
+    if sdk is None:
+        return None
+    return attrs.evolve(sdk, integrations=fields.names(sdk.integrations), packages=fields.names(sdk.packages))
+
+
+# --- values ---------------------------------------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -123,6 +272,8 @@ class _ValueCapper:
     def member(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
+        if isinstance(value, RenderLimits):
+            return value
         if attrs.has(type(value)):
             return self.model(value)
         if isinstance(value, tuple):

@@ -125,6 +125,8 @@ class Frame:
     orig_lineno: int | None = None
     orig_colno: int | None = None
     vars_truncated: int = 0
+    repeats_omitted: int = 0
+    """Frames identical to this one (recursion) that were left out just before it, older calls first."""
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
@@ -167,12 +169,14 @@ class Frame:
 @attrs.frozen
 class Stacktrace:
     """Frames oldest call first. ``frames_omitted`` is the ``[start, end)`` range Sentry itself dropped;
-    ``frames_truncated`` counts frames cut by ``max_frames``, missing just before ``frames[frames_truncated_at]``."""
+    ``frames_truncated`` counts frames cut by ``max_frames``, missing just before ``frames[frames_truncated_at]``;
+    ``details_omitted`` counts frames shown without the code context and variables they have."""
 
     frames: tuple[Frame, ...] = ()
     frames_omitted: tuple[int, int] | None = None
     frames_truncated: int = 0
     frames_truncated_at: int = 0
+    details_omitted: int = 0
 
     @classmethod
     def from_api(cls, data: Any) -> Self:

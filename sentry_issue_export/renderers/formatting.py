@@ -130,19 +130,37 @@ def breadcrumb_date(breadcrumbs: Sequence[Breadcrumb]) -> str | None:
 
 @attrs.frozen
 class FrameGap:
-    """Where ``max_frames`` cut frames out of a stack trace."""
+    """Where frames are left out of a stack trace: cut by ``max_frames``, or (``repeat_of`` set) a run of
+    frames identical to ``repeat_of``, collapsed."""
 
     count: int
     is_gap: bool = True
+    repeat_of: Frame | None = None
 
 
 def frames_newest_first(stacktrace: Stacktrace) -> list[Frame | FrameGap]:
-    """Frames most recent call first, with a ``FrameGap`` where frames were cut."""
-    items: list[Frame | FrameGap] = list(stacktrace.frames)
-    if stacktrace.frames_truncated:
-        items.insert(stacktrace.frames_truncated_at, FrameGap(stacktrace.frames_truncated))
+    """Frames most recent call first, with a ``FrameGap`` where frames were cut or collapsed."""
+    items: list[Frame | FrameGap] = []
+    for index, frame in enumerate(stacktrace.frames):
+        if stacktrace.frames_truncated and index == stacktrace.frames_truncated_at:
+            items.append(FrameGap(stacktrace.frames_truncated))
+        if frame.repeats_omitted:
+            items.append(FrameGap(frame.repeats_omitted, repeat_of=frame))
+        items.append(frame)
+    if stacktrace.frames_truncated and stacktrace.frames_truncated_at >= len(stacktrace.frames):
+        items.append(FrameGap(stacktrace.frames_truncated))
     items.reverse()
     return items
+
+
+def repeat_line(gap: FrameGap) -> str:
+    """``… 178 more frames of recurse (corpus/make_corpus.py:201), identical``."""
+    frame = gap.repeat_of
+    if frame is None:
+        return ""
+    where = frame_position(frame)
+    function = frame_function(frame)
+    return f"… {plural(gap.count, 'more frame')} of {function or 'this frame'} ({where}), identical"
 
 
 def frame_function(frame: Frame) -> str:
@@ -390,7 +408,9 @@ def raw_frames_text(stacktrace: Stacktrace, limits: Any) -> str:
     """One line per frame, most recent call first, for unprocessed (minified) stack traces."""
     lines = []
     for item in frames_newest_first(stacktrace):
-        if isinstance(item, FrameGap):
+        if isinstance(item, FrameGap) and item.repeat_of is not None:
+            lines.append(repeat_line(item))
+        elif isinstance(item, FrameGap):
             lines.append(f"… {plural(item.count, 'frame')} omitted (max_frames={limits.max_frames}) …")
         else:
             function = frame_function(item)

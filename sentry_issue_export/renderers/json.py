@@ -12,26 +12,26 @@ Containers that fit in 100 columns are written on one line, so the file also rea
 - ``Failure``: a reference that could not be exported: ``ref`` (as typed), ``error`` (the error class, e.g.
   ``NotFoundError``; see ``sentry_issue_export/errors.py``), ``message`` (the sentence saying why).
 - ``Report``: ``issue`` (Issue), ``event`` (Event or ``null`` when no event is left in retention),
-  ``ref_text`` (the reference as typed).
+  ``ref_text`` (the reference as typed), ``limits`` (the caps this report was cut to: the fields of
+  ``RenderLimits``).
 - ``Issue``: ``id``, ``short_id``, ``title``, ``culprit``, ``permalink``, ``level``, ``status``, ``substatus``,
   ``priority``, ``platform``, ``project`` {``id``, ``slug``, ``name``}, ``type``, ``issue_category``,
   ``metadata`` (pairs), ``count`` and ``user_count`` (integers), ``first_seen``, ``last_seen``,
   ``assigned_to`` (display text), ``first_release``, ``last_release`` (versions).
 - ``Event``: ``id``, ``group_id``, ``type`` (any string, also types this version does not know), ``title``,
   ``message``, ``platform``, ``level``, ``logger``, ``culprit``, ``transaction``, ``environment``, ``release``,
-  ``dist``, ``date_created``, ``date_received``, ``start_timestamp``, ``end_timestamp``, ``fingerprints``,
-  ``exceptions`` [ExceptionInfo] (oldest first; the last one was raised), ``threads`` [Thread] (crashed and
-  current first), ``log_message`` {``formatted``, ``message``, ``params``}, ``request`` {``method``, ``url``,
-  ``query``, ``fragment``, ``headers``, ``cookies`` (pairs), ``data`` (as sent), ``env`` (pairs),
+  ``dist``, ``server_name``, ``date_created``, ``date_received``, ``start_timestamp``, ``end_timestamp``,
+  ``fingerprints``, ``exceptions`` [ExceptionInfo] (oldest first; the last one was raised), ``threads`` [Thread]
+  (crashed and current first), ``log_message`` {``formatted``, ``message``, ``params``}, ``request`` {``method``,
+  ``url``, ``query``, ``fragment``, ``headers``, ``cookies`` (pairs), ``data`` (as sent), ``env`` (pairs),
   ``inferred_content_type``}, ``breadcrumbs`` [{``timestamp``, ``type``, ``category``, ``level``, ``message``,
   ``data``}] (oldest first), ``spans`` [Span] (tree order), ``csp`` (the violation's fields and ``other``),
-  ``occurrence`` {``issue_title``, ``subtitle``, ``culprit``, ``evidence`` [{``name``, ``value``,
-  ``important``}], ``evidence_data``, ``offender_span_ids``}, ``user`` {``id``, ``email``, ``username``,
-  ``ip_address``, ``name``, ``geo``, ``data``, ``other``}, ``contexts`` [{``name``, ``type``, ``fields``}],
-  ``tags`` [{``key``, ``value``}], ``extra`` (pairs), ``sdk`` {``name``, ``version``, ``integrations``,
-  ``packages``}, ``packages`` (pairs), ``errors`` [{``type``, ``message``, ``data``}], ``unknown_entries``
-  [{``type``, ``data``}], and the cut counts ``threads_truncated``, ``breadcrumbs_truncated`` (older ones
-  left out), ``spans_truncated`` (later ones left out).
+  ``occurrence`` {``issue_title``, ``subtitle``, ``culprit``, ``evidence`` [{``name``, ``value``, ``important``}],
+  ``evidence_data``, ``offender_span_ids``}, ``user`` {``id``, ``email``, ``username``, ``ip_address``, ``name``,
+  ``geo``, ``data``, ``other``}, ``contexts`` [{``name``, ``type``, ``fields``}], ``tags`` [{``key``, ``value``}],
+  ``extra`` (pairs), ``sdk`` {``name``, ``version``, ``integrations``, ``packages``}, ``packages`` (pairs),
+  ``errors`` [{``type``, ``message``, ``data``}], ``unknown_entries`` [{``type``, ``data``}], and the cut counts
+  ``threads_truncated``, ``breadcrumbs_truncated`` (older ones left out), ``spans_truncated`` (later ones left out).
 - ``ExceptionInfo``: ``type``, ``value``, ``module``, ``mechanism`` {``type``, ``handled``, ``synthetic``,
   ``description``, ``help_link``, ``source``, ``exception_id``, ``parent_id``, ``is_exception_group``,
   ``data``}, ``stacktrace`` and ``raw_stacktrace`` (Stacktrace or ``null``), ``thread_id``, ``parent`` (index
@@ -41,18 +41,20 @@ Containers that fit in 100 columns are written on one line, so the file also rea
 - ``Thread``: ``id``, ``name``, ``crashed``, ``current``, ``main``, ``state``, ``stacktrace``, ``raw_stacktrace``.
 - ``Stacktrace``: ``frames`` [Frame] (oldest call first), ``frames_omitted`` ([start, end] Sentry dropped),
   ``frames_truncated`` (frames cut by ``max_frames``), ``frames_truncated_at`` (index in ``frames`` before
-  which they are missing).
+  which they are missing), ``details_omitted`` (frames shown without the code context and variables they have).
 - ``Frame``: ``filename``, ``abs_path``, ``module``, ``function``, ``raw_function``, ``lineno``, ``colno``,
   ``in_app``, ``context`` [{``lineno``, ``code``, ``is_error_line``}], ``vars`` [{``name``, ``value``}],
   ``package``, ``platform``, ``instruction_addr``, ``symbol``, ``source_map``, ``orig_filename``,
   ``orig_abs_path``, ``orig_function``, ``orig_lineno``, ``orig_colno`` (the minified location of a
-  source-mapped frame), ``vars_truncated``.
+  source-mapped frame), ``vars_truncated``, ``repeats_omitted`` (a run of recursion: this many frames identical to
+  this one were left out just before it, between it and the run's first frame).
 - ``Span``: ``span_id``, ``parent_span_id``, ``trace_id``, ``op``, ``description``, ``status``,
   ``start_timestamp``, ``timestamp``, ``duration_ms``, ``offset_ms`` (from the transaction start), ``depth``
   (0 = child of the transaction), ``data``, ``tags``.
 
-The report limits apply here too: strings longer than ``max_value_chars`` end in ``… [cut N chars]`` and values
-nested deeper than ``max_depth`` become ``"… [nested too deep: ...]"``. A new field may appear in a later
+The report limits apply here too: strings longer than ``max_value_chars`` end in ``… [cut N chars]``, values
+nested deeper than ``max_depth`` become ``"… [nested too deep: ...]"``, and a list of pairs cut by
+``max_fields`` ends in ``["…", "N more not shown (max_fields=K)"]``. A new field may appear in a later
 version without a version change; a removed or renamed field raises ``schema_version``.
 """
 

@@ -75,6 +75,7 @@ SHARED_FILTERS: dict[str, Callable[..., Any]] = {
 SHARED_GLOBALS: dict[str, Any] = {
     "exception_chain": formatting.exception_chain,
     "frames_newest_first": formatting.frames_newest_first,
+    "repeat_line": formatting.repeat_line,
     "frame_function": formatting.frame_function,
     "frame_position": formatting.frame_position,
     "frame_minified": formatting.frame_minified,
@@ -142,7 +143,8 @@ def render_reports(reports: Sequence[IssueReport], options: RenderOptions, flavo
     env = environment(flavor, options.templates_dir, *options.template_paths)
     rendered = []
     for report in reports:
-        context = {"report": report, "issue": report.issue, "event": report.event, "limits": options.limits}
+        limits = report.limits or options.limits
+        context = {"report": report, "issue": report.issue, "event": report.event, "limits": limits}
         body = _render(env, flavor.issue_template, context, flavor, options, _describe(report))
         rendered.append((report, SafeText(body)))
     file_context = {"issues": rendered, "failures": list(options.failures)}

@@ -2,8 +2,9 @@
 
 Each sample is ``{"issue": ..., "event": ...}`` exactly as ``GET /api/0/organizations/acme/issues/{id}/`` and
 ``GET .../issues/{id}/events/latest/`` return them, quirks included (a string ``count``, nulls, ``_meta``, frames
-oldest first, unknown entry types). Users can pin their own templates against them. All but one ship as JSON
-files next to this module; ``huge_event`` is generated, because stored it would weigh several megabytes.
+oldest first, unknown entry types). Users can pin their own templates against them. Most ship as JSON files next to this
+module; ``huge_event`` and ``deep_recursion`` are expanded when loaded, because stored whole they would weigh
+megabytes.
 
 Every call returns a fresh copy, so a caller may mutate what it gets.
 """
@@ -16,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from .huge import HUGE_ISSUE_ID, HUGE_SHORT_ID, huge_event_sample, huge_issue
+from .recursion import deep_recursion_sample, recursion_issue
 
 __all__ = [
     "SAMPLE_NAMES",
@@ -31,6 +33,7 @@ SAMPLE_ORG = "acme"
 """The organisation slug every sample belongs to."""
 
 _HUGE = "huge_event"
+_RECURSION = "deep_recursion"
 _FILE_SAMPLES: tuple[str, ...] = (
     "python_chained_exception",
     "javascript_sourcemapped",
@@ -39,8 +42,8 @@ _FILE_SAMPLES: tuple[str, ...] = (
     "csp_report",
     "future_event_type",
 )
-SAMPLE_NAMES: tuple[str, ...] = (*_FILE_SAMPLES, _HUGE)
-"""Every sample, in a stable order: the JSON files first, then the generated ``huge_event``."""
+SAMPLE_NAMES: tuple[str, ...] = (*_FILE_SAMPLES, _RECURSION, _HUGE)
+"""Every sample, in a stable order: the JSON files first, then the expanded ``deep_recursion`` and ``huge_event``."""
 
 
 def sample_names() -> tuple[str, ...]:
@@ -52,6 +55,8 @@ def load_sample(name: str) -> dict[str, Any]:
     _check_name(name)
     if name == _HUGE:
         return huge_event_sample()
+    if name == _RECURSION:
+        return deep_recursion_sample()
     return json.loads(_sample_text(name))  # parsing again is the cheapest deep copy
 
 
@@ -60,6 +65,8 @@ def sample_issue(name: str) -> dict[str, Any]:
     _check_name(name)
     if name == _HUGE:
         return huge_issue()
+    if name == _RECURSION:
+        return recursion_issue()
     issue: dict[str, Any] = load_sample(name)["issue"]
     return issue
 
@@ -82,7 +89,7 @@ def _sample_text(name: str) -> str:
 @functools.cache
 def _lookup_table() -> dict[str, str]:
     table = {_HUGE: _HUGE, HUGE_ISSUE_ID: _HUGE, HUGE_SHORT_ID.lower(): _HUGE}
-    for name in _FILE_SAMPLES:
-        issue = json.loads(_sample_text(name))["issue"]
+    for name in (*_FILE_SAMPLES, _RECURSION):
+        issue = sample_issue(name)
         table.update({name: name, str(issue["id"]): name, str(issue["shortId"]).lower(): name})
     return table
