@@ -27,6 +27,10 @@ from .settings import RenderLimits, Settings
 ProgressCallback = Callable[[int, int, str], Any]
 """Called as ``(done, total, message)`` after each issue is fetched; may return an awaitable."""
 
+FAILURES_LISTED = 20
+"""Front ends list this many failures and count the rest; a longer list is kept whole in the report file,
+which is written for it even when no issue could be exported."""
+
 
 @attrs.frozen
 class IssueFailure:
@@ -102,7 +106,7 @@ async def export_issues(
         reports.append(outcome[0])
         raws.append(outcome[1])
 
-    if not reports:
+    if not reports and len(failures) <= FAILURES_LISTED:
         return ExportResult((), tuple(failures), "", renderer.name)
     content = render(reports, renderer, settings, failures=failures)
 
@@ -128,13 +132,19 @@ def render(
     """``reports`` capped to ``limits`` (default: the settings' file limits) and rendered; ``RenderError`` if the
     renderer fails."""
     limits = limits or settings.limits
+    return render_capped([apply_limits(report, limits) for report in reports], renderer, settings, failures=failures)
+
+
+def render_capped(
+    capped: Sequence[IssueReport], renderer: Renderer, settings: Settings, *, failures: Sequence[IssueFailure] = ()
+) -> str:
+    """Render reports that ``apply_limits`` has capped already (each may have its own limits)."""
     options = RenderOptions(
-        limits=limits,
+        limits=settings.limits,
         templates_dir=settings.templates_dir,
         template_paths=(renderer.templates_path,) if renderer.templates_path else (),
         failures=tuple(failures),
     )
-    capped = [apply_limits(report, limits) for report in reports]
     try:
         return renderer.render(capped, options)
     except ExportError:

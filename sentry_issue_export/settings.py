@@ -48,6 +48,8 @@ class RenderLimits:
     the error."""
     spans_kept: str = "earliest"
     """Which spans ``max_spans`` keeps: ``earliest``, or ``slowest`` (plus every top-level span)."""
+    rule_width: int = 80
+    """Width of the rules under the text format's headings; tight answers draw them shorter."""
 
 
 @attrs.frozen

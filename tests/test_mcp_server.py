@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from fastmcp import Client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, ResourceLink, TextContent
 
 from sentry_issue_export import config
 from sentry_issue_export.errors import ConfigError
@@ -32,6 +32,7 @@ from sentry_issue_export.mcp.server import (
 )
 from sentry_issue_export.plugins import Registry
 from sentry_issue_export.settings import Settings
+from tests.report_text import section_headings
 
 UNKNOWN_ID = "424242"
 
@@ -68,8 +69,15 @@ def call(
 
 
 def text_of(result: CallToolResult) -> str:
-    [content] = result.content
-    return content.text  # type: ignore[union-attr]
+    """The answer's text; a successful export also carries a link to its report (``link_of``)."""
+    texts = [block for block in result.content if isinstance(block, TextContent)]
+    assert len(texts) == 1, result.content
+    return texts[0].text
+
+
+def link_of(result: CallToolResult) -> ResourceLink:
+    [link] = [block for block in result.content if isinstance(block, ResourceLink)]
+    return link
 
 
 def error_of(result: CallToolResult) -> str:
@@ -142,8 +150,15 @@ def test_view_exports_a_sample_and_answers_in_the_documented_shape(demo: ServerO
     assert lines[:3] == ["✅ Export completed!", "Success: 1", "Failed: 0"]
     [saved] = list(out_dir.iterdir())
     assert lines[3] == f"File saved: {saved}"
-    assert content == saved.read_text(encoding="utf-8")
+    assert lines[4] == f"Resource: export-sentry-issue://reports/{saved.name} (the complete report)"
+    assert content == saved.read_text(encoding="utf-8")  # a report that fits is answered whole
     assert content.strip()
+    link = link_of(result)
+    assert (str(link.uri), link.name, link.mime_type) == (
+        f"export-sentry-issue://reports/{saved.name}",
+        saved.name,
+        "text/plain",
+    )
 
 
 def test_several_references_in_one_string_export_together(demo: ServerOptions, sample_ids, out_dir):
@@ -183,7 +198,7 @@ def test_all_failed_is_a_tool_error_with_each_reason(demo: ServerOptions, out_di
     message = error_of(call("view_sentry_issue", {"issue_url_or_id": f"{UNKNOWN_ID} 434343"}, options=demo))
     assert message.startswith("Export failed: no issue could be exported.\nFailed: 2\n")
     assert f"- {UNKNOWN_ID}: " in message and "- 434343: " in message
-    assert list(out_dir.iterdir()) == []
+    assert list(out_dir.iterdir()) == []  # a short failure list needs no file
 
 
 def test_unknown_format_is_a_tool_error_naming_the_formats(demo: ServerOptions, sample_ids):
@@ -205,19 +220,17 @@ def test_text_without_a_reference_is_a_tool_error(demo: ServerOptions):
     assert "holds no Sentry issue reference" in message
 
 
-def test_long_reports_are_capped_inline_with_a_pointer_to_the_file(out_dir, sample_ids):
-    options = ServerOptions(source="samples", output_dir=out_dir, max_inline_chars=300)
-    answer = text_of(call("view_sentry_issue", {"issue_url_or_id": sample_ids[0]}, options=options))
+def test_a_small_budget_shortens_the_bulk_and_keeps_every_section(out_dir):
+    options = ServerOptions(source="samples", output_dir=out_dir, max_inline_chars=9000)
+    result = call("view_sentry_issue", {"issue_url_or_id": "python_chained_exception"}, options=options)
+    answer = text_of(result)
     [saved] = list(out_dir.iterdir())
     full = saved.read_text(encoding="utf-8")
-    assert len(full) > 300
-    shown = answer.partition("=== Issue Content ===\n")[2]
-    body, _, pointer = shown.rpartition("\n\n")
-    assert full.startswith(body) and 225 <= len(body) <= 300
-    assert pointer == (
-        f"[Report cut here: showing {len(body):,} of {len(full):,} characters. "
-        f"The complete report is in the file {saved}.]"
-    )
+    assert len(full) > 9000 >= len(answer)
+    for heading in section_headings(full):
+        assert heading in answer, heading
+    assert f"Shortened to fit this answer; the file {saved} has everything:" in answer
+    assert "- STOREFRONT-API-3K: " in answer and "Report cut here" not in answer
 
 
 def test_progress_is_reported_for_each_issue_when_the_client_asks(demo: ServerOptions, sample_ids):
@@ -236,7 +249,7 @@ def test_progress_is_reported_for_each_issue_when_the_client_asks(demo: ServerOp
 def test_demo_mode_says_when_it_ignored_base_url_and_token(demo: ServerOptions, sample_ids):
     arguments = {"issue_ids": sample_ids[0], "base_url": "https://sentry.example.com", "token": "sntryu_" + "a" * 64}
     answer = text_of(call("export_issues_tool", arguments, options=demo))
-    assert "EXPORT_SENTRY_ISSUE_SOURCE=samples" in answer and "were not used" in answer
+    assert "offline samples source" in answer and "were not used" in answer
     assert "sntryu_" not in answer
 
 
@@ -345,31 +358,16 @@ def test_a_bad_inline_cap_is_a_config_error():
         ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "lots"})
 
 
-def test_cap_inline_keeps_short_content_and_cuts_on_a_line_break():
-    assert mcp_wording.cap_inline("short", 100, None) == "short"
-    content = "".join(f"line {i:03d}\n" for i in range(100))  # 9 characters a line
-    capped = mcp_wording.cap_inline(content, 50, Path("/out/r.txt"))
-    body, _, pointer = capped.rpartition("\n\n")
-    assert body == "".join(f"line {i:03d}\n" for i in range(5)).rstrip("\n")
-    assert pointer.endswith("The complete report is in the file /out/r.txt.]")
-    assert mcp_wording.cap_inline("x" * 80, 50, None).startswith("x" * 50 + "\n\n[Report cut here: showing 50 of 80")
-
-
-def test_the_default_cap_keeps_the_huge_sample_answer_bounded(out_dir):
+def test_the_default_budget_keeps_the_huge_sample_answer_within_it_with_every_section(out_dir):
     from sentry_issue_export.samples.huge import HUGE_SHORT_ID
 
-    answer = text_of(
-        call(
-            "view_sentry_issue",
-            {"issue_url_or_id": HUGE_SHORT_ID},
-            options=ServerOptions(source="samples", output_dir=out_dir),
-        )
-    )
+    options = ServerOptions(source="samples", output_dir=out_dir)
+    answer = text_of(call("view_sentry_issue", {"issue_url_or_id": HUGE_SHORT_ID}, options=options))
     [saved] = list(out_dir.iterdir())
-    assert len(saved.read_text(encoding="utf-8")) > mcp_wording.DEFAULT_MAX_INLINE_CHARS
-    shown = answer.partition("=== Issue Content ===\n")[2]
-    assert len(shown) < mcp_wording.DEFAULT_MAX_INLINE_CHARS + 300
-    assert shown.endswith(f"The complete report is in the file {saved}.]")
+    full = saved.read_text(encoding="utf-8")
+    assert mcp_wording.DEFAULT_MAX_INLINE_CHARS == 32_000
+    assert len(full) > 32_000 >= len(answer)
+    assert all(heading in answer for heading in section_headings(full))
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,10 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, TextContent
 
 from sentry_issue_export.mcp.server import TOOL_NAMES
+from tests.report_text import section_headings
 from sentry_issue_export.plugins import Registry
 from sentry_issue_export.settings import Settings
 
@@ -91,8 +92,9 @@ def running(args: list[str], env: dict[str, str], cwd: Path, port: int) -> Itera
 
 
 def text_of(result: CallToolResult) -> str:
-    [content] = result.content
-    return content.text  # type: ignore[union-attr]
+    """The answer's text; a successful export's answer also links its report as a resource."""
+    [text] = [block for block in result.content if isinstance(block, TextContent)]
+    return text.text
 
 
 async def exercise(client: Client, sample_ids: list[str], out_dir: Path) -> None:
@@ -113,7 +115,10 @@ async def exercise(client: Client, sample_ids: list[str], out_dir: Path) -> None
     assert not result.is_error, answer
     assert answer.startswith("✅ Export completed!\nSuccess: 2\nFailed: 0\nFile saved: ")
     [saved] = set(out_dir.iterdir()) - before
-    assert answer.endswith(saved.read_text(encoding="utf-8"))
+    full = saved.read_text(encoding="utf-8")
+    assert len(answer) <= 32_000 < len(full)  # the two reports are shortened to fit the answer budget
+    assert all(heading in answer for heading in section_headings(full))
+    assert f"Resource: export-sentry-issue://reports/{saved.name}" in answer
     assert progress == [(1, 2), (2, 2)]
 
     failed = await client.call_tool("view_sentry_issue", {"issue_url_or_id": sample_ids[0], "format": "nope"})

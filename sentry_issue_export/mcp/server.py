@@ -61,12 +61,25 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
     """A new server with the five tools; ``options`` default to the environment. One server per run or test."""
     from fastmcp import Context, FastMCP
     from fastmcp.dependencies import CurrentContext
+    from fastmcp.tools.base import ToolResult
     from mcp_types import ToolAnnotations
+    from pydantic import StrictInt
 
     from ..version import __version__
 
+    # What the reference arguments take: text, a number (MCP Inspector and assistants send 5001 as a JSON
+    # number; true is not one), or a list of either.
+    References = str | StrictInt | list[str | StrictInt]
+
     opts = options if options is not None else ServerOptions.from_env()
-    server = FastMCP(SERVER_NAME, version=__version__, mask_error_details=True)
+    server = FastMCP(
+        SERVER_NAME,
+        version=__version__,
+        instructions=wording.SERVER_INSTRUCTIONS,
+        mask_error_details=True,
+        middleware=[plain_argument_errors()],
+    )
+    shelf = ReportShelf(server)
     # The fetching tools talk to Sentry and write a new report file each call, never replacing one.
     fetching = {"read_only_hint": False, "destructive_hint": False, "idempotent_hint": False, "open_world_hint": True}
 
@@ -76,13 +89,14 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_schema=None,
     )
     async def view_sentry_issue(
-        issue_url_or_id: str,
+        issue_url_or_id: References,
         output_file: str | None = None,
         debug: bool = False,
         format: str = "text",
         ctx: Context = CurrentContext(),  # noqa: B008 - fastmcp's way to inject the request context
-    ) -> str:
-        return await _export_answer(opts, issue_url_or_id, output_file, debug, format, ctx.report_progress)
+    ) -> ToolResult:
+        refs = _references("issue_url_or_id", issue_url_or_id)
+        return await _export_answer(opts, shelf, refs, output_file, debug, format, ctx.report_progress)
 
     @server.tool(
         description=wording.EXPORT_ISSUES_TOOL,
@@ -90,16 +104,17 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_schema=None,
     )
     async def export_issues_tool(
-        issue_ids: str,
+        issue_ids: References,
         base_url: str | None = None,
         token: str | None = None,
         output_file: str | None = None,
         debug: bool = False,
         format: str = "text",
         ctx: Context = CurrentContext(),  # noqa: B008
-    ) -> str:
+    ) -> ToolResult:
+        refs = _references("issue_ids", issue_ids)
         return await _export_answer(
-            opts, issue_ids, output_file, debug, format, ctx.report_progress, base_url=base_url, token=token
+            opts, shelf, refs, output_file, debug, format, ctx.report_progress, base_url=base_url, token=token
         )
 
     @server.tool(
@@ -119,7 +134,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
 
         with _as_tool_error():
             saved = await config.init_config(base_url, token)
-            return wording.config_saved_answer(saved.base_url, saved.org, config.config_path())
+            return wording.config_saved_answer(saved.base_url, saved.org, config.config_path(), saved.access)
 
     @server.tool(
         description=wording.LIST_CONFIG,
@@ -152,12 +167,91 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
             path = config.config_path()
             return wording.revoke_answer(config.revoke_config(), path)
 
+    @server.resource(
+        wording.REPORT_URI_PREFIX + "{name}",
+        name="report",
+        description="A report this server saved in this session, by file name: the complete export.",
+    )
+    def read_report(name: str) -> str:
+        return shelf.read(name)
+
     return server
+
+
+def _references(name: str, value: Any) -> list[str]:
+    """The reference argument as strings for the exporter; a value of another type gets one plain sentence."""
+    items = value if isinstance(value, list) else [value]
+    refs: list[str] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, str | int):
+            from fastmcp.exceptions import ToolError
+
+            raise ToolError(wording.argument_problem(name, "wrong_type"))
+        refs.append(str(item))
+    return refs
+
+
+class ReportShelf:
+    """The report files this server wrote, served as MCP resources; no other file can be read through it."""
+
+    _MIME_TYPES: Mapping[str, str] = {".txt": "text/plain", ".md": "text/markdown", ".json": "application/json"}
+
+    def __init__(self, server: "FastMCP") -> None:
+        self._server = server
+        self._paths: dict[str, Path] = {}
+
+    def add(self, path: Path) -> str:
+        """Shelve a file the exporter just wrote; returns its resource URI."""
+        from fastmcp.resources import Resource
+
+        uri = wording.report_uri(path)
+        if path.name not in self._paths:
+            self._server.add_resource(
+                Resource.from_function(
+                    lambda name=path.name: self.read(name),
+                    uri=uri,
+                    name=path.name,
+                    description="A report this server saved: the complete export.",
+                    mime_type=self.mime_type(path),
+                )
+            )
+        self._paths[path.name] = path
+        return uri
+
+    def mime_type(self, path: Path) -> str:
+        return self._MIME_TYPES.get(path.suffix, "text/plain")
+
+    def read(self, name: str) -> str:
+        from fastmcp.exceptions import ResourceError
+
+        path = self._paths.get(name)
+        if path is None:
+            raise ResourceError(wording.unknown_report(name), log_level=logging.INFO)
+        if path.is_symlink() or not path.is_file():
+            raise ResourceError(wording.report_gone(path), log_level=logging.INFO)
+        return path.read_text(encoding="utf-8")
+
+
+def plain_argument_errors() -> Any:
+    """fastmcp middleware: a tool argument of the wrong type, or a missing one, is answered with one plain
+    sentence, never the validator's internals or links. (Built on demand: fastmcp loads with the server.)"""
+    from fastmcp.exceptions import ToolError, ValidationError
+    from fastmcp.server.middleware import Middleware
+
+    class PlainArgumentErrors(Middleware):
+        async def on_call_tool(self, context: Any, call_next: Any) -> Any:
+            try:
+                return await call_next(context)
+            except ValidationError as exc:
+                raise ToolError(wording.validation_message(exc.__cause__)) from None
+
+    return PlainArgumentErrors()
 
 
 async def _export_answer(
     opts: ServerOptions,
-    refs: str,
+    shelf: ReportShelf,
+    refs: list[str],
     output_file: str | None,
     debug: bool,
     format: str,
@@ -165,9 +259,12 @@ async def _export_answer(
     *,
     base_url: str | None = None,
     token: str | None = None,
-) -> str:
-    """Run one export for a tool and word the outcome; every failure leaves as a ``ToolError``."""
+) -> Any:
+    """Run one export for a tool and word the outcome, with a link to the saved report; every failure leaves
+    as a ``ToolError``."""
     from fastmcp.exceptions import ToolError
+    from fastmcp.tools.base import ToolResult
+    from mcp_types import ResourceLink, TextContent
 
     from ..config import resolve_settings
     from ..exporter import export_issues
@@ -187,11 +284,26 @@ async def _export_answer(
         result = await export_issues(
             refs, settings, output_file=output_file or None, on_progress=on_progress, registry=registry
         )
-    if not result.reports:
-        raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
-    offline = not registry.source(settings.source).needs_credentials
-    notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
-    return wording.export_answer(result, max_inline_chars=opts.max_inline_chars, notes=notes)
+        if result.path is not None:
+            shelf.add(result.path)
+        if not result.reports:
+            raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
+        offline = not registry.source(settings.source).needs_credentials
+        notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
+        renderer = registry.renderer(settings.format)
+        answer = wording.export_answer(result, renderer, settings, max_inline_chars=opts.max_inline_chars, notes=notes)
+    content: list[Any] = [TextContent(type="text", text=answer)]
+    if result.path is not None:
+        content.append(
+            ResourceLink(
+                type="resource_link",
+                uri=wording.report_uri(result.path),
+                name=result.path.name,
+                description=wording.REPORT_LINK_DESCRIPTION,
+                mime_type=shelf.mime_type(result.path),
+            )
+        )
+    return ToolResult(content=content)
 
 
 @contextlib.contextmanager

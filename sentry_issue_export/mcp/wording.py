@@ -1,7 +1,8 @@
 """What an MCP client reads: tool descriptions and the text of every answer.
 
-Kept apart from ``mcp_server.py`` so the wording can be read, reviewed and tested as plain functions, without a
-server. Nothing here imports MCP: answers are strings built from the library's results.
+Kept apart from ``server.py`` so the wording can be read, reviewed and tested as plain functions, without a
+server. Nothing here imports MCP: answers are strings built from the library's results, and an export's answer
+is fitted to its budget by the library's ``budget`` module.
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from ..budget import DEFAULT_BUDGET, FittedAnswer, fit_reports
+from ..exporter import FAILURES_LISTED
 
 if TYPE_CHECKING:
     from ..exporter import ExportResult
+    from ..hookspecs import Renderer
+    from ..settings import Settings
 
-DEFAULT_MAX_INLINE_CHARS = 60_000
+DEFAULT_MAX_INLINE_CHARS = DEFAULT_BUDGET
 TOKEN_REVOCATION_HINT = "Also revoke the token in Sentry: Settings → Account → API → Auth Tokens."
 
 SERVER_EPILOG = f"""\
@@ -31,7 +38,8 @@ environment:
   EXPORT_SENTRY_ISSUE_OUTPUT_DIR
         directory for reports (default: the working directory)
   EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS
-        report characters returned in an answer (default {DEFAULT_MAX_INLINE_CHARS}); the saved file holds all
+        characters an answer may hold (default {DEFAULT_MAX_INLINE_CHARS:,}, about 10,000 tokens); every issue keeps
+        every section, the bulk is shortened to fit, and the saved file holds everything
   EXPORT_SENTRY_ISSUE_SOURCE
         "samples" serves the bundled sample issues instead of Sentry (demo mode)
   EXPORT_SENTRY_ISSUE_MCP_TOKEN
@@ -75,41 +83,82 @@ Delete the saved configuration, including the token. The token itself stays vali
 there (Settings → Account → API → Auth Tokens)."""
 
 
+REPORT_URI_PREFIX = "export-sentry-issue://reports/"
+"""Reports this server wrote are MCP resources under this prefix: ``export-sentry-issue://reports/{name}``."""
+
+FAILURES_SHARE = 4
+"""The failure list takes at most a quarter of the budget; the rest is counted."""
+
+
+def report_uri(path: Path) -> str:
+    return REPORT_URI_PREFIX + quote(path.name, safe="")
+
+
 def export_answer(
-    result: ExportResult, *, max_inline_chars: int = DEFAULT_MAX_INLINE_CHARS, notes: Sequence[str] = ()
+    result: ExportResult,
+    renderer: Renderer,
+    settings: Settings,
+    *,
+    max_inline_chars: int = DEFAULT_MAX_INLINE_CHARS,
+    notes: Sequence[str] = (),
 ) -> str:
-    """The answer to a successful export: counts, failures, where the file is, notes, then the (capped) report."""
-    lines = ["✅ Export completed!", f"Success: {len(result.reports)}", f"Failed: {len(result.failures)}"]
-    lines.extend(f"- {failure}" for failure in result.failures)
+    """The answer to a successful export within ``max_inline_chars`` (0: no budget): counts, failures, where
+    the file is, what was shortened, then the report, shrunk by the ladder of ``budget`` rather than cut."""
+    head = ["✅ Export completed!", f"Success: {len(result.reports)}", f"Failed: {len(result.failures)}"]
+    head += failure_lines(result, max_inline_chars // FAILURES_SHARE if max_inline_chars > 0 else 0)
     if result.path is not None:
-        lines.append(f"File saved: {result.path}")
-    lines.extend(f"Debug payload saved: {path}" for path in result.debug_paths)
-    lines.extend(notes)
-    lines += ["", "=== Issue Content ===", cap_inline(result.content, max_inline_chars, result.path)]
-    return "\n".join(lines)
+        head += [f"File saved: {result.path}", f"Resource: {report_uri(result.path)} (the complete report)"]
+    head += [f"Debug payload saved: {path}" for path in result.debug_paths]
+    head += list(notes)
+    if max_inline_chars <= 0:
+        return "\n".join([*head, "", CONTENT_HEADING, result.content])
+    room = max_inline_chars - len("\n".join(head)) - len(CONTENT_HEADING) - 2
+    for _attempt in range(4):
+        fitted = fit_reports(result.reports, renderer, settings, max(room, 0))
+        answer = "\n".join([*head, *_shortened_lines(fitted, result.path), "", CONTENT_HEADING, fitted.content])
+        if len(answer) <= max_inline_chars or room <= 0:
+            return answer
+        room -= len(answer) - max_inline_chars  # the notes on what was shortened took more than was left
+    return answer
+
+
+CONTENT_HEADING = "=== Issue Content ==="
+
+
+def _shortened_lines(fitted: FittedAnswer, path: Path | None) -> list[str]:
+    where = f"the file {path}" if path is not None else "the saved report"
+    lines = []
+    if fitted.shortened or fitted.omitted:
+        lines.append(f"Shortened to fit this answer; {where} has everything:")
+        lines += [f"- {note}" for note in fitted.shortened]
+    if fitted.omitted:
+        names = ", ".join(report.issue.short_id or report.issue.id or report.ref_text for report in fitted.omitted)
+        lines.append(f"- Not shown here, only in the file ({len(fitted.omitted)}): {names}")
+    return lines
+
+
+def failure_lines(result: ExportResult, max_chars: int = 0) -> list[str]:
+    """One line per failure, at most ``FAILURES_LISTED`` of them and (when given) ``max_chars`` in all, then a
+    count of the rest and where the whole list is."""
+    lines: list[str] = []
+    used = 0
+    for failure in result.failures[:FAILURES_LISTED]:
+        line = f"- {failure}"
+        if max_chars and lines and used + len(line) > max_chars:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    rest = len(result.failures) - len(lines)
+    if rest:
+        where = f"all are listed in {result.path}" if result.path is not None else "run fewer at once to see each"
+        lines.append(f"- … and {rest:,} more failed reference{'' if rest == 1 else 's'}; {where}.")
+    return lines
 
 
 def all_failed_message(result: ExportResult) -> str:
     """The tool error for an export where not a single issue could be exported."""
     lines = ["Export failed: no issue could be exported.", f"Failed: {len(result.failures)}"]
-    lines.extend(f"- {failure}" for failure in result.failures)
-    return "\n".join(lines)
-
-
-def cap_inline(content: str, max_chars: int, path: Path | None) -> str:
-    """``content`` cut to ``max_chars``, ending with a line that says how much is missing and where it is.
-
-    The cut falls on a line break when one is near, so the shown part ends on a whole line.
-    """
-    if max_chars <= 0 or len(content) <= max_chars:
-        return content
-    cut = content.rfind("\n", max_chars * 3 // 4, max_chars)
-    shown = content[: cut if cut > 0 else max_chars].rstrip("\n")
-    where = f"the file {path}" if path is not None else "the saved report"
-    return (
-        f"{shown}\n\n[Report cut here: showing {len(shown):,} of {len(content):,} characters. "
-        f"The complete report is in {where}.]"
-    )
+    return "\n".join([*lines, *failure_lines(result, DEFAULT_MAX_INLINE_CHARS // FAILURES_SHARE)])
 
 
 def offline_source_note(source: str) -> str:
@@ -120,16 +169,72 @@ def offline_source_note(source: str) -> str:
     )
 
 
-def config_saved_answer(base_url: str, org: str | None, path: Path) -> str:
+def config_saved_answer(base_url: str, org: str | None, path: Path, access: str = "") -> str:
     org_line = org or "not set (include it in the URL, e.g. https://sentry.io/organizations/ORG/)"
-    return "\n".join(
-        [
-            "✅ Token checked and saved.",
-            f"Sentry: {base_url}",
-            f"Organization: {org_line}",
-            f"Config file: {path} (readable only by its owner)",
-        ]
+    lines = [
+        "✅ Token checked and saved.",
+        f"Sentry: {base_url}",
+        f"Organization: {org_line}",
+        f"Config file: {path} (readable only by its owner)",
+    ]
+    return "\n".join([*lines, access] if access else lines)
+
+
+SERVER_INSTRUCTIONS = """\
+Exports Sentry issues (sentry.io, self-hosted Sentry, GlitchTip, Bugsink) as complete, secret-free debugging \
+reports: exception chain, stack frames with code and local variables, request, breadcrumbs, spans, user, tags, \
+contexts. Use view_sentry_issue whenever the user mentions a Sentry, GlitchTip or Bugsink issue in any form: an \
+issue URL, an issue number (#12345), or a short id such as PROJ-1A. Use export_issues_tool for several issues, \
+or for another server with its own base_url and token. Answers fit about 10,000 tokens and keep every section; \
+the complete report is saved as a file and offered as a resource (export-sentry-issue://reports/NAME). If no \
+token is configured, initialize_config saves one; list_config shows the configuration."""
+
+REPORT_LINK_DESCRIPTION = "The complete report as saved: every frame, breadcrumb and span, without the answer's cuts."
+
+_ARGUMENT_HELP = {
+    "issue_url_or_id": "an issue URL, an issue number (12345) or a short id (PROJ-1A), as text or a number, or a "
+    "list of them",
+    "issue_ids": "issue URLs, issue numbers or short ids, as one text, a number, or a list of them",
+    "output_file": "a plain file name such as report.txt",
+    "debug": "true or false",
+    "format": "the name of a format: text, markdown or json",
+    "base_url": "the server's address, e.g. https://sentry.io/organizations/acme/",
+    "token": "the auth token, as text",
+}
+
+
+def argument_problem(name: str, kind: str) -> str:
+    """One sentence for an argument that is missing (``kind`` ``missing``) or of the wrong type."""
+    wanted = _ARGUMENT_HELP.get(name, "a value of the type the tool's schema gives")
+    if kind == "missing":
+        return f"The argument {name} is required: give {wanted}."
+    return f"The argument {name} has the wrong type: give {wanted}."
+
+
+def validation_message(error: Any) -> str:
+    """The plain sentences for a tool call whose arguments did not validate (a pydantic ``ValidationError``)."""
+    problems: dict[str, str] = {}
+    details = error.errors(include_url=False, include_input=False) if hasattr(error, "errors") else []
+    for detail in details:
+        location = detail.get("loc") or ("arguments",)
+        name = str(location[0])
+        if name not in problems:
+            kind = "missing" if str(detail.get("type", "")).startswith("missing") else "wrong_type"
+            problems[name] = argument_problem(name, kind)
+    if not problems:
+        return "The tool's arguments are not what it takes; check them against its schema."
+    return " ".join(problems.values())
+
+
+def unknown_report(name: str) -> str:
+    return (
+        f"{name!r} is not a report this server saved in this session; only those can be read here. "
+        "Export the issue again to get a new report."
     )
+
+
+def report_gone(path: Path) -> str:
+    return f"The report {path.name} is no longer a file in {path.parent}; export the issue again."
 
 
 def config_listing(shown: Mapping[str, Any]) -> str:

@@ -9,8 +9,10 @@ Every renderer shows the same capped report, and every cut is visible:
   ``details_omitted``;
 - a list of name-value pairs cut by ``max_fields`` ends in one ``("…", "N more not shown …")`` pair, so every
   template, a user's too, shows the cut without knowing about it;
-- long strings end in ``… [cut N chars]`` and containers nested deeper than ``max_depth`` become a
-  ``… [nested too deep: ...]`` string.
+- long strings end in ``… [cut N chars]`` (the issue's own header fields are cut no shorter than
+  :data:`HEADER_VALUE_CHARS`), containers nested deeper than ``max_depth`` become a
+  ``… [nested too deep: ...]`` string, and a payload object or list longer than ``max_fields`` keeps its first
+  items and one ``"…"`` item counting the rest.
 
 The report records the limits it was capped with (``IssueReport.limits``), so a template names the cap that
 applied to this issue even when several issues of one answer were capped differently.
@@ -31,6 +33,8 @@ from .exceptions import ExceptionInfo
 from .issue import IssueReport
 from .stacktrace import Frame, Stacktrace
 
+HEADER_VALUE_CHARS = 500
+"""The issue's own fields (its title, culprit, release) are the report's header: cut no shorter than this."""
 OLDEST_FRAMES_SHARE = 3
 """Of ``max_frames``, one third goes to the oldest frames (the entry point), the rest to the newest."""
 MORE = "…"
@@ -44,8 +48,14 @@ def apply_limits(report: IssueReport, limits: RenderLimits) -> IssueReport:
     event = report.event
     if event is not None:
         event = _cap_event(event, limits)
-    capped: IssueReport = _ValueCapper(limits).model(attrs.evolve(report, event=event, limits=limits))
-    return capped
+    header_limits = attrs.evolve(limits, max_value_chars=max(limits.max_value_chars, HEADER_VALUE_CHARS))
+    return attrs.evolve(
+        report,
+        issue=_ValueCapper(header_limits).model(report.issue),
+        event=None if event is None else _ValueCapper(limits).model(event),
+        ref_text=_ValueCapper(header_limits).text(report.ref_text),
+        limits=limits,
+    )
 
 
 def _cap_event(event: Event, limits: RenderLimits) -> Event:
@@ -287,15 +297,29 @@ class _ValueCapper:
         return cut(value, self.limits.max_value_chars) if len(value) > self.limits.max_value_chars >= 0 else value
 
     def payload(self, value: Any, depth: int) -> Any:
-        """A JSON value from the payload, capped in length and depth."""
+        """A JSON value from the payload, capped in length, depth and items."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
             if depth >= self.limits.max_depth:
                 return f"… [nested too deep: object with {len(value):,} keys]"
-            return {self.text(str(key)): self.payload(item, depth + 1) for key, item in value.items()}
+            items = list(value.items())
+            capped = {self.text(str(key)): self.payload(item, depth + 1) for key, item in items[: self._items]}
+            if len(items) > self._items:
+                capped[MORE] = self._more(len(items) - self._items, "key")
+            return capped
         if isinstance(value, list | tuple):
             if depth >= self.limits.max_depth:
                 return f"… [nested too deep: list of {len(value):,} items]"
-            return [self.payload(item, depth + 1) for item in value]
+            listed = [self.payload(item, depth + 1) for item in value[: self._items]]
+            if len(value) > self._items:
+                listed.append(f"{MORE} {self._more(len(value) - self._items, 'item')}")
+            return listed
         return value
+
+    @property
+    def _items(self) -> int:
+        return max(self.limits.max_fields, 1)
+
+    def _more(self, count: int, noun: str) -> str:
+        return f"{count:,} more {noun}{'' if count == 1 else 's'} not shown (max_fields={self.limits.max_fields})"

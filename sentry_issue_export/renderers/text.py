@@ -8,9 +8,9 @@ Template vocabulary besides the shared filters (see ``templating``):
 ``{{ x | pad(n) }}``, ``{{ x | pad(n, "right") }}``
     one line, padded to ``n`` characters, for columns.
 ``{{ heading("TITLE") }}``
-    a blank line, the title and an 80-character ``-`` rule.
+    a blank line, the title and a ``-`` rule (80 characters, or the issue's ``limits.rule_width``).
 ``{{ rule("=") }}``
-    an 80-character rule.
+    a rule as wide.
 ``{{ field(name, value, width, indent) }}``
     ``name = value``, the name padded to ``width``; a multi-line value goes below, indented by ``indent``.
 """
@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+
+import jinja2
 
 from ..hookspecs import Renderer, RenderOptions, hookimpl
 from ..models import IssueReport
@@ -69,12 +71,22 @@ def field(name: Any, value: Any, width: int = 0, indent: int = 4, sep: str = " =
     return SafeText(head + sep.rstrip() + "\n" + body)
 
 
-def heading(title: str) -> SafeText:
-    return SafeText(f"\n{escape_line(title)}\n{'-' * WIDTH}")
+def _width(context: Any) -> int:
+    """The rule width of the issue being rendered (``limits.rule_width``), else :data:`WIDTH`."""
+    limits = context.get("limits")
+    width = getattr(limits, "rule_width", WIDTH)
+    return width if isinstance(width, int) and width > 0 else WIDTH
 
 
-def rule(char: str = "=") -> SafeText:
-    return SafeText((char * WIDTH)[:WIDTH])
+@jinja2.pass_context
+def heading(context: Any, title: str) -> SafeText:
+    return SafeText(f"\n{escape_line(title)}\n{'-' * _width(context)}")
+
+
+@jinja2.pass_context
+def rule(context: Any, char: str = "=") -> SafeText:
+    width = _width(context)
+    return SafeText((char * width)[:width])
 
 
 def banner(title: str, char: str = "#") -> SafeText:
