@@ -31,9 +31,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, TextContent
 
 from sentry_issue_export.mcp.server import TOOL_NAMES
-from tests.report_text import section_headings
 from sentry_issue_export.plugins import Registry
 from sentry_issue_export.settings import Settings
+from tests.report_text import section_headings
 
 pytestmark = pytest.mark.slow
 
