@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,7 +29,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, ResourceLink, TextContent
 
 from sentry_issue_export.mcp.server import TOOL_NAMES
 from sentry_issue_export.plugins import Registry
@@ -216,6 +217,62 @@ def test_stdio_session_exports_the_samples(mode: str, sample_ids, out_dir: Path,
             async with Client(params, mode=mode) as client:
                 assert client.protocol_version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
                 await exercise(client, sample_ids, out_dir)
+
+    asyncio.run(session())
+
+
+def test_stdio_answers_fit_the_budget_and_keep_every_section(out_dir: Path, demo_env):
+    """Issue by issue and as a batch, over stdio with the SDK client: at most 32,000 characters per answer, every
+    section heading of every issue in it, the saved file complete, and the file readable as a resource."""
+    from sentry_issue_export import Settings, export_issues_sync
+    from sentry_issue_export.samples import SAMPLE_NAMES
+
+    command = server_command()
+    params = StdioServerParameters(command=command[0], args=command[1:], env=demo_env, cwd=str(out_dir))
+    files = {name: export_issues_sync(name, Settings(source="samples"), write=False).content for name in SAMPLE_NAMES}
+
+    async def export(client: Client, tool: str, argument: str, value: Any) -> tuple[str, Path, str]:
+        before = set(out_dir.iterdir())
+        result = await client.call_tool(tool, {argument: value})
+        answer = text_of(result)
+        assert not result.is_error, answer[:500]
+        [saved] = [path for path in set(out_dir.iterdir()) - before if not path.name.startswith("debug_")]
+        [link] = [block for block in result.content if isinstance(block, ResourceLink)]
+        read = await client.read_resource(str(link.uri))
+        [resource] = read.contents
+        assert resource.text == saved.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        return answer, saved, resource.text  # type: ignore[union-attr]
+
+    async def session() -> None:
+        with anyio.fail_after(SESSION_TIMEOUT * 3):
+            async with Client(params) as client:
+                instructions = client.instructions or ""
+                assert len(instructions.encode()) < 2048 and "short id" in instructions and "issue URL" in instructions
+                for name in ("deep_recursion", "huge_event"):  # 180 recursive frames; 1,000 breadcrumbs
+                    answer, _, saved = await export(client, "view_sentry_issue", "issue_url_or_id", name)
+                    assert len(answer) <= 32_000 and saved == files[name]  # the file keeps its own limits
+                    assert all(f"\n{heading}\n" in answer for heading in section_headings(saved)), name
+                answer, _, saved = await export(client, "export_issues_tool", "issue_ids", list(SAMPLE_NAMES))
+                assert len(answer) <= 32_000 and "Success: 8\nFailed: 0" in answer
+                parts = re.split(r"^### Issue \d+ of \d+: .*$", answer, flags=re.MULTILINE)[1:]
+                for name, part in zip(SAMPLE_NAMES, parts, strict=True):
+                    assert all(f"\n{heading}\n" in part for heading in section_headings(files[name])), name
+                # Numbers and lists, as MCP Inspector and assistants send them.
+                numeric = await client.call_tool("view_sentry_issue", {"issue_url_or_id": 5832120475})
+                assert not numeric.is_error and "INGEST-WORKER-2B" in text_of(numeric)
+                mixed = await client.call_tool("export_issues_tool", {"issue_ids": ["csp_report", 5832104417]})
+                assert "Success: 2\nFailed: 0" in text_of(mixed)
+                wrong = await client.call_tool("view_sentry_issue", {"issue_url_or_id": {"id": 1}})
+                assert wrong.is_error and text_of(wrong).startswith("The argument issue_url_or_id has the wrong type")
+                assert "pydantic" not in text_of(wrong) and "http" not in text_of(wrong)
+                # 10,000 unknown ids: an answer within the budget, and the whole list in a file.
+                before = set(out_dir.iterdir())
+                many = await client.call_tool("export_issues_tool", {"issue_ids": " ".join(map(str, range(10_000)))})
+                message = text_of(many)
+                assert many.is_error and len(message) <= 32_000 and "Failed: 10000" in message
+                assert "… and 9,980 more failed references; all are listed in " in message
+                [listing] = set(out_dir.iterdir()) - before
+                assert listing.read_text(encoding="utf-8").count("No bundled sample matches") == 10_000
 
     asyncio.run(session())
 

@@ -6,6 +6,7 @@ their latest event; a reference naming another event id fails like Sentry's 404 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from ..errors import NotFoundError
@@ -58,6 +59,7 @@ def fetch_sample(ref: IssueRef) -> RawIssue | FetchFailure:
     return RawIssue(ref, sample["issue"], event)
 
 
+@functools.cache
 def _available() -> str:
     listed = ", ".join(f"{name} ({sample_issue(name)['shortId']})" for name in SAMPLE_NAMES)
     return f"Use a sample name, issue id or short id; the samples are: {listed}."
