@@ -186,10 +186,16 @@ def _export_command(args: argparse.Namespace) -> int:
     if to_stdout and result.content:
         sys.stdout.write(result.content)
         sys.stdout.flush()
-    for failure in result.failures:
+    from .exporter import FAILURES_LISTED
+
+    for failure in result.failures[:FAILURES_LISTED]:
         print(f"failed: {failure}", file=sys.stderr)
-    if result.path is not None:
+    if (rest := len(result.failures) - FAILURES_LISTED) > 0:
+        print(f"failed: … and {rest:,} more; all are listed in {result.path}", file=sys.stderr)
+    if result.path is not None and result.reports:
         print(f"Exported {len(result.reports)} issue(s) to {result.path}", file=sys.stderr)
+    elif result.path is not None:
+        print(f"No issue could be exported; the failures are listed in {result.path}", file=sys.stderr)
     for path in result.debug_paths:
         print(f"Debug payload saved: {path}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -207,3 +207,32 @@ def test_templates_directory_overrides_one_block(tmp_path: Path, capsys):
     assert "BREADCRUMBS" in default and "BREADCRUMBS" not in custom
     assert "(breadcrumbs left out on purpose)" in custom
     assert "REQUEST" in custom and "STACK TRACE" in custom
+
+
+def test_source_selects_where_issues_come_from(tmp_path: Path, capsys):
+    assert main(["--source", "samples", "csp_report", "--output", "-"]) == 0
+    assert "WEB-APP-7H" in capsys.readouterr().out
+    assert main(["--source", "nope", "1", "--output-dir", str(tmp_path)]) == 2
+    assert "No source named 'nope'. Available sources: file, samples, sentry." in capsys.readouterr().err
+
+
+def test_list_sources_and_version(capsys):
+    from sentry_issue_export import __version__
+
+    assert main(["--list-sources"]) == 0
+    out = capsys.readouterr().out
+    assert "samples " in out and "(offline)" in out and "sentry " in out
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"export-sentry-issue {__version__}\n"
+    assert __version__ not in {"0.1.0", "0+unknown"}
+
+
+def test_a_long_failure_list_is_counted_on_screen_and_kept_in_a_file(tmp_path: Path, capsys):
+    ids = [str(424200 + n) for n in range(25)]
+    assert main(["--demo", *ids, "--output-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("failed: 4242") == 20 and "failed: … and 5 more; all are listed in " in err
+    [listing] = list(tmp_path.iterdir())
+    assert f"No issue could be exported; the failures are listed in {listing}" in err
+    assert all(f"{issue_id}: No bundled sample matches" in listing.read_text() for issue_id in ids)

@@ -128,3 +128,167 @@ def test_plugin_whose_hook_raises_is_reported_and_isolated():
 def test_unknown_renderer_lists_the_available_ones(registry):
     with pytest.raises(Exception, match=r"No renderer named 'nope'.*json.*markdown.*text"):
         registry.renderer("nope")
+
+
+# --- sources --------------------------------------------------------------------------------------------------
+
+TICKET_SOURCE = """
+    from sentry_issue_export import BaseSource, FetchFailure, IssueRef, NotFoundError, RawIssue, hookimpl
+
+    SDK_EVENT = {
+        "event_id": "7" * 32,
+        "platform": "python",
+        "level": "error",
+        "timestamp": 1733000000.25,
+        "exception": {"values": [{"type": "ValueError", "value": "ticket broke", "stacktrace": {"frames": [
+            {"filename": "tickets/app.py", "function": "handle", "lineno": 3, "in_app": True,
+             "pre_context": ["def handle(ticket):"], "context_line": "    raise ValueError('ticket broke')",
+             "post_context": [], "vars": {"ticket": "7"}}]}}]},
+        "breadcrumbs": {"values": [{"timestamp": 1733000000.1, "category": "query", "message": "SELECT 1"}]},
+        "request": {"method": "GET", "url": "https://tickets.example/7", "headers": {"Accept": "text/html"}},
+        "tags": {"queue": "urgent"},
+        "extra": {"attempt": 2},
+        "modules": {"tickets": "1.0"},
+    }
+
+    class TicketSource(BaseSource):
+        name = "tickets"
+        description = "Tickets from a tracker that keeps raw SDK events."
+        needs_credentials = False
+
+        def ref_from_word(self, word):
+            if word.startswith("ticket:") and word[7:].isdigit():
+                return IssueRef(issue_id=word[7:], text=word)
+            return None
+
+        async def fetch(self, refs, settings):
+            for ref in refs:
+                if ref.issue_id == "7":
+                    yield RawIssue(ref, {"id": "7", "shortId": "TICKET-7", "title": "ValueError: ticket broke"},
+                                   SDK_EVENT)
+                else:
+                    yield FetchFailure(ref, NotFoundError(f"There is no ticket {ref.issue_id}."))
+
+    @hookimpl
+    def register_sources(register):
+        register(TicketSource())
+"""
+
+
+def test_a_source_plugin_adds_a_server_without_touching_the_core(plugin_dir: Path, tmp_path: Path, capsys):
+    from sentry_issue_export import cli
+    from sentry_issue_export.plugins import get_registry
+
+    install_fake_distribution(
+        plugin_dir, "ticket-source", {"tickets": "ticket_source"}, {"ticket_source": TICKET_SOURCE}
+    )
+    get_registry(refresh=True)
+    try:
+        code = cli.main(["--source", "tickets", "Please look at ticket:7 and ticket:8", "--output", "-"])
+        listed = capsys.readouterr()
+        assert code == 1  # one exported, one failed
+        report = listed.out
+        for expected in (
+            "Short ID:      TICKET-7",
+            "ValueError: ticket broke",
+            "tickets/app.py:3 in handle",
+            "SELECT 1",
+            "queue = urgent",
+            "attempt = 2",
+            "Accept: text/html",
+            "tickets  1.0",
+        ):
+            assert expected in report, expected
+        assert "failed: ticket:8: There is no ticket 8." in listed.err
+        assert cli.main(["--list-sources"]) == 0
+        assert (
+            "tickets      Tickets from a tracker that keeps raw SDK events. (offline)  [tickets (ticket-source)]"
+            in (capsys.readouterr().out)
+        )
+    finally:
+        sys.modules.pop("ticket_source", None)
+        get_registry(refresh=True)
+
+
+def test_a_source_that_lacks_part_of_the_protocol_is_refused_by_name():
+    class HalfSource:
+        name = "half"
+        description = "no fetch, no claims"
+
+    class Plugin:
+        @hookimpl
+        def register_sources(self, register):
+            register(HalfSource())
+
+    registry = build_registry(*make_plugin_manager(load_entrypoints=False, extra_plugins=[Plugin()]))
+    [problem] = registry.problems
+    assert "'half'" in str(problem) and "needs_credentials" in str(problem) and "fetch" in str(problem)
+    assert "BaseSource" in str(problem) and "half" not in registry.sources
+
+
+def test_the_hooks_are_called_through_pluggys_hook_callers():
+    pm, problems = make_plugin_manager(load_entrypoints=False)
+    calls: list[str] = []
+    pm.add_hookcall_monitoring(lambda name, impls, kwargs: calls.append(name), lambda *args: None)
+    build_registry(pm, problems)
+    assert calls.count("register_renderers") == 3 and calls.count("register_sources") == 3
+    assert calls.count("register_redactors") == 1  # one call per plugin that implements the hook
+
+
+def test_a_hook_wrapper_sees_every_registration():
+    seen: list[str] = []
+
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def register_renderers(self, register):
+            seen.append("before")
+            return (yield)
+
+    build_registry(*make_plugin_manager(load_entrypoints=False, extra_plugins=[Wrapper()]))
+    assert seen == ["before"] * 3
+
+
+BRIEF_PLUGIN = """
+    from pathlib import Path
+
+    from sentry_issue_export import Renderer, hookimpl
+    from sentry_issue_export.renderers.templating import render_reports
+    from sentry_issue_export.renderers.text import TEXT
+
+    def render(reports, options):
+        return render_reports(reports, options, TEXT)
+
+    @hookimpl
+    def register_renderers(register):
+        register(Renderer("brief", "txt", render, "The text report without tags",
+                          templates_path=Path(__file__).parent / "brief_templates"))
+"""
+
+
+def test_a_renderer_plugin_ships_templates_that_extend_the_builtins(plugin_dir: Path, tmp_path: Path):
+    templates = plugin_dir / "brief_templates"
+    templates.mkdir()
+    (templates / "issue.txt.j2").write_text(
+        '{% extends "default:issue.txt.j2" %}\n{% block tags %}\nTAGS LEFT OUT BY THE BRIEF PLUGIN\n{% endblock %}\n'
+    )
+    install_fake_distribution(plugin_dir, "brief-plugin", {"brief": "brief_plugin"}, {"brief_plugin": BRIEF_PLUGIN})
+    registry = build_registry(*make_plugin_manager())
+    try:
+        settings = Settings(source="samples", format="brief")
+        brief = export_issues_sync("python_chained_exception", settings, write=False, registry=registry).content
+        text = export_issues_sync("python_chained_exception", Settings(source="samples"), write=False).content
+        assert "TAGS LEFT OUT BY THE BRIEF PLUGIN" in brief and "\nTAGS\n" not in brief
+        assert "\nTAGS\n" in text and "BRIEF" not in text  # the built-in text format is untouched
+        # A user's templates directory still comes first.
+        user = tmp_path / "mine"
+        user.mkdir()
+        (user / "issue.txt.j2").write_text("USER TEMPLATE {{ issue.short_id }}\n")
+        mine = export_issues_sync(
+            "python_chained_exception",
+            Settings(source="samples", format="brief", templates_dir=user),
+            write=False,
+            registry=registry,
+        ).content
+        assert mine == "USER TEMPLATE STOREFRONT-API-3K\n"
+    finally:
+        sys.modules.pop("brief_plugin", None)

@@ -689,3 +689,58 @@ def test_invalid_unicode_host_is_a_problem_not_a_crash() -> None:
     parsed = parse_refs("https://a..bü/organizations/acme/issues/5/")
     assert parsed.refs == ()
     assert parsed.problems
+
+
+# --- collecting references for a source -------------------------------------------------------------------------
+
+
+def test_a_uuid_is_a_problem_not_a_short_id() -> None:
+    for uuid in ("3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b", "3F2A1B4C-5D6E-4F70-8A9B-0C1D2E3F4A5B", "3f2a1b4c" * 4):
+        parsed = parse_refs(uuid)
+        assert parsed.refs == ()
+        [problem] = parsed.problems
+        assert "is a UUID" in str(problem) and "bugsink source" in str(problem)
+    beside = parse_refs("12345 3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b")
+    assert [ref.issue_id for ref in beside.refs] == ["12345"] and len(beside.problems) == 1  # never dropped
+
+
+def test_collect_refs_offers_words_to_the_source_first_and_keeps_the_input_order() -> None:
+    from sentry_issue_export.refs import collect_refs
+
+    def claim(word: str) -> IssueRef | None:
+        return IssueRef(word.upper(), text=word) if word.startswith("sample_") else None
+
+    parsed = collect_refs(["12 sample_one", "PROJ-1A, sample_two 12", IssueRef("99")], claim)
+    assert [ref.issue_id for ref in parsed.refs] == ["12", "SAMPLE_ONE", "PROJ-1A", "SAMPLE_TWO", "99"]
+    assert parsed.problems == ()
+
+
+def test_prose_around_claimed_words_is_no_problem_but_bad_pieces_still_are() -> None:
+    from sentry_issue_export.refs import collect_refs
+
+    parsed = collect_refs("please look at sample_one and #abc", lambda w: IssueRef("1") if w == "sample_one" else None)
+    assert [ref.issue_id for ref in parsed.refs] == ["1"]
+    assert [problem.text for problem in parsed.problems] == ["#abc"]
+
+
+def test_a_pasted_password_never_reaches_a_reference_or_a_problem() -> None:
+    good = parse_ref("https://admin:hunter2@sentry.example.com/organizations/acme/issues/42/")
+    assert good.text == "https://admin@sentry.example.com/organizations/acme/issues/42/"
+    assert (good.origin, good.org, good.issue_id) == ("https://sentry.example.com", "acme", "42")
+    bad = parse_refs("https://admin:p@ss:w@rd@sentry.example.com/settings/ and https://u:pw@x.example/issues/")
+    assert all("hunter2" not in str(p) and "rd@" not in str(p) and ":pw" not in str(p) for p in bad.problems)
+    assert {problem.text for problem in bad.problems} == {
+        "https://admin@sentry.example.com/settings/",
+        "https://u@x.example/issues/",
+    }
+    with pytest.raises(InvalidReferenceError) as caught:
+        parse_ref("https://root:s3cret@sentry.example.com/issues/1/ https://root:s3cret@sentry.example.com/issues/2/")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_without_passwords_keeps_ports_and_plain_text() -> None:
+    from sentry_issue_export.refs import without_passwords
+
+    assert without_passwords("https://sentry.example.com:9000/issues/1/") == "https://sentry.example.com:9000/issues/1/"
+    assert without_passwords("mail me at a@b.example") == "mail me at a@b.example"
+    assert without_passwords("HTTP://u:x@h/") == "HTTP://u@h/"
