@@ -31,23 +31,19 @@ ANSWER_LADDER: tuple[dict[str, Any], ...] = (
     {},
     {"library_frame_details": False},
     {"max_detail_frames": 10, "max_context_lines": 3},
+    {"max_breadcrumbs": 50, "max_spans": 50, "spans_kept": "slowest", "max_threads": 3},
     {"max_value_chars": 500, "max_depth": 4, "max_vars": 20},
-    {"max_breadcrumbs": 50, "max_spans": 50, "spans_kept": "slowest", "max_threads": 3, "max_fields": 50},
-    {"max_frames": 30, "max_detail_frames": 5, "max_value_chars": 300},
-    {"max_breadcrumbs": 20, "max_spans": 20, "max_threads": 1, "max_fields": 20},
-    {"max_frames": 16, "max_detail_frames": 3, "max_context_lines": 2, "max_vars": 10, "max_value_chars": 200},
-    {"max_breadcrumbs": 10, "max_spans": 10, "max_fields": 10, "max_value_chars": 120, "max_depth": 3},
-    {
-        "max_frames": 8,
-        "max_detail_frames": 1,
-        "max_context_lines": 1,
-        "max_vars": 5,
-        "max_value_chars": 80,
-        "max_breadcrumbs": 5,
-        "max_spans": 5,
-        "max_fields": 5,
-        "max_depth": 2,
-    },
+    {"max_frames": 30, "max_detail_frames": 5},
+    {"max_breadcrumbs": 20, "max_spans": 20, "max_threads": 1},
+    {"max_value_chars": 300},
+    {"max_frames": 16, "max_detail_frames": 3, "max_context_lines": 2, "max_vars": 10},
+    {"max_breadcrumbs": 10, "max_spans": 10},
+    {"max_value_chars": 200, "max_depth": 3},
+    {"max_fields": 50},
+    {"max_frames": 8, "max_detail_frames": 1, "max_context_lines": 1, "max_vars": 5},
+    {"max_value_chars": 120},
+    {"max_breadcrumbs": 5, "max_spans": 5, "max_fields": 20},
+    {"max_value_chars": 80, "max_depth": 2, "max_fields": 10},
     {
         "rule_width": 20,
         "max_frames": 5,
@@ -56,22 +52,16 @@ ANSWER_LADDER: tuple[dict[str, Any], ...] = (
         "max_value_chars": 60,
         "max_breadcrumbs": 3,
         "max_spans": 3,
-        "max_threads": 1,
-        "max_fields": 3,
+        "max_fields": 5,
         "max_depth": 1,
     },
-    {
-        "max_frames": 3,
-        "max_vars": 2,
-        "max_value_chars": 40,
-        "max_breadcrumbs": 2,
-        "max_spans": 2,
-        "max_fields": 2,
-    },
+    {"max_frames": 3, "max_vars": 2, "max_value_chars": 40, "max_breadcrumbs": 2, "max_spans": 2, "max_fields": 2},
 )
 """The steps, each tightening the one before (and never looser than the file's limits). Step 0 is the file's
-own rendering; the last still shows, for every non-empty section, its first items: the frame closest to the
-error with its line and a few variables, the newest breadcrumbs, three of every list."""
+own rendering. The bulk goes first (library frames, code and variables of distant frames, old breadcrumbs,
+fast spans, long values); the short lists that say most per character (tags, contexts, user) are cut last.
+The last step still shows, for every non-empty section, its first items: the frame closest to the error with
+its line and a few variables, the newest breadcrumbs, two of every list."""
 
 FILE_OVERHEAD = 200
 """Characters reserved for what the file template adds around several issues (contents, banners)."""

@@ -113,13 +113,13 @@ def export_answer(
     if max_inline_chars <= 0:
         return "\n".join([*head, "", CONTENT_HEADING, result.content])
     room = max_inline_chars - len("\n".join(head)) - len(CONTENT_HEADING) - 2
-    for _attempt in range(4):
+    while True:
         fitted = fit_reports(result.reports, renderer, settings, max(room, 0))
         answer = "\n".join([*head, *_shortened_lines(fitted, result.path), "", CONTENT_HEADING, fitted.content])
         if len(answer) <= max_inline_chars or room <= 0:
             return answer
-        room -= len(answer) - max_inline_chars  # the notes on what was shortened took more than was left
-    return answer
+        # The notes on what was shortened took more than was left: fit again in less room.
+        room -= len(answer) - max_inline_chars + 200
 
 
 CONTENT_HEADING = "=== Issue Content ==="
