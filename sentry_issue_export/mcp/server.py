@@ -364,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=wording.SERVER_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from ..version import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     transport = parser.add_mutually_exclusive_group()
     transport.add_argument("--http", action="store_true", help="serve streamable HTTP (same as --transport http)")
     transport.add_argument("--transport", choices=("stdio", "http", "sse"), help="stdio (default), http or sse")
