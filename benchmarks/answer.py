@@ -101,7 +101,5 @@ def main(argv: list[str]) -> int:
     for name, row in rows:
         share = f"{row['kept']}/{row['facts']} {row['kept'] / row['facts']:.0%}" if row["facts"] else "-"
         over |= row["answer"] > args.budget
-        print(
-            f"| {name:<26} | {row['answer']:>8,} | {row['report']:>9,} | {share:>14} | {row['seconds']:>7.2f}s |"
-        )
+        print(f"| {name:<26} | {row['answer']:>8,} | {row['report']:>9,} | {share:>14} | {row['seconds']:>7.2f}s |")
     return 1 if over else 0

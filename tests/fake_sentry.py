@@ -138,7 +138,7 @@ class FakeSentry:
         self.concurrent_limit = concurrent_limit
         self.rate_limit_headers = True
         self.index_supported = True
-        self.index_ignores_group = False
+        self.index_ignores_group = glitchtip  # GlitchTip's organisation issue list ignores group=
         self.redirect_to: str | None = None
         self.oversized_bytes = 2 * 1024 * 1024
         self.slow_seconds = 1.0
@@ -362,7 +362,7 @@ class FakeSentry:
             return _json(401, {"detail": detail})
         if scheme.lower() != "bearer" or token not in self.tokens:
             return _json(401, {"detail": "Unauthorized" if self.glitchtip else "Invalid token"})
-        if "event:read" not in self.tokens[token] and record.endpoint != "other":
+        if not _scopes_needed(api or []) <= self.tokens[token]:
             return self._forbidden_reply()
         return None
 
@@ -596,6 +596,24 @@ def _as_glitchtip_event(event: dict[str, Any]) -> dict[str, Any]:
                 lines = dict((n, text) for n, text in frame.get("context") or [] if isinstance(n, int))
                 frame["context_line"] = lines.get(frame.get("lineNo"))
     return event
+
+
+def _scopes_needed(api: list[str]) -> frozenset[str]:
+    """The scopes Sentry's permission classes ask of a token for this API path.
+
+    Issues, their events and issue lists need ``event:read``; the organisation itself and short-id lookups need
+    ``org:read`` (an issue path keyed by a short id needs both); project details need ``project:read``.
+    """
+    match api:
+        case ["organizations"] | ["organizations", _] | ["organizations", _, "shortids", *_]:
+            return frozenset({"org:read"})
+        case ["organizations", _, "issues", key, *_] if not key.isdigit():
+            return frozenset({"event:read", "org:read"})
+        case ["projects", _, _]:
+            return frozenset({"project:read"})
+        case ["organizations", _, "issues", *_] | ["issues", *_] | ["projects", _, _, "issues", *_]:
+            return frozenset({"event:read"})
+    return frozenset()
 
 
 def _endpoint_class(api: list[str]) -> str:

@@ -458,7 +458,7 @@ def test_init_saves_nothing_when_the_check_fails(path: Path, error: FetchError, 
 
 @pytest.mark.parametrize("error_type", [AuthError, PermissionDeniedError])
 def test_init_names_the_scopes_a_token_needs(path: Path, error_type: type[FetchError]) -> None:
-    with pytest.raises(ConfigError, match="event:read, project:read and org:read"):
+    with pytest.raises(ConfigError, match=r"event:read scope \(and org:read for short ids\)"):
         asyncio.run(init_config(SAAS, USER_TOKEN, org="acme", path=path, verifier=FakeVerifier(error_type("no"))))
 
 
@@ -486,6 +486,8 @@ class _SentryStub(BaseHTTPRequestHandler):
             401: {"detail": "Invalid token"},
             403: {"detail": "You do not have permission to perform this action."},
         }
+        if status == 200 and self.path.split("?")[0].endswith("/issues/"):
+            bodies[200] = []  # an issue list, one page of at most one issue
         data = json.dumps(bodies[status]).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -532,9 +534,40 @@ def test_init_against_a_local_server_with_the_real_client(path: Path, status: in
         if message is None:
             result = asyncio.run(init_config(base_url, USER_TOKEN, org="acme", path=path))
             assert (result.base_url, load_saved(path)) == (base_url, result)
+            assert result.access.startswith("The token can read the issues of organisation acme (event:read)")
             return
         with pytest.raises(ConfigError, match=message) as caught:
             asyncio.run(init_config(base_url, USER_TOKEN, org="acme", path=path))
     assert base_url in str(caught.value)
     assert USER_TOKEN not in str(caught.value)
     assert not path.exists()
+
+
+# --- init against the fake Sentry: the check proves what exports need ------------------------------------------
+
+EVENTS_ONLY = "sntryu_" + "1e" * 32
+NO_EVENT_READ = "sntryu_" + "0e" * 32
+
+
+@pytest.mark.parametrize("glitchtip", [False, True], ids=["sentry", "glitchtip"])
+def test_init_saves_an_event_read_token_and_says_short_ids_need_org_read(path: Path, glitchtip: bool) -> None:
+    from tests.fake_sentry import FakeSentry
+
+    with FakeSentry(tokens={EVENTS_ONLY: {"event:read"}}, glitchtip=glitchtip) as server:
+        saved = asyncio.run(init_config(f"{server.url}/organizations/acme/", EVENTS_ONLY, path=path))
+    assert load_saved(path) == saved
+    assert "(event:read)" in saved.access and "short ids such as PROJ-1A will not resolve" in saved.access
+
+
+@pytest.mark.parametrize("glitchtip", [False, True], ids=["sentry", "glitchtip"])
+def test_init_refuses_a_token_that_cannot_read_events_and_saves_nothing(path: Path, glitchtip: bool) -> None:
+    from tests.fake_sentry import FakeSentry
+
+    with (
+        FakeSentry(tokens={NO_EVENT_READ: {"org:read", "project:read"}}, glitchtip=glitchtip) as server,
+        pytest.raises(ConfigError) as caught,
+    ):
+        asyncio.run(init_config(f"{server.url}/organizations/acme/", NO_EVENT_READ, path=path))
+    message = str(caught.value)
+    assert "nothing was saved" in message and "lacks the event:read scope" in message
+    assert NO_EVENT_READ not in message and not path.exists()

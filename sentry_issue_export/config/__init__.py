@@ -70,7 +70,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REQUIRED_SCOPES = "event:read, project:read and org:read"
+REQUIRED_SCOPES = "event:read scope (and org:read for short ids)"
 TOKEN_ENV_VARS = ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN")
 ENV_OUTPUT_DIR = "EXPORT_SENTRY_ISSUE_OUTPUT_DIR"
 ENV_SOURCE = "EXPORT_SENTRY_ISSUE_SOURCE"
@@ -308,7 +308,7 @@ async def init_config(
     token = (token or "").strip()
     if not token:
         raise ConfigError(
-            f"No token was given; create one with the {REQUIRED_SCOPES} scopes under Settings → Account → API → "
+            f"No token was given; create one with the {REQUIRED_SCOPES} under Settings → Account → API → "
             "Auth Tokens in Sentry."
         )
     if verifier is None and not _needs_credentials(source, registry):
@@ -366,7 +366,7 @@ def _verification_failure(error: FetchError, config: SavedConfig) -> str:
     if isinstance(error, NetworkError):
         lead = "" if reason.lower().startswith("could not reach") else f"Could not reach {origin}: "
         return f"{lead}{reason} Nothing was saved."
-    scopes_hint = "" if "event:read" in reason else f" The token needs the {REQUIRED_SCOPES} scopes."
+    scopes_hint = "" if "event:read" in reason else f" The token needs the {REQUIRED_SCOPES}."
     if isinstance(error, AuthError):
         return f"{origin} rejected the token; nothing was saved. {reason}{scopes_hint}"
     if isinstance(error, PermissionDeniedError):

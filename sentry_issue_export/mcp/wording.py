@@ -72,8 +72,9 @@ debug and format work as in view_sentry_issue."""
 INITIALIZE_CONFIG = """\
 Save the Sentry URL and auth token this server uses. The token is checked against Sentry first and stored in a \
 file only the user can read. base_url is the Sentry address, e.g. https://sentry.io/organizations/acme/ or a \
-self-hosted https://sentry.example.com/organizations/acme/. The token needs the event:read, project:read and \
-org:read scopes (create one in Sentry: Settings → Account → API → Auth Tokens)."""
+self-hosted https://sentry.example.com/organizations/acme/. The check reads one issue the way exports do: the \
+token needs the event:read scope, and org:read for short ids (create one in Sentry: Settings → Account → API → \
+Auth Tokens). A token without event:read is refused and nothing is saved."""
 
 LIST_CONFIG = """\
 Show the configuration this server uses (saved file plus environment), with the token masked."""

@@ -47,14 +47,22 @@ EVENT_GONE = "the event may be past its retention period, or belong to another i
 ORG_GONE = (
     "check the organisation slug: it is the ORG in https://ORG.sentry.io or in /organizations/ORG/ of your Sentry URLs."
 )
+PROJECT_GONE = (
+    "check the organisation and project slugs: they are in the project's URLs, /organizations/ORG/projects/PROJECT/."
+)
 # What a 403 most likely means, by what was asked for.
 NO_EVENT_READ = (
-    "the token lacks the event:read scope, or its user is not a member of the issue's project. Use a token with "
-    "event:read (and org:read for short ids), or ask an organisation owner for access to the project."
+    "the token lacks the event:read scope, which reading issues and events needs, or its user is not a member of "
+    "the issue's project. Use a token with event:read (and org:read for short ids), or ask an organisation owner "
+    "for access to the project."
 )
 NO_ORG_READ = (
     "the token lacks the org:read scope, which looking up short ids and organisations needs. Add org:read to "
     "the token, or use the numeric issue id or the issue's URL instead."
+)
+SHORT_ID_FORBIDDEN = (
+    "looking up a short id needs the org:read scope besides event:read, or the token's user is not a member of "
+    "the issue's project. Add org:read to the token, or use the numeric issue id or the issue's URL instead."
 )
 DEFAULT_TOKEN_ADVICE = (
     "Create a new one with the event:read scope (Sentry: Settings > Auth Tokens) and save it with " + TOKEN_HELP + "."

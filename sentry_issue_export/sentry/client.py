@@ -19,9 +19,27 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from ..errors import AuthError, FetchError, InvalidResponseError, NetworkError, RateLimitedError, ServerError
+from ..errors import (
+    AuthError,
+    FetchError,
+    InvalidResponseError,
+    NetworkError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+)
 from ..settings import Settings
-from .answers import EVENT_GONE, ISSUE_GONE, NO_EVENT, NO_ORG_READ, ORG_GONE, Meaning
+from .answers import (
+    EVENT_GONE,
+    ISSUE_GONE,
+    NO_EVENT,
+    NO_EVENT_READ,
+    NO_ORG_READ,
+    ORG_GONE,
+    PROJECT_GONE,
+    SHORT_ID_FORBIDDEN,
+    Meaning,
+)
 from .rate_limits import EndpointClass
 from .transport import ApiTransport, RouteMissing
 from .urls import DEFAULT_BASE_URL, TOKEN_HELP, short_id_needs_org
@@ -32,6 +50,8 @@ MAX_INDEX_PAGES = 10
 EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
 
 Path = tuple[str, ...]
+_ROUTE_WORDS = frozenset({"organizations", "issues", "events", "shortids", "projects"})
+"""The fixed words of API paths; the other segments (slugs, ids) are placeholders of a route's shape."""
 
 _LINK_PART = re.compile(r"<([^>]*)>([^<]*)")
 _LINK_PARAM = re.compile(r"([A-Za-z_]+)\s*=\s*\"?([^\";,\s]*)\"?")
@@ -65,6 +85,8 @@ class SentryClient:
         self._transport = ApiTransport(base_url, token, **transport_options)
         self._scoped_routes = True
         """Set to False once the server shows it has no organisation-scoped routes."""
+        self._route_probes: dict[str, asyncio.Event] = {}
+        """Per route shape: set once its first request has answered."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> SentryClient:
@@ -111,9 +133,10 @@ class SentryClient:
         org = org or self.org
         what = f"issue {issue_id}" + (f" in organisation {org}" if org else "")
         scoped = ("organizations", org, "issues", issue_id) if org else None
+        meaning = Meaning(ISSUE_GONE) if issue_id.isdigit() else Meaning(ISSUE_GONE, SHORT_ID_FORBIDDEN)
         try:
             data, _ = await self._scoped_or_legacy(
-                scoped, self._legacy(("issues", issue_id), issue_id, org), "issue", what, Meaning(ISSUE_GONE)
+                scoped, self._legacy(("issues", issue_id), issue_id, org), "issue", what, meaning
             )
         except RouteMissing:
             raise self._no_scoped_api(issue_id) from None
@@ -224,23 +247,68 @@ class SentryClient:
             raise self._no_scoped_api(short_id) from None
         return self._expect_object(data, what)
 
-    async def check_access(self) -> str:
-        """One cheap authenticated request that proves the base URL and token work; returns what it reached.
+    async def check_access(self, project: str | None = None) -> str:
+        """Prove the token can do what exports do, with the fewest requests; returns what it can and cannot do.
 
-        Raises ``AuthError`` (401), ``PermissionDeniedError`` (403), ``NotFoundError`` (unknown organisation),
-        ``NetworkError`` (unreachable) or ``InvalidResponseError`` (not a Sentry API).
+        Exports read issues and events, which needs ``event:read``, so that is what is checked: one issue list
+        with ``limit=1`` (the project's when ``project`` is given, else the organisation's). ``org:read`` is
+        checked separately, since only short-id lookups need it: its absence is reported, not refused. Reading
+        the organisation alone would refuse a good ``event:read`` token and accept one that can read no event.
+
+        Raises ``AuthError`` (401), ``PermissionDeniedError`` (403: no ``event:read``), ``NotFoundError``
+        (unknown organisation or project), ``NetworkError`` (unreachable) or ``InvalidResponseError`` (not a
+        Sentry API).
         """
-        if self.org:
-            what = f"organisation {self.org}"
+        org = self.org
+        if not org:
+            return await self._check_root()
+        await self._check_issue_list(org, project)
+        can = f"The token can read the issues of organisation {org}" + (f", project {project}" if project else "")
+        try:
+            data, _ = await self._scoped_or_legacy(
+                ("organizations", org), None, "other", f"organisation {org}", Meaning(ORG_GONE, NO_ORG_READ)
+            )
+        except PermissionDeniedError:
+            return (
+                f"{can} (event:read). It lacks org:read: issue numbers and URLs export, but short ids such as "
+                "PROJ-1A will not resolve until the token has org:read."
+            )
+        except (RouteMissing, FetchError):
+            return f"{can} (event:read)."
+        name = data.get("name") if isinstance(data, dict) else None
+        return f"{can} (event:read) and read the organisation{f' {name}' if name else ''} (org:read)."
+
+    async def _check_issue_list(self, org: str, project: str | None) -> None:
+        """One page of one issue: the request that proves ``event:read``."""
+        page = [("limit", "1")]
+        if project:
+            what = f"the issues of project {project} in organisation {org}"
+            path: Path = ("projects", org, project, "issues")
+            data, _ = await self._transport.get_json(
+                path, kind="index", what=what, params=page, meaning=Meaning(PROJECT_GONE, NO_EVENT_READ)
+            )
+        else:
+            what = f"the issues of organisation {org}"
             try:
-                data, _ = await self._scoped_or_legacy(
-                    ("organizations", self.org), None, "other", what, Meaning(ORG_GONE, NO_ORG_READ)
+                data, _ = await self._transport.get_json(
+                    ("organizations", org, "issues"),
+                    kind="index",
+                    what=what,
+                    params=page,
+                    meaning=Meaning(ORG_GONE, NO_EVENT_READ),
+                    route_may_be_missing=True,
                 )
             except RouteMissing:
-                pass
-            else:
-                org = self._expect_object(data, what)
-                return f"organisation {org.get('name') or self.org} ({org.get('slug') or self.org})"
+                raise InvalidResponseError(
+                    f"{self.origin} has no issue list for organisation {org} (it answered 405 or a web page), so "
+                    "the token could not be checked: give the project too (a URL such as "
+                    "https://sentry.example.com/organizations/ORG/projects/PROJECT/), or check the base URL."
+                ) from None
+        if not isinstance(data, list):
+            raise self._transport.answers.wrong_shape(what, data, "a list of issues")
+
+    async def _check_root(self) -> str:
+        """Without an organisation only the token itself can be checked, at the API root."""
         data, _ = await self._transport.get_json((), kind="other", what="the API root")
         root = self._expect_object(data, "the API root")
         if "auth" in root and not root["auth"]:
@@ -267,15 +335,26 @@ class SentryClient:
         """GET the organisation-scoped path, or the legacy one on a server without scoped routes.
 
         ``scoped`` is ``None`` when no organisation is known; ``legacy`` is ``None`` when the request has no
-        legacy form, and then a server without scoped routes raises ``RouteMissing``.
+        legacy form, and then a server without scoped routes raises ``RouteMissing``. The first request of each
+        route shape goes alone: the others wait for it to show whether the route exists, so a server without it
+        (GlitchTip answers a web page) is asked once, not once per issue in flight.
         """
         if scoped is not None and self._scoped_routes:
+            shape = "/".join(segment if segment in _ROUTE_WORDS else "*" for segment in scoped)
+            probe = self._route_probes.get(shape)
+            if probe is not None:
+                await probe.wait()
+            else:
+                self._route_probes[shape] = probe = asyncio.Event()
             try:
-                return await self._transport.get_json(
-                    scoped, kind=kind, what=what, params=params, meaning=meaning, route_may_be_missing=True
-                )
+                if self._scoped_routes:
+                    return await self._transport.get_json(
+                        scoped, kind=kind, what=what, params=params, meaning=meaning, route_may_be_missing=True
+                    )
             except RouteMissing:
                 self._scoped_routes = False  # GlitchTip and similar: legacy paths from now on
+            finally:
+                probe.set()
         if legacy is None:
             raise RouteMissing(what)
         return await self._transport.get_json(legacy, kind=kind, what=what, params=params, meaning=meaning)

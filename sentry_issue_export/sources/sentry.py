@@ -50,7 +50,7 @@ class SentrySource(BaseSource):
             )
 
         async with (self._client_factory or SentryClient.from_settings)(attrs.evolve(settings, retries=1)) as client:
-            return await client.check_access()
+            return await client.check_access(settings.project)
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
