@@ -118,7 +118,9 @@ def build_config_parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="check a token against the server and save it (file mode 600)")
     init.add_argument("--base-url", required=True, help="e.g. https://sentry.io/organizations/acme/")
     init.add_argument("--org", help="organisation slug, when the URL does not name one")
-    init.add_argument("--source", default="sentry", help="the server's kind: sentry (default) or a plugin's")
+    init.add_argument(
+        "--source", help="the server's kind: sentry, bugsink or a plugin's (default: found out by asking the server)"
+    )
     init.add_argument(
         "--token-stdin", action="store_true", help="read the token from standard input instead of a prompt"
     )
@@ -241,7 +243,8 @@ def _config_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     token = _read_token(args.token_stdin)
     saved = asyncio.run(config.init_config(args.base_url, token, org=args.org, source=args.source))
-    print(f"Token checked and saved for {saved.base_url} (organisation {saved.org or 'not set'}).")
+    kind = f"a {saved.source} server" if saved.source else f"organisation {saved.org or 'not set'}"
+    print(f"Token checked and saved for {saved.base_url} ({kind}).")
     if saved.access:
         print(saved.access)
     print(f"Config file: {config.config_path()} (mode 600)")

@@ -24,6 +24,7 @@ ENTRY_POINT_GROUP = "sentry_issue_export"
 
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "sentry_issue_export.sources.sentry",
+    "sentry_issue_export.sources.bugsink",
     "sentry_issue_export.sources.samples",
     "sentry_issue_export.sources.file",
     "sentry_issue_export.redaction",

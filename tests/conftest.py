@@ -7,6 +7,7 @@ Fuzz tests (hypothesis) run on a fixed, repeatable budget by default, which CI u
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 
 from sentry_issue_export.config.file import config_path
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
+from tests.bugsink_server import Bugsink, running_bugsink
 
 _SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 hypothesis_settings.register_profile(
@@ -57,6 +59,13 @@ def env(tmp_path: Path) -> dict[str, str]:
 def path(env: dict[str, str]) -> Path:
     """Where the config file lives in ``env``."""
     return config_path(env)
+
+
+@pytest.fixture(scope="session")
+def bugsink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bugsink]:
+    """One real Bugsink server for the whole session, with the shop app's events in it (``bugsink_server.py``)."""
+    with running_bugsink(tmp_path_factory.mktemp("bugsink")) as server:
+        yield server
 
 
 @pytest.fixture

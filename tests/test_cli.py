@@ -213,7 +213,7 @@ def test_source_selects_where_issues_come_from(tmp_path: Path, capsys):
     assert main(["--source", "samples", "csp_report", "--output", "-"]) == 0
     assert "WEB-APP-7H" in capsys.readouterr().out
     assert main(["--source", "nope", "1", "--output-dir", str(tmp_path)]) == 2
-    assert "No source named 'nope'. Available sources: file, samples, sentry." in capsys.readouterr().err
+    assert "No source named 'nope'. Available sources: bugsink, file, samples, sentry." in capsys.readouterr().err
 
 
 def test_list_sources_and_version(capsys):

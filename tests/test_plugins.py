@@ -231,7 +231,7 @@ def test_the_hooks_are_called_through_pluggys_hook_callers():
     calls: list[str] = []
     pm.add_hookcall_monitoring(lambda name, impls, kwargs: calls.append(name), lambda *args: None)
     build_registry(pm, problems)
-    assert calls.count("register_renderers") == 3 and calls.count("register_sources") == 3
+    assert calls.count("register_renderers") == 3 and calls.count("register_sources") == 4
     assert calls.count("register_redactors") == 1  # one call per plugin that implements the hook
 
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError
+from ..errors import AuthError, ConfigError, FetchError, InvalidResponseError, NetworkError, PermissionDeniedError
 from ..sentry.urls import (
     DEFAULT_BASE_URL,
     URL_EXAMPLES,
@@ -293,7 +293,7 @@ async def init_config(
     output_dir: str | None = None,
     format: str | None = None,
     templates_dir: str | None = None,
-    source: str = DEFAULT_SOURCE,
+    source: str | None = None,
     path: Path | None = None,
     verify: bool = True,
     verifier: Verifier | None = None,
@@ -302,8 +302,10 @@ async def init_config(
     """Have the source check the token against the server, then save it. Nothing is saved when the check fails.
 
     An ``sntrys_`` organisation token names its server and organisation, so ``base_url`` and ``org`` may be
-    left out for one. ``verifier`` replaces the source's own ``check_access`` (tests). The saved config's
-    ``access`` says what the check reached.
+    left out for one. Without a ``source``, the server's kind is found out: Sentry (and GlitchTip) first, and
+    when the server is no Sentry API, each other source that reads a server (Bugsink) in turn; the one whose
+    check passes is saved with the config. ``verifier`` replaces the sources' own ``check_access`` (tests). The
+    saved config's ``access`` says what the check reached.
     """
     token = (token or "").strip()
     if not token:
@@ -311,7 +313,7 @@ async def init_config(
             f"No token was given; create one with the {REQUIRED_SCOPES} under Settings → Account → API → "
             "Auth Tokens in Sentry."
         )
-    if verifier is None and not _needs_credentials(source, registry):
+    if source is not None and verifier is None and not _needs_credentials(source, registry):
         raise ConfigError(f"The {source} source reads no server, so there is no token to check or save.")
     info = inspect_token(token)
     if base_url and base_url.strip():
@@ -334,20 +336,52 @@ async def init_config(
         output_dir=output_dir,
         format=format,
         templates_dir=templates_dir,
-        source=None if source == DEFAULT_SOURCE else source,
+        source=None if source in (None, DEFAULT_SOURCE) else source,
     )
     access = ""
     if verify:
-        settings = Settings(
-            base_url=config.base_url, token=token, org=config.org, project=config.project, source=source
-        )
-        if verifier is None:
-            from ..plugins import get_registry
-
-            verifier = (registry or get_registry()).source(source).check_access
-        access = await _verify(config, settings, verifier)
+        settings = Settings(base_url=config.base_url, token=token, org=config.org, project=config.project)
+        if verifier is not None:
+            access = await _verify(config, settings, verifier)
+        else:
+            found, access = await _check_with_sources(config, settings, source, registry)
+            config = attrs.evolve(config, source=None if found == DEFAULT_SOURCE else found)
     save_config(config, path)
     return attrs.evolve(config, access=access)
+
+
+async def _check_with_sources(
+    config: SavedConfig, settings: Settings, source: str | None, registry: Registry | None
+) -> tuple[str, str]:
+    """(the source whose check passed, what it reached); ``ConfigError`` with the first source's reason when
+    none passes. Other sources are only tried when the default one found no Sentry API there at all."""
+    from ..plugins import get_registry
+
+    registry = registry or get_registry()
+    if source is not None:
+        return source, await _verify(
+            config, attrs.evolve(settings, source=source), registry.source(source).check_access
+        )
+    first_failure: ConfigError | None = None
+    others = [
+        name for name, found in sorted(registry.sources.items()) if found.needs_credentials and name != DEFAULT_SOURCE
+    ]
+    for name in (DEFAULT_SOURCE, *others):
+        try:
+            checked = registry.source(name).check_access
+            return name, await _verify(config, attrs.evolve(settings, source=name), checked)
+        except ConfigError as exc:
+            first_failure = first_failure or exc
+            if not _not_this_kind_of_server(exc):
+                break
+    raise first_failure or ConfigError("No source could check the token.")
+
+
+def _not_this_kind_of_server(error: ConfigError) -> bool:
+    """Whether a check failed because the server is of another kind (not its API, or a setting only that kind
+    needs, such as a Sentry organisation), so that another source may be tried."""
+    cause = error.__cause__
+    return cause is None or isinstance(cause, InvalidResponseError)
 
 
 async def _verify(config: SavedConfig, settings: Settings, verifier: Verifier) -> str:

@@ -1,0 +1,327 @@
+"""The ``bugsink`` source: issues and events from a Bugsink server (2.x), through Bugsink's own REST API.
+
+Bugsink ingests Sentry SDK events but answers its own API under ``/api/canonical/0/`` with Bearer tokens of 40
+hex digits whose rights are per action (``issues:read``, ``events:read``). What this source reads:
+
+- ``issues/{uuid or friendly id}/``: the issue, mapped here into the issue API's shape the models read (Bugsink's
+  has no title, level, culprit or permalink: they are derived);
+- ``events/?issue={id}``: the events, newest first, paged ``{next, previous, results}``, without their data;
+- ``events/{uuid}/``: one event, whose ``data`` is the raw SDK event (which the models read as it is; its
+  ``stacktrace_md`` is never used, since it is the unredacted markdown of the same data).
+
+References it takes besides friendly ids (``BACKEND-1``, which the reference parser reads as short ids): issue
+UUIDs, and Bugsink's web addresses ``/issues/issue/<uuid>/event/<uuid|n|first|last>/``. Bugsink issues have no
+numbers, so a bare number is refused with a sentence saying what to give instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+
+from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
+from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
+from ..refs import IssueRef, without_passwords
+from ..sentry.urls import same_server
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..sentry.transport import ApiTransport
+
+API_PATH = "/api/canonical/0"
+SERVER = "Bugsink"
+TOKEN_ADVICE = (
+    "Create a token in Bugsink (or with `bugsink-manage create_auth_token`) with the issues:read and events:read "
+    "rights, and save it with `export-sentry-issue config init --source bugsink`."
+)
+NO_ISSUES_READ = "the token lacks the issues:read right, or its user may not see this issue's project."
+NO_EVENTS_READ = "the token lacks the events:read right, or its user may not see this issue's project."
+ISSUE_GONE = "check the issue's UUID or friendly id (BACKEND-1); the issue may have been deleted."
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_EVENT_WORDS = frozenset({"first", "last"})
+PAGE_LIMIT = 40
+"""Pages of 250 events read at most to find an event by its number."""
+
+
+def _uuid(text: str) -> str | None:
+    lowered = text.strip().lower()
+    if len(lowered) == 32 and re.fullmatch(r"[0-9a-f]{32}", lowered):
+        lowered = f"{lowered[:8]}-{lowered[8:12]}-{lowered[12:16]}-{lowered[16:20]}-{lowered[20:]}"
+    return lowered if _UUID.match(lowered) else None
+
+
+def ref_from_web_url(word: str) -> IssueRef | None:
+    """A Bugsink web address (``/issues/issue/<uuid>/...``, optionally ``event/<uuid|n|first|last>/``)."""
+    if "/issues/issue/" not in word or not word.lower().startswith(("http://", "https://")):
+        return None
+    text = without_passwords(word.rstrip(".,;:!?)"))
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    segments = [segment for segment in parts.path.split("/") if segment]
+    at = next((i for i in range(len(segments) - 1) if segments[i : i + 2] == ["issues", "issue"]), None)
+    if at is None or at + 2 >= len(segments) or (issue_id := _uuid(segments[at + 2])) is None:
+        return None
+    rest = segments[at + 3 :]
+    event_id = None
+    if len(rest) >= 2 and rest[0] == "event":
+        choice = rest[1].lower()
+        event_id = _uuid(choice) or (choice if choice in _EVENT_WORDS or choice.isdigit() else None)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    origin = f"{parts.scheme.lower()}://{netloc}" + ("" if port in (None, default) else f":{port}")
+    return IssueRef(issue_id, origin=origin, event_id=event_id, text=text)
+
+
+class BugsinkSource(BaseSource):
+    name = "bugsink"
+    description = "A Bugsink server (2.x), through its own REST API (/api/canonical/0/)."
+    needs_credentials = True
+
+    def __init__(self, transport_factory: Callable[[Settings], ApiTransport] | None = None) -> None:
+        """``transport_factory`` builds the HTTP transport for one export; tests pass one with a short backoff."""
+        self._transport_factory = transport_factory
+
+    def ref_from_word(self, word: str) -> IssueRef | None:
+        if (issue_id := _uuid(word.strip("()[]<>.,;:!?*_`'\""))) is not None:
+            return IssueRef(issue_id, text=word)
+        return ref_from_web_url(word)
+
+    def _transport(self, settings: Settings) -> ApiTransport:
+        if self._transport_factory is not None:
+            return self._transport_factory(settings)
+        from ..sentry.transport import ApiTransport
+
+        if not settings.base_url:
+            raise ConfigError(
+                "No Bugsink address is configured: run `export-sentry-issue config init --source bugsink "
+                "--base-url https://bugsink.example.com` or set SENTRY_URL."
+            )
+        return ApiTransport(
+            settings.base_url,
+            settings.token,
+            api_path=API_PATH,
+            server=SERVER,
+            token_advice=TOKEN_ADVICE,
+            max_concurrency=settings.max_concurrency,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            max_response_bytes=settings.max_response_bytes,
+        )
+
+    async def check_access(self, settings: Settings) -> str:
+        """The API root (any valid token), then one issue list (``issues:read``) and, if an issue exists, its
+        events (``events:read``): what exports read."""
+        async with self._transport(attrs.evolve(settings, retries=1)) as transport:
+            root, _ = await transport.get_json((), kind="other", what="the API root")
+            if not isinstance(root, dict) or "issues" not in root:
+                raise transport.answers.wrong_shape("the API root", root, "Bugsink's list of endpoints")
+            issues = await _page(transport, ("issues",), [], "the issue list", NO_ISSUES_READ)
+            if not issues:
+                return "The token can read issues (issues:read); there is no issue yet to check events:read with."
+            first = str(issues[0].get("id") or "")
+            await _page(transport, ("events",), [("issue", first)], "the events of an issue", NO_EVENTS_READ)
+            return "The token can read issues and their events (issues:read, events:read)."
+
+    async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
+        ready: list[IssueRef] = []
+        for ref in refs:
+            problem = _refusal(ref, settings)
+            if problem is None:
+                ready.append(ref)
+            else:
+                yield FetchFailure(ref, problem)
+        if not ready:
+            return
+        async with self._transport(settings) as transport:
+            projects: dict[int, asyncio.Future[dict[str, Any]]] = {}
+            tasks = [asyncio.ensure_future(_fetch_one(transport, ref, projects, settings)) for ref in ready]
+            try:
+                for next_done in asyncio.as_completed(tasks):
+                    yield await next_done
+            finally:
+                started: list[asyncio.Future[Any]] = [*tasks, *projects.values()]
+                pending = [task for task in started if not task.done()]
+                for task in pending:
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _meaning(not_found: str = ISSUE_GONE, forbidden: str = NO_ISSUES_READ) -> Any:
+    """What a 404 and a 403 mean for one request (the HTTP stack is imported only when a fetch starts)."""
+    from ..sentry.answers import Meaning
+
+    return Meaning(not_found, forbidden)
+
+
+def _refusal(ref: IssueRef, settings: Settings) -> FetchError | None:
+    """Why ``ref`` cannot be fetched at all, decided before any request is made."""
+    if ref.origin and settings.base_url and not same_server(ref.origin, settings.base_url):
+        return HostMismatchError(
+            f"This issue is on {ref.origin}, but the configured Bugsink is {settings.base_url}, and the token is "
+            "only ever sent there; nothing was requested. Configure that server "
+            "(`export-sentry-issue config init --source bugsink`) to export it."
+        )
+    if not settings.token:
+        return FetchError(f"No Bugsink token is configured, so nothing can be fetched. {TOKEN_ADVICE}")
+    if ref.issue_id.isdigit():
+        return FetchError(
+            f"Bugsink issues have no numbers, so {ref.issue_id} names none: give the issue's friendly id "
+            "(BACKEND-1), its UUID, or paste its address (…/issues/issue/<uuid>/)."
+        )
+    return None
+
+
+async def _fetch_one(
+    transport: ApiTransport,
+    ref: IssueRef,
+    projects: dict[int, asyncio.Future[dict[str, Any]]],
+    settings: Settings,
+) -> RawIssue | FetchFailure:
+    what = f"issue {ref.issue_id}"
+    try:
+        issue, _ = await transport.get_json(
+            ("issues", ref.issue_id), kind="issue", what=what, meaning=_meaning(ISSUE_GONE, NO_ISSUES_READ)
+        )
+        issue = transport.answers.expect_object(issue, what)
+        uuid = str(issue.get("id") or ref.issue_id)
+        event = await _event(transport, uuid, ref.event_id)
+        project = await _project(transport, issue.get("project"), projects)
+        return RawIssue(ref, sentry_shaped_issue(issue, project, event, transport.origin, settings), event)
+    except FetchError as exc:
+        return FetchFailure(ref, exc)
+    except Exception as exc:  # one broken reference must not stop the others
+        message = transport.scrub(
+            f"Fetching failed unexpectedly ({type(exc).__name__}: {exc}); please report this bug."
+        )
+        return FetchFailure(ref, FetchError(message))
+
+
+async def _page(
+    transport: ApiTransport, path: tuple[str, ...], params: list[tuple[str, str]], what: str, forbidden: str
+) -> list[Any]:
+    """The ``results`` of one page of a Bugsink list."""
+    data, _ = await transport.get_json(
+        path, kind="index", what=what, params=params, meaning=_meaning(forbidden=forbidden)
+    )
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise transport.answers.wrong_shape(what, data, "a page of results")
+    return results
+
+
+async def _event(transport: ApiTransport, issue: str, choice: str | None) -> dict[str, Any] | None:
+    """The SDK event of the chosen event (``None``: the newest), or ``None`` when the issue has none left."""
+    choice = (choice or "last").lower()
+    if _uuid(choice) is None:
+        found = await _event_id(transport, issue, choice)
+        if found is None:
+            if choice == "last":
+                return None
+            raise NotFoundError(f"Bugsink has no event {choice} of issue {issue}: check the event in its address.")
+        choice = found
+    what = f"event {choice} of issue {issue}"
+    meaning = _meaning("the event may have been deleted by retention; check the event id.", NO_EVENTS_READ)
+    detail, _ = await transport.get_json(("events", choice), kind="event", what=what, meaning=meaning)
+    detail = transport.answers.expect_object(detail, what)
+    if str(detail.get("issue") or issue) != issue:
+        raise NotFoundError(f"Bugsink's event {choice} belongs to another issue than {issue}.")
+    data = detail.get("data")
+    if not isinstance(data, dict):
+        raise transport.answers.wrong_shape(what, data, "an event with its SDK data")
+    data.setdefault("event_id", detail.get("event_id"))
+    return data
+
+
+async def _event_id(transport: ApiTransport, issue: str, choice: str) -> str | None:
+    """The Bugsink id of the newest (``last``), oldest (``first``) or n-th event of an issue."""
+    order = "asc" if choice != "last" else "desc"
+    params = [("issue", issue), ("order", order)]
+    wanted = int(choice) if choice.isdigit() else None
+    for _page_number in range(PAGE_LIMIT):
+        data, _ = await transport.get_json(
+            ("events",),
+            kind="index",
+            what=f"the events of issue {issue}",
+            params=params,
+            meaning=_meaning(ISSUE_GONE, NO_EVENTS_READ),
+        )
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise transport.answers.wrong_shape(f"the events of issue {issue}", data, "a page of results")
+        for item in results:
+            if isinstance(item, dict) and (wanted is None or item.get("digest_order") == wanted):
+                return str(item.get("id"))
+        following = data.get("next") if isinstance(data, dict) else None
+        cursor = parse_qs(urlsplit(following).query).get("cursor", [""])[0] if isinstance(following, str) else ""
+        if wanted is None or not cursor:
+            return None
+        params = [("issue", issue), ("order", order), ("cursor", cursor)]
+    return None
+
+
+async def _project(
+    transport: ApiTransport, project_id: Any, projects: dict[int, asyncio.Future[dict[str, Any]]]
+) -> dict[str, Any]:
+    """The project's name and slug, read once per export; a token without projects:read gets its number only."""
+    if not isinstance(project_id, int):
+        return {}
+    if project_id not in projects:
+        projects[project_id] = asyncio.ensure_future(_read_project(transport, project_id))
+    return await projects[project_id]
+
+
+async def _read_project(transport: ApiTransport, project_id: int) -> dict[str, Any]:
+    try:
+        data, _ = await transport.get_json(("projects", str(project_id)), kind="other", what=f"project {project_id}")
+    except FetchError:
+        return {"id": str(project_id)}
+    return data if isinstance(data, dict) else {"id": str(project_id)}
+
+
+def sentry_shaped_issue(
+    issue: dict[str, Any], project: dict[str, Any], event: dict[str, Any] | None, origin: str, settings: Settings
+) -> dict[str, Any]:
+    """Bugsink's issue in the shape of Sentry's issue API: the contract of ``RawIssue.issue``."""
+    kind, value = issue.get("calculated_type"), issue.get("calculated_value")
+    title = ": ".join(str(part) for part in (kind, value) if part) or None
+    status = "resolved" if issue.get("is_resolved") else "ignored" if issue.get("is_muted") else "unresolved"
+    base = (settings.base_url or origin).rstrip("/")
+    shaped: dict[str, Any] = {
+        "id": issue.get("id"),
+        "shortId": issue.get("friendly_id"),
+        "title": title,
+        "culprit": issue.get("transaction") or None,
+        "permalink": f"{base}/issues/issue/{issue.get('id')}/",
+        "level": (event or {}).get("level"),
+        "status": status,
+        "platform": (event or {}).get("platform"),
+        "project": {
+            "id": str(project.get("id") or issue.get("project") or ""),
+            "slug": project.get("slug"),
+            # A token without projects:read cannot read the project's name: its number is all there is.
+            "name": project.get("name") or f"project {project.get('id') or issue.get('project')}",
+        },
+        "count": issue.get("digested_event_count"),
+        "firstSeen": issue.get("first_seen"),
+        "lastSeen": issue.get("last_seen"),
+        "metadata": {"type": kind, "value": value},
+    }
+    releases = issue.get("events_at")
+    if isinstance(releases, list) and releases:
+        shaped["firstRelease"], shaped["lastRelease"] = releases[0], releases[-1]
+    return shaped
+
+
+@hookimpl
+def register_sources(register: Callable[[Source], None]) -> None:
+    register(BugsinkSource())

@@ -1,0 +1,135 @@
+"""The bugsink source against a real Bugsink 2.6 on loopback, filled by the real sentry-sdk (``bugsink_server.py``).
+
+Every reference form Bugsink users paste, least-privilege tokens, the config's detection of a Bugsink server,
+and the MCP tools on top: all over real HTTP, with Bugsink's own answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from fastmcp import Client
+
+from sentry_issue_export import Settings, export_issues_sync
+from sentry_issue_export.cli import main
+from sentry_issue_export.config import config_path, init_config, load_saved
+from sentry_issue_export.errors import AuthError, ConfigError, HostMismatchError, PermissionDeniedError
+from sentry_issue_export.mcp.server import ServerOptions, make_server
+from tests.bugsink_server import Bugsink
+
+pytestmark = pytest.mark.slow
+
+SECRETS = ("abc123", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl")
+
+
+def settings(bugsink: Bugsink, token: str | None = None, **changes: object) -> Settings:
+    return Settings(source="bugsink", base_url=bugsink.url, token=token or bugsink.reader, retries=1, **changes)
+
+
+def issue(bugsink: Bugsink, friendly_id: str) -> dict:
+    [found] = [item for item in bugsink.get("issues/").json()["results"] if item["friendly_id"] == friendly_id]
+    return found
+
+
+def events(bugsink: Bugsink, issue_id: str) -> list[dict]:
+    return bugsink.get(f"events/?issue={issue_id}&order=asc").json()["results"]
+
+
+def test_friendly_ids_uuids_and_web_addresses_all_export(bugsink: Bugsink) -> None:
+    checkout = issue(bugsink, "BACKEND-1")
+    first, second = events(bugsink, checkout["id"])
+    web = f"{bugsink.url}/issues/issue/{checkout['id']}"
+    refs = {
+        "BACKEND-1": second,
+        checkout["id"]: second,
+        checkout["id"].replace("-", "").upper(): second,
+        f"{web}/event/last/": second,
+        f"{web}/event/first/": first,
+        f"{web}/event/1/details/": first,
+        f"{web}/event/{first['id']}/": first,
+        f"{web}/tags/": second,
+    }
+    for ref, event in refs.items():
+        result = export_issues_sync(ref, settings(bugsink), write=False)
+        assert result.failures == (), (ref, result.failures)
+        [report] = result.reports
+        assert (report.issue.short_id, report.event.id) == ("BACKEND-1", event["event_id"].replace("-", "")), ref
+
+
+def test_a_bugsink_report_shows_what_the_sdk_sent_and_no_secret(bugsink: Bugsink) -> None:
+    for fmt in ("text", "markdown", "json"):
+        content = export_issues_sync("BACKEND-1 BACKEND-2", settings(bugsink, format=fmt), write=False).content
+        assert all(secret not in content for secret in SECRETS), fmt
+    text = export_issues_sync("BACKEND-1", settings(bugsink), write=False).content
+    for expected in (
+        "Short ID:      BACKEND-1",
+        "Title:         ValueError: unknown SKU in cart: 'SKU-9'",
+        "Count:         2 events",
+        f"Permalink:     {bugsink.url}/issues/issue/{issue(bugsink, 'BACKEND-1')['id']}/",
+        "Project:       project 1",  # the least-privilege token may not read the project's name
+        "Release:       shop@3.1.0",
+        "KeyError: 'SKU-9'",
+        "shop_app.py:21 in checkout [in app]",
+        "POST https://shop.example.com/checkout",
+        "coupon = SPRING",
+        "tenant = acme",
+    ):
+        assert expected in text, expected
+    full = export_issues_sync("BACKEND-1", settings(bugsink, bugsink.full), write=False).content
+    assert "Project:       backend" in full
+
+
+def test_a_number_is_refused_with_what_to_give_and_nothing_is_dropped(bugsink: Bugsink) -> None:
+    result = export_issues_sync(f"BACKEND-2 1 {issue(bugsink, 'BACKEND-1')['id']}", settings(bugsink), write=False)
+    assert [report.issue.short_id for report in result.reports] == ["BACKEND-2", "BACKEND-1"]
+    [failure] = result.failures
+    assert failure.ref_text == "1" and "Bugsink issues have no numbers" in failure.message
+
+
+def test_a_token_without_events_read_fails_naming_that_right(bugsink: Bugsink) -> None:
+    [failure] = export_issues_sync("BACKEND-1", settings(bugsink, bugsink.issues_only), write=False).failures
+    assert isinstance(failure.error, PermissionDeniedError)
+    assert "Bugsink refused access (403)" in failure.message and "events:read" in failure.message
+
+
+def test_a_wrong_token_is_a_401_in_bugsinks_words(bugsink: Bugsink) -> None:
+    [failure] = export_issues_sync("BACKEND-1", settings(bugsink, "0" * 40), write=False).failures
+    assert isinstance(failure.error, AuthError) and "Bugsink rejected the token (401)" in failure.message
+    assert "0" * 40 not in failure.message
+
+
+def test_an_address_on_another_server_is_refused_without_a_request(bugsink: Bugsink) -> None:
+    foreign = "https://bugs.other.example/issues/issue/3f2a1b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b/event/last/"
+    [failure] = export_issues_sync(foreign, settings(bugsink), write=False).failures
+    assert isinstance(failure.error, HostMismatchError) and bugsink.url in failure.message
+
+
+def test_config_init_finds_a_bugsink_server_and_the_cli_exports_with_it(bugsink: Bugsink, capsys) -> None:
+    saved = asyncio.run(init_config(bugsink.url, bugsink.reader))
+    assert saved.source == "bugsink" and load_saved() == saved
+    assert saved.access == "The token can read issues and their events (issues:read, events:read)."
+    assert main(["BACKEND-2", "--output", "-"]) == 0
+    assert "payment provider stripe answered 502" in capsys.readouterr().out
+
+
+def test_config_init_refuses_a_bugsink_token_that_cannot_read_events(bugsink: Bugsink, path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(init_config(bugsink.url, bugsink.issues_only, source="bugsink", path=path))
+    assert "nothing was saved" in str(caught.value) and "events:read" in str(caught.value)
+    assert not path.exists()
+
+
+def test_the_mcp_tools_save_a_bugsink_token_and_export_from_it(bugsink: Bugsink, tmp_path: Path) -> None:
+    async def session() -> tuple[str, str]:
+        async with Client(make_server(ServerOptions(output_dir=tmp_path))) as client:
+            saved = await client.call_tool("initialize_config", {"base_url": bugsink.url, "token": bugsink.reader})
+            answer = await client.call_tool("view_sentry_issue", {"issue_url_or_id": "BACKEND-1"})
+            return saved.content[0].text, answer.content[0].text  # type: ignore[union-attr]
+
+    saved, answer = asyncio.run(session())
+    assert "✅ Token checked and saved." in saved and bugsink.reader not in saved
+    assert json.loads(config_path().read_text())["source"] == "bugsink"
+    assert "Success: 1" in answer and "ValueError: unknown SKU in cart" in answer
