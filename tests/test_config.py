@@ -217,7 +217,7 @@ def test_the_source_argument_beats_the_environment_and_the_saved_source(path: Pa
 
 
 def test_an_unknown_source_is_named_with_the_ones_there_are(path: Path) -> None:
-    with pytest.raises(PluginError, match=r"No source named .nope.\. Available sources: bugsink, file, samples, sentry"):
+    with pytest.raises(PluginError, match=r"No source named .nope.\. Available sources: bugsink, file, samples"):
         resolve_settings(source="nope", env={}, path=path)
 
 
