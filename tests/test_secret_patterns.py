@@ -202,3 +202,19 @@ def test_key_value_records_written_as_text_hide_their_value(text: str, kept: str
 def test_key_value_records_with_harmless_names_are_kept() -> None:
     text = "{'key': 'browser', 'value': 'Firefox 131'}"
     assert redact_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '    api_key = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc"',
+        "$password = 'hunter' . '2-and-more';",
+        'local token = "abc" .. "def-ghi-jkl"',
+        'SECRET = ("part-one-" "part-two")',
+    ],
+)
+def test_a_secret_split_into_joined_literals_is_hidden_whole(line: str) -> None:
+    redacted = redact_text(line)
+    assert "[Filtered]" in redacted
+    for piece in ("4eC39", "2-and-more", "def-ghi", "part-two"):
+        assert piece not in redacted

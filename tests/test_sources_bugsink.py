@@ -22,7 +22,7 @@ from tests.bugsink_server import Bugsink
 
 pytestmark = pytest.mark.slow
 
-SECRETS = ("abc123", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl")
+SECRETS = ("abc123", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl", "4eC39HqLyjWDarjtT1zdp7dc")
 
 
 def settings(bugsink: Bugsink, token: str | None = None, **changes: object) -> Settings:

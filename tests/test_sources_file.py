@@ -18,7 +18,7 @@ from sentry_issue_export.samples import load_sample
 from sentry_issue_export.sources.file import issue_from_event, load_dumps
 
 SDK_EVENTS = Path(__file__).parent / "fixtures" / "sdk_events.json"
-SECRETS_THE_SDK_LEFT = ("abc123", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl")
+SECRETS_THE_SDK_LEFT = ("abc123", "eyJhbGciOiJIUzI1NiJ9", "c2lnbmF0dXJl", "4eC39HqLyjWDarjtT1zdp7dc")
 
 
 def export_file(path: Path, fmt: str = "text") -> str:

@@ -147,6 +147,8 @@ _RECORD_BEFORE_VALUE = re.compile(
 )
 _SCHEME_AND_CREDENTIAL = re.compile(r"(?i:bearer|basic|token|digest|negotiate)[ \t]+(?=\S)")
 _STRING_OPENING = re.compile(r"[bBuUrRfF]{0,2}(\\*[\"'])")
+# Another string literal joined to the one before: by "+", "." or ".." (Lua), or by juxtaposition (Python, C).
+_JOINED_LITERAL = re.compile(r"[ \t]*(?:\+|\.\.?)?[ \t]*[bBuUrRfF]{0,2}([\"'])")
 _STRING_CLOSING = {q: re.compile(rf"(?:[^{q}\\]++|\\.)*+{q}", re.DOTALL) for q in "\"'"}
 _BRACKET_OR_QUOTE = re.compile(r"[\[\]{}()\"']")
 _UNQUOTED_VALUE_END = {
@@ -342,7 +344,11 @@ def _value_span(text: str, start: int, mode: str, key_quote: str) -> tuple[int, 
     literal = _STRING_OPENING.match(text, start)
     if literal is not None:
         opener = literal.group(1)
-        return _string_end(text, literal.end(), opener), text[start : literal.end()] + FILTERED + opener
+        end = _string_end(text, literal.end(), opener)
+        # "sk_live_" + "4eC39..." (or "a" . "b", "a" "b"): a secret split into literals is hidden whole.
+        while (joined := _JOINED_LITERAL.match(text, end)) is not None:
+            end = _string_end(text, joined.end(), joined.group(1))
+        return end, text[start : literal.end()] + FILTERED + opener
     if text[start] in "{[(":
         return _bracket_end(text, start), f"{key_quote}{FILTERED}{key_quote}"
     cursor = start
