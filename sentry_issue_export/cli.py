@@ -35,7 +35,7 @@ examples:
   export-sentry-issue config show | revoke
 
 configuration: SENTRY_AUTH_TOKEN (or SENTRY_TOKEN), SENTRY_URL, SENTRY_ORG, SENTRY_PROJECT,
-EXPORT_SENTRY_ISSUE_OUTPUT_DIR and EXPORT_SENTRY_ISSUE_SOURCE override the saved config file
+EXPORT_SENTRY_ISSUE_OUTPUT_DIR, EXPORT_SENTRY_ISSUE_SOURCE and EXPORT_SENTRY_ISSUE_SERVER override the saved config file
 ($XDG_CONFIG_HOME/export-sentry-issue/config.json); command-line options override both.
 exit codes: 0 all exported, 1 some failed, 2 usage or configuration error.
 """

@@ -83,6 +83,8 @@ async def export_issues(
     """
     registry = registry or get_registry()
     renderer = registry.renderer(settings.format)
+    if settings.detect_source:
+        settings = attrs.evolve(settings, source=await detected_source(settings, registry), detect_source=False)
     source = registry.source(settings.source)
     if write and output_file:
         resolve_output_path(settings.output_dir, output_file, "unused")  # refuse a bad name before fetching
@@ -119,6 +121,24 @@ async def export_issues(
         if settings.debug:
             debug_paths = [_write_debug_dump(settings.output_dir, raw) for raw in raws]
     return ExportResult(tuple(reports), tuple(failures), content, renderer.name, path, tuple(debug_paths))
+
+
+_detected: dict[tuple[str | None, str], str] = {}
+"""(base URL, source asked for) -> the source that recognised the server, once per process."""
+
+
+async def detected_source(settings: Settings, registry: Registry) -> str:
+    """The source that reads the server of ``settings``: another source that recognises it (Bugsink), else the
+    one the settings name. The other sources are asked once per server and process."""
+    key = (settings.base_url, settings.source)
+    if key not in _detected:
+        found = settings.source
+        for name, candidate in sorted(registry.sources.items()):
+            if name != settings.source and candidate.needs_credentials and await candidate.recognises(settings):
+                found = name
+                break
+        _detected[key] = found
+    return _detected[key]
 
 
 def render(

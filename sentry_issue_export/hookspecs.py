@@ -106,6 +106,13 @@ class Source(Protocol):
         """
         ...
 
+    async def recognises(self, settings: Settings) -> bool:
+        """Whether the server at ``settings.base_url`` is one this source reads, asked with one cheap request.
+
+        Called when nothing chose the source (the environment names a server but not its kind); never raises.
+        """
+        ...
+
 
 class BaseSource:
     """Defaults for the optional parts of :class:`Source`; a subclass sets ``name`` and implements ``fetch``."""
@@ -127,6 +134,9 @@ class BaseSource:
         from .errors import ConfigError
 
         raise ConfigError(f"The {self.name} source reads no server, so there is no access to check or save.")
+
+    async def recognises(self, settings: Settings) -> bool:
+        return False
 
 
 @attrs.frozen

@@ -157,7 +157,15 @@ def build_registry(pm: pluggy.PluginManager, problems: Iterable[PluginError] = (
     return registry
 
 
-_SOURCE_MEMBERS = ("description", "needs_credentials", "default_refs", "ref_from_word", "fetch", "check_access")
+_SOURCE_MEMBERS = (
+    "description",
+    "needs_credentials",
+    "default_refs",
+    "ref_from_word",
+    "fetch",
+    "check_access",
+    "recognises",
+)
 
 
 def _source_problem(source: Any) -> str | None:

@@ -65,7 +65,13 @@ class Settings:
     format: str = "text"
     templates_dir: Path | None = None
     source: str = "sentry"
-    """Name of the registered source that fetches references: ``sentry``, ``samples`` or ``file``."""
+    """Name of the registered source that fetches references: ``sentry``, ``bugsink``, ``samples``, ``file``."""
+    detect_source: bool = False
+    """True when nothing chose the source (no argument, variable or saved config): the exporter then asks the
+    server what it is, once per process, and uses the source that knows it (a Bugsink, say)."""
+    server: str | None = None
+    """The server's kind when it is forced (``EXPORT_SENTRY_ISSUE_SERVER``): ``sentry``, ``glitchtip`` (the
+    legacy routes from the first request) or ``bugsink``."""
     from_file: Path | None = None
     """For the ``file`` source: a saved debug dump to re-render."""
     debug: bool = False

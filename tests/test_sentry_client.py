@@ -19,6 +19,7 @@ import pytest
 
 from sentry_issue_export.errors import (
     AuthError,
+    ConfigError,
     FetchError,
     HostMismatchError,
     InvalidResponseError,
@@ -860,3 +861,30 @@ def test_an_unexpected_error_fails_one_reference_only() -> None:
     assert sorted(results) == ["1", "2", "3"]
     assert isinstance(results["1"], RawIssue) and isinstance(results["3"], RawIssue)
     assert isinstance(results["2"], FetchFailure) and "please report this bug" in str(results["2"].error)
+
+
+def test_a_sentry_named_only_by_the_environment_is_asked_once_whether_it_is_another_kind(monkeypatch) -> None:
+    from sentry_issue_export import export_issues_sync, resolve_settings
+
+    with FakeSentry() as sentry:
+        [issue_id] = sentry.add_synthetic_issues(1)
+        monkeypatch.setenv("SENTRY_URL", f"{sentry.url}/organizations/acme/")
+        monkeypatch.setenv("SENTRY_AUTH_TOKEN", TOKEN)
+        for _ in range(2):
+            result = export_issues_sync(issue_id, resolve_settings(), write=False)
+            assert result.failures == () and result.reports[0].issue.id == issue_id
+        assert paths(sentry).count("/api/canonical/0/") == 1  # the Bugsink source's one question, per process
+
+
+def test_a_server_forced_to_glitchtip_gets_the_legacy_routes_from_the_first_request(monkeypatch) -> None:
+    from sentry_issue_export import export_issues_sync, resolve_settings
+
+    with FakeSentry(glitchtip=True) as glitchtip:
+        [issue_id] = glitchtip.add_synthetic_issues(1, start=70)
+        env = {"SENTRY_URL": glitchtip.url, "SENTRY_ORG": "acme", "SENTRY_AUTH_TOKEN": TOKEN}
+        settings = resolve_settings(env={**env, "EXPORT_SENTRY_ISSUE_SERVER": "glitchtip"})
+        assert (settings.source, settings.server, settings.detect_source) == ("sentry", "glitchtip", False)
+        assert export_issues_sync(issue_id, settings, write=False).failures == ()
+        assert paths(glitchtip) == [f"/api/0/issues/{issue_id}/", f"/api/0/issues/{issue_id}/events/latest/"]
+    with pytest.raises(ConfigError, match="EXPORT_SENTRY_ISSUE_SERVER must be one of sentry, glitchtip, bugsink"):
+        resolve_settings(env={"EXPORT_SENTRY_ISSUE_SERVER": "gitlab"})

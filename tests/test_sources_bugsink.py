@@ -133,3 +133,13 @@ def test_the_mcp_tools_save_a_bugsink_token_and_export_from_it(bugsink: Bugsink,
     assert "✅ Token checked and saved." in saved and bugsink.reader not in saved
     assert json.loads(config_path().read_text())["source"] == "bugsink"
     assert "Success: 1" in answer and "ValueError: unknown SKU in cart" in answer
+
+
+def test_a_server_named_only_by_the_environment_is_recognised_as_bugsink(bugsink: Bugsink, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("SENTRY_URL", bugsink.url)
+    monkeypatch.setenv("SENTRY_AUTH_TOKEN", bugsink.reader)
+    assert main(["BACKEND-2", "--output", "-"]) == 0  # no saved config, no source named: Bugsink is asked
+    assert "payment provider stripe answered 502" in capsys.readouterr().out
+    monkeypatch.setenv("EXPORT_SENTRY_ISSUE_SERVER", "bugsink")  # forced: no question asked
+    assert main([issue(bugsink, "BACKEND-1")["id"], "--output", "-"]) == 0
+    assert "unknown SKU in cart" in capsys.readouterr().out

@@ -2,12 +2,14 @@
 
 Precedence, highest first: call arguments, the environment (``SENTRY_AUTH_TOKEN`` or ``SENTRY_TOKEN``,
 ``SENTRY_URL``, ``SENTRY_ORG``, ``SENTRY_PROJECT``, ``EXPORT_SENTRY_ISSUE_OUTPUT_DIR``,
-``EXPORT_SENTRY_ISSUE_SOURCE``), the saved file ``$XDG_CONFIG_HOME/export-sentry-issue/config.json``, then
-built-in defaults. This is the one place that reads those variables.
+``EXPORT_SENTRY_ISSUE_SOURCE``, ``EXPORT_SENTRY_ISSUE_SERVER``), the saved file
+``$XDG_CONFIG_HOME/export-sentry-issue/config.json``, then built-in defaults. This is the one place that reads
+those variables.
 
 The source decides what is loaded at all: a source that reads a server (``needs_credentials``: sentry, bugsink)
 gets the base URL, token and organisation; an offline one (samples, file) gets none of them, and a broken saved
-config cannot stop it.
+config cannot stop it. When nothing names the source (``SENTRY_URL`` and a token in the environment, say),
+``Settings.detect_source`` is set and the exporter asks the server what it is.
 
 One rule outranks precedence: a token travels only to the server it was given for. A token belongs to the
 base URL of its own layer (or, when its layer names none, of the nearest lower layer); it may be paired with a
@@ -74,7 +76,10 @@ REQUIRED_SCOPES = "event:read scope (and org:read for short ids)"
 TOKEN_ENV_VARS = ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN")
 ENV_OUTPUT_DIR = "EXPORT_SENTRY_ISSUE_OUTPUT_DIR"
 ENV_SOURCE = "EXPORT_SENTRY_ISSUE_SOURCE"
+ENV_SERVER = "EXPORT_SENTRY_ISSUE_SERVER"
 DEFAULT_SOURCE = "sentry"
+SERVER_SOURCES = {"sentry": "sentry", "glitchtip": "sentry", "bugsink": "bugsink"}
+"""``EXPORT_SENTRY_ISSUE_SERVER`` forces the server's kind; GlitchTip is read by the sentry source (legacy routes)."""
 
 
 # --- layers and resolution ------------------------------------------------------------------------------------
@@ -205,11 +210,16 @@ def resolve_settings(
         raise TypeError(f"resolve_settings() got unknown settings: {', '.join(unknown)}")
     env = os.environ if env is None else env
     path = config_path(env) if path is None else Path(path)
-    name = (source or "").strip() or env.get(ENV_SOURCE, "").strip() or None
+    server = env.get(ENV_SERVER, "").strip().lower() or None
+    if server is not None and server not in SERVER_SOURCES:
+        raise ConfigError(f"{ENV_SERVER} must be one of {', '.join(SERVER_SOURCES)}, not {server!r}.")
+    name = (source or "").strip() or env.get(ENV_SOURCE, "").strip() or SERVER_SOURCES.get(server or "") or None
     saved = None
     if name is None:
         saved = load_saved(path)
-        name = (saved.source if saved else None) or DEFAULT_SOURCE
+        name = saved.source if saved else None
+    detect = name is None  # nothing says which server this is: the exporter asks it
+    name = name or DEFAULT_SOURCE
     credentials = _needs_credentials(name, registry)
     arguments = {
         "output_dir": (output_dir, "output_dir"),
@@ -240,6 +250,8 @@ def resolve_settings(
             fields[field_name] = Path(fields[field_name]).expanduser()
     if debug is not None:
         fields["debug"] = debug
+    if credentials:
+        fields.update(detect_source=detect, server=server)
     return Settings(**fields, source=name, **other_settings_fields)
 
 

@@ -42,6 +42,8 @@ environment:
         every section, the bulk is shortened to fit, and the saved file holds everything
   EXPORT_SENTRY_ISSUE_SOURCE
         "samples" serves the bundled sample issues instead of Sentry (demo mode)
+  EXPORT_SENTRY_ISSUE_SERVER
+        sentry, glitchtip or bugsink: the server's kind, when it should not be found out
   EXPORT_SENTRY_ISSUE_MCP_TOKEN
         bearer token HTTP and SSE clients must send (see --auth-token-env)
 

@@ -80,10 +80,19 @@ class SentryClient:
     :class:`~.transport.ApiTransport`.
     """
 
-    def __init__(self, base_url: str, token: str | None, *, org: str | None = None, **transport_options: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        org: str | None = None,
+        legacy_routes: bool = False,
+        **transport_options: Any,
+    ) -> None:
+        """``legacy_routes`` starts with the unscoped paths (a server known to be GlitchTip)."""
         self.org = org or None
         self._transport = ApiTransport(base_url, token, **transport_options)
-        self._scoped_routes = True
+        self._scoped_routes = not legacy_routes
         """Set to False once the server shows it has no organisation-scoped routes."""
         self._route_probes: dict[str, asyncio.Event] = {}
         """Per route shape: set once its first request has answered."""
@@ -97,6 +106,7 @@ class SentryClient:
             "timeout": settings.timeout,
             "retries": settings.retries,
             "max_response_bytes": settings.max_response_bytes,
+            "legacy_routes": settings.server == "glitchtip",
         }
         kwargs.update(options)
         return cls(settings.base_url or DEFAULT_BASE_URL, settings.token, **kwargs)

@@ -132,6 +132,17 @@ class BugsinkSource(BaseSource):
             await _page(transport, ("events",), [("issue", first)], "the events of an issue", NO_EVENTS_READ)
             return "The token can read issues and their events (issues:read, events:read)."
 
+    async def recognises(self, settings: Settings) -> bool:
+        """Bugsink answers ``/api/canonical/0/`` with its list of endpoints, for any valid token."""
+        if not settings.base_url:
+            return False
+        try:
+            async with self._transport(attrs.evolve(settings, retries=0)) as transport:
+                root, _ = await transport.get_json((), kind="other", what="the API root", route_may_be_missing=True)
+        except Exception:  # any answer but Bugsink's, or none: not a Bugsink
+            return False
+        return isinstance(root, dict) and "issues" in root and "events" in root
+
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         ready: list[IssueRef] = []
         for ref in refs:
