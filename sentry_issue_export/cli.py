@@ -193,7 +193,8 @@ def _export_command(args: argparse.Namespace) -> int:
     for failure in result.failures[:FAILURES_LISTED]:
         print(f"failed: {failure}", file=sys.stderr)
     if (rest := len(result.failures) - FAILURES_LISTED) > 0:
-        print(f"failed: … and {rest:,} more; all are listed in {result.path}", file=sys.stderr)
+        where = result.path if result.path is not None else "the report on standard output"
+        print(f"failed: … and {rest:,} more; all are listed in {where}", file=sys.stderr)
     if result.path is not None and result.reports:
         print(f"Exported {len(result.reports)} issue(s) to {result.path}", file=sys.stderr)
     elif result.path is not None:

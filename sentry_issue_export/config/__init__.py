@@ -407,7 +407,7 @@ def _verification_failure(error: FetchError, config: SavedConfig) -> str:
     """Lead with what happened to the config, then the server's own reason, then what the reason lacks."""
     origin, org = config.base_url, config.org
     reason = without_token(str(error), config.token).strip()
-    if reason and reason[-1] not in ".!?":
+    if reason and reason.rstrip('"')[-1:] not in (".", "!", "?"):
         reason += "."
     if isinstance(error, NetworkError):
         lead = "" if reason.lower().startswith("could not reach") else f"Could not reach {origin}: "
