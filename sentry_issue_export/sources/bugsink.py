@@ -29,6 +29,7 @@ from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
 from ..refs import IssueRef, without_passwords
 from ..sentry.urls import same_server
 from ..settings import Settings
+from .fetching import as_completed, split_refused
 
 if TYPE_CHECKING:
     from ..sentry.transport import ApiTransport
@@ -144,27 +145,16 @@ class BugsinkSource(BaseSource):
         return isinstance(root, dict) and "issues" in root and "events" in root
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
-        ready: list[IssueRef] = []
-        for ref in refs:
-            problem = _refusal(ref, settings)
-            if problem is None:
-                ready.append(ref)
-            else:
-                yield FetchFailure(ref, problem)
+        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings))
+        for failure in refused:
+            yield failure
         if not ready:
             return
         async with self._transport(settings) as transport:
             projects: dict[int, asyncio.Future[dict[str, Any]]] = {}
             tasks = [asyncio.ensure_future(_fetch_one(transport, ref, projects, settings)) for ref in ready]
-            try:
-                for next_done in asyncio.as_completed(tasks):
-                    yield await next_done
-            finally:
-                started: list[asyncio.Future[Any]] = [*tasks, *projects.values()]
-                pending = [task for task in started if not task.done()]
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
+            async for result in as_completed(tasks, projects.values()):
+                yield result
 
 
 def _meaning(not_found: str = ISSUE_GONE, forbidden: str = NO_ISSUES_READ) -> Any:

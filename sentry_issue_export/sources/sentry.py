@@ -20,6 +20,7 @@ from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
 from ..refs import IssueRef
 from ..sentry.urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry, short_id_needs_org
 from ..settings import Settings
+from .fetching import as_completed, split_refused
 
 if TYPE_CHECKING:  # the client (and httpx under it) is imported when a fetch starts: offline runs skip it
     from ..sentry.client import SentryClient
@@ -63,13 +64,9 @@ class SentrySource(BaseSource):
             for ref in refs:
                 yield FetchFailure(ref, FetchError(str(exc)))
             return
-        ready: list[IssueRef] = []
-        for ref in refs:
-            problem = _refusal(ref, settings, configured)
-            if problem is None:
-                ready.append(ref)
-            else:
-                yield FetchFailure(ref, problem)
+        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings, configured))
+        for failure in refused:
+            yield failure
         if not ready:
             return
         async with (self._client_factory or SentryClient.from_settings)(settings) as client:
@@ -114,14 +111,8 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
         org = ref.org or settings.org
         batch = batches.get(org) if org else None
         tasks.append(asyncio.ensure_future(_fetch_one(client, ref, org, batch)))
-    try:
-        for next_done in asyncio.as_completed(tasks):
-            yield await next_done
-    finally:
-        pending = [t for t in (*tasks, *batches.values()) if not t.done()]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+    async for result in as_completed(tasks, batches.values()):
+        yield result
 
 
 async def _issues_from_index(client: SentryClient, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
