@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 TOO_DEEP = "[Filtered: nested too deep]"
+MIN_KNOWN_SECRET = 8
+"""Known secrets shorter than this are not searched for: they would match ordinary text."""
 MAX_DEPTH = 100
 """Containers nested deeper than this are replaced by :data:`TOO_DEEP`."""
 MAX_JSON_CHARS = 1_000_000
@@ -56,19 +58,40 @@ _COOKIE_NAMES = frozenset({"cookie", "cookies", "set_cookie", "http_cookie"})
 _RECORD_VALUE_FIELDS = ("value", "topValues")
 _COOKIE_FLAGS = frozenset({"httponly", "secure", "partitioned"})
 _COOKIE_NAME = re.compile(r"[\w.$\-]{1,64}")
+_RECORD_LABEL_FIELDS = frozenset({"key", "name"})
+_LOCAL_ONLY_NAMES = frozenset({"key", "secret_value", "credentials"})
+"""Names that hold a secret when they name a local variable (``key = load_key()``), but elsewhere label data:
+cache keys in breadcrumbs, the ``key`` half of a tag record."""
+_CODE_CONTEXT_FIELDS = frozenset(
+    {"context", "context_line", "contextLine", "pre_context", "preContext", "post_context", "postContext"}
+)
+_CODE_SUFFIXES = frozenset(
+    {
+        *("py", "pyw", "pyx", "js", "mjs", "cjs", "jsx", "ts", "tsx", "vue", "svelte", "rb", "go", "java", "kt"),
+        *("kts", "scala", "groovy", "php", "cs", "fs", "vb", "c", "h", "cc", "cpp", "cxx", "hpp", "m", "mm"),
+        *("rs", "swift", "dart", "lua", "pl", "pm", "ex", "exs", "erl", "clj", "cljs", "elm", "hs", "ml", "r", "jl"),
+    }
+)
 
 
 # --- the payload walk -----------------------------------------------------------------------------------------
 
 
-def redact_payload(payload: Any, *, remove_pii: bool = False) -> Any:
-    """A deep copy of a JSON-like ``payload`` with every secret replaced; ``payload`` itself is not touched."""
-    return _Redaction(remove_pii).value(payload, 0)
+def redact_payload(payload: Any, *, remove_pii: bool = False, secrets: tuple[str, ...] = ()) -> Any:
+    """A deep copy of a JSON-like ``payload`` with every secret replaced; ``payload`` itself is not touched.
+
+    ``secrets`` are known secrets (the configured token) hidden wherever they appear, whatever their shape:
+    self-hosted tokens often have no prefix a pattern could recognise.
+    """
+    known = tuple(secret for secret in secrets if secret and len(secret) >= MIN_KNOWN_SECRET)
+    return _Redaction(remove_pii, known).value(payload, 0)
 
 
 def redact_payload_for_settings(payload: dict[str, Any], kind: str, settings: Settings) -> dict[str, Any]:
-    """The built-in :class:`Redactor`. Issue and event payloads get the same rules, so ``kind`` is not needed."""
-    redacted: dict[str, Any] = redact_payload(payload, remove_pii=settings.remove_pii)
+    """The built-in :class:`Redactor`. Issue and event payloads get the same rules, so ``kind`` is not needed;
+    the settings' token is one of the secrets hidden wherever it appears."""
+    secrets = (settings.token,) if settings.token else ()
+    redacted: dict[str, Any] = redact_payload(payload, remove_pii=settings.remove_pii, secrets=secrets)
     return redacted
 
 
@@ -87,8 +110,9 @@ def _filtered(value: Any) -> Any:
 class _Redaction:
     """One walk over a payload. Recursion is bounded by :data:`MAX_DEPTH`, a few frames per level."""
 
-    def __init__(self, remove_pii: bool) -> None:
+    def __init__(self, remove_pii: bool, secrets: tuple[str, ...] = ()) -> None:
         self.remove_pii = remove_pii
+        self.secrets = secrets
 
     def value(self, value: Any, depth: int, *, of_user: bool = False) -> Any:
         if isinstance(value, str):
@@ -103,16 +127,42 @@ class _Redaction:
             return FILTERED if is_card_number(str(value)) else value
         return value
 
-    def mapping(self, mapping: dict[Any, Any], depth: int, *, of_user: bool = False) -> dict[Any, Any]:
+    def mapping(
+        self, mapping: dict[Any, Any], depth: int, *, of_user: bool = False, of_vars: bool = False
+    ) -> dict[Any, Any]:
         label = _record_label(mapping)
+        code = _is_code_file(mapping)
         redacted: dict[Any, Any] = {}
         for key, item in mapping.items():
             if not isinstance(key, str):
                 redacted[key] = self.value(item, depth + 1)
-                continue
-            name = label if key in _RECORD_VALUE_FIELDS and label is not None else key
-            redacted[self.text(key)] = self.named(name, item, depth + 1, of_user=of_user)
+            elif code is not None and key in _CODE_CONTEXT_FIELDS:
+                redacted[key] = self.source(item, depth + 1, code)
+            elif label is not None and key in _RECORD_LABEL_FIELDS:
+                redacted[key] = self.value(item, depth + 1)  # the name half of a record is a label, not a value
+            elif of_vars and normalise_name(key) in _LOCAL_ONLY_NAMES and not _harmless(item):
+                redacted[self.text(key)] = FILTERED
+            else:
+                name = label if key in _RECORD_VALUE_FIELDS and label is not None else key
+                redacted[self.text(key)] = self.named(name, item, depth + 1, of_user=of_user)
         return redacted
+
+    def source(self, lines: Any, depth: int, code: bool) -> Any:
+        """A frame's source lines (``context_line``, ``pre_context``, or ``context`` as ``[lineno, line]``
+        pairs): program code keeps its expressions; configuration files (YAML, INI, .env) are text."""
+        if isinstance(lines, str):
+            return self.text(lines, code=code)
+        if isinstance(lines, list | tuple) and depth < MAX_DEPTH:
+            redacted: list[Any] = []
+            for line in lines:
+                if isinstance(line, str):
+                    redacted.append(self.text(line, code=code))
+                elif isinstance(line, list | tuple) and len(line) == 2 and isinstance(line[1], str):
+                    redacted.append([line[0], self.text(line[1], code=code)])
+                else:
+                    redacted.append(self.value(line, depth + 1))
+            return redacted
+        return self.value(lines, depth)
 
     def sequence(self, items: list[Any] | tuple[Any, ...], depth: int) -> list[Any] | tuple[Any, ...]:
         if len(items) == 2 and isinstance(items[0], str):  # a [name, value] pair: header, query, cookie, tag
@@ -127,6 +177,8 @@ class _Redaction:
             return value
         if normalise_name(name) in _COOKIE_NAMES:
             return _cookie_jar(value, self.text)
+        if name == "vars" and isinstance(value, dict) and depth < MAX_DEPTH:
+            return self.mapping(value, depth, of_vars=True)
         if is_sensitive_key(name):
             return _filtered(value)
         if self.remove_pii:
@@ -153,8 +205,30 @@ class _Redaction:
                     return FILTERED
         return self.text(value)
 
-    def text(self, value: str) -> str:
-        return redact_text(value, remove_pii=self.remove_pii)
+    def text(self, value: str, *, code: bool = False) -> str:
+        for secret in self.secrets:
+            if secret in value:
+                value = value.replace(secret, FILTERED)
+        return redact_text(value, remove_pii=self.remove_pii, code=code)
+
+
+def _is_code_file(mapping: dict[Any, Any]) -> bool | None:
+    """For a stack frame (it has a file name and source lines): whether its file is program code, whose lines
+    keep their expressions, rather than configuration (YAML, INI, .env, templates), whose values are text.
+    ``None`` for anything that is not a frame."""
+    if not any(field in mapping for field in _CODE_CONTEXT_FIELDS):
+        return None
+    name = mapping.get("filename") or mapping.get("abs_path") or mapping.get("absPath") or mapping.get("module")
+    if not isinstance(name, str) or not name:
+        return None
+    suffix = name.rsplit("/", 1)[-1].rpartition(".")[2].lower() if "." in name.rsplit("/", 1)[-1] else ""
+    if not suffix and "filename" not in mapping and "abs_path" not in mapping and "absPath" not in mapping:
+        return True  # a frame known by its module alone (Python, Java) runs program code
+    return suffix in _CODE_SUFFIXES
+
+
+def _harmless(value: Any) -> bool:
+    return value is None or isinstance(value, bool) or value == ""
 
 
 def _record_label(mapping: dict[Any, Any]) -> str | None:

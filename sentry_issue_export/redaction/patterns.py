@@ -44,13 +44,17 @@ FILTERED = "[Filtered]"
 # Matched against the normalised name: camelCase split, lower case, "-", "." and spaces turned into "_".
 # Substrings: password passwd passphrase secret api_key apikey credential private_key access_key token bearer
 # auth (authorization, auth_token, oauth...) session sessid sentrysid csrf xsrf cookie forwarded_for jwt
-# signature dsn. Whole words only, because they are too short to search inside other words: pwd (mysql_pwd,
-# db_pwd), pass, sid (connect.sid), sig (signed URLs), cvv, cvc. PWD also names the working directory in a CGI
-# environment; it is filtered anyway, since a variable called pwd far more often holds a password.
+# signature dsn passcode, and the keys of connection strings and cloud SDKs (account_key, shared_access_key,
+# client_key, signing_key, encryption_key, master_key, license_key). Whole words only, because they are too short
+# to search inside other words: pwd (mysql_pwd, db_pwd), pw, pass, sid (connect.sid), sig (signed URLs), cvv, cvc,
+# otp, private (a private key passed as "private"). PWD also names the working directory in a CGI environment;
+# it is filtered anyway, since a variable called pwd far more often holds a password. A bare "key" is a secret
+# only as a local variable (see the walk): elsewhere it names cache keys and the halves of tag records.
 _SENSITIVE_NAME = re.compile(
-    r"password|passwd|passphrase|secret|api_?key|credential|private_?key|access_?key|token|bearer|auth"
+    r"password|passwd|passphrase|passcode|secret|api_?key|credential|private_?key|access_?key|token|bearer|auth"
     r"|session|sessid|sentrysid|csrf|xsrf|cookie|forwarded_for|jwt|signature|dsn"
-    r"|(?:^|_)(?:pwd|pass|sid|sig|cvv|cvc)(?:_|$)"
+    r"|(?:account|shared_?access|client|signing|encryption|master|license|storage|app|consumer)_?key"
+    r"|(?:^|_)(?:pwd|pw|pass|sid|sig|cvv|cvc|otp|private)(?:_|$)"
 )
 # Names that contain a sensitive word but hold useful, harmless data: who wrote something ("author", but not
 # "authorization" or "authorized"), the HTTP/2 ":authority" pseudo-header (the host), and token counts that
@@ -64,8 +68,8 @@ _HARMLESS_NAME = re.compile(
 # Cheap substring tests that a text may contain a sensitive name at all: every name is_sensitive_key accepts
 # contains one of these (in lower case), so a text with none of them is never scanned for key/value pairs.
 _NAME_HINTS = (
-    *("pass", "pwd", "secret", "key", "cred", "token", "bearer", "auth", "sess", "sid", "csrf", "xsrf"),
-    *("cookie", "forwarded", "jwt", "sig", "dsn", "cvv", "cvc"),
+    *("pass", "pwd", "pw", "secret", "key", "cred", "token", "bearer", "auth", "sess", "sid", "csrf", "xsrf"),
+    *("cookie", "forwarded", "jwt", "sig", "dsn", "cvv", "cvc", "otp", "private"),
 )
 _PII_NAME = re.compile(
     r"e_?mail|ip_?addr|remote_addr|real_ip|client_ip|connecting_ip|user_?name|(?:^|_)(?:ip|forwarded|user)$"
@@ -118,13 +122,24 @@ _AUTH_CREDENTIAL = re.compile(
 )
 _TOKEN_PREFIXES = (
     *("sntry", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "AKIA", "ASIA"),
-    *("npm_", "k_live_", "sk-", "AIza", "eyJ"),
+    *("npm_", "k_live_", "k_test_", "whsec_", "sk-", "AIza", "eyJ", "SG.", "pypi-", "SK", "key-"),
 )
+# Prefixed keys of the common services: Sentry, GitHub, GitLab, Slack, AWS, npm, Stripe (secret, restricted and
+# webhook signing keys, live and test), OpenAI and Anthropic, Google, JWTs, SendGrid, PyPI, Twilio API keys,
+# Mailgun.
 _PREFIXED_TOKEN = re.compile(
     r"\b(?:sntry[usai]_[A-Za-z0-9+/=_\-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w\-]{20,}"
-    r"|xox[abeprs]-[A-Za-z0-9\-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{16}|npm_[A-Za-z0-9]{36}|[sr]k_live_[A-Za-z0-9]{16,}"
-    r"|sk-(?:proj-|ant-)?[\w\-]{20,}|AIza[\w\-]{35}|eyJ[\w\-]{8,}+\.eyJ[\w\-]{8,}+\.[\w\-]*)"
+    r"|xox[abeprs]-[A-Za-z0-9\-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{16}|npm_[A-Za-z0-9]{36}"
+    r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{20,}"
+    r"|sk-(?:proj-|ant-)?[\w\-]{20,}|AIza[\w\-]{35}|eyJ[\w\-]{8,}+\.eyJ[\w\-]{8,}+\.[\w\-]*"
+    r"|SG\.[\w\-]{16,32}\.[\w\-]{32,64}|pypi-AgE[\w\-]{40,}|SK[0-9a-fA-F]{32}|key-[0-9a-f]{32})(?![\w\-])"
 )
+# Tokens without a fixed prefix, tested separately because they need a wider scan: Discord bot tokens (three
+# dot-separated base64url parts) and Telegram bot tokens ("<bot id>:<35 characters>").
+_DISCORD_TOKEN = re.compile(r"(?<![\w\-.])[MNO][\w\-]{23,27}\.[\w\-]{6}\.[\w\-]{27,40}(?![\w\-])")
+_TELEGRAM_TOKEN = re.compile(r"(?<![\w:])\d{8,10}:[A-Za-z0-9_\-]{35}(?![\w\-])")
+# Slack's incoming-webhook and workflow URLs: the path after the host is the credential.
+_SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_\-]{16,}")
 # Candidates only; the digit before the match and the Luhn check are tested in Python, which keeps the
 # scan fast (no look-behind at the start of the pattern).
 _CARD_CANDIDATE = re.compile(r"[2-6](?:[ \-]?\d){12,18}(?!\d)")
@@ -156,19 +171,27 @@ _UNQUOTED_VALUE_END = {
     ",": re.compile(r"[\s,()\]'\"]"),  # ('name', value) pairs in a repr
     ":": re.compile(r"[\n\r,;&()\[\]{}'\"]"),  # "name": value in JSON-like text
     "line": re.compile(r"[\n\r]"),  # Header: value at the start of a line
+    "word": re.compile(r"[\s,;'\"]"),  # X-Header: value inside a sentence
 }
 
 
-def redact_text(value: str, *, remove_pii: bool = False) -> str:
-    """``value`` with every secret-looking substring replaced by ``[Filtered]``; the rest is kept as it was."""
+def redact_text(value: str, *, remove_pii: bool = False, code: bool = False) -> str:
+    """``value`` with every secret-looking substring replaced by ``[Filtered]``; the rest is kept as it was.
+
+    ``code`` says the text is a line of program source (a frame's code context): there only *literal* values
+    after a sensitive name are secrets (``api_key = "sk_..."``, ``pin = 1234``), while expressions, attribute
+    and subscript reads, calls and f-string placeholders stay (``token = get_token(user)``), since they show the
+    reader where a value came from. Secrets that give themselves away (prefixed keys, URL passwords, PEM keys)
+    are filtered in code as anywhere.
+    """
     if len(value) < 5:
         return value
     if len(value) <= 300:
-        return _redact_short_text(value, remove_pii)
-    return _redact_text(value, remove_pii)
+        return _redact_short_text(value, remove_pii, code)
+    return _redact_text(value, remove_pii, code)
 
 
-def _redact_text(value: str, remove_pii: bool) -> str:
+def _redact_text(value: str, remove_pii: bool, code: bool = False) -> str:
     # Each pattern runs only when a plain substring test says it could match: most text has no secret at all,
     # and substring tests are much faster than a regular expression scan.
     lowered = value.lower()
@@ -181,6 +204,12 @@ def _redact_text(value: str, remove_pii: bool) -> str:
         text = _AUTH_CREDENTIAL.sub(_hide_auth_credential, text)
     if any(prefix in text for prefix in _TOKEN_PREFIXES):
         text = _PREFIXED_TOKEN.sub(FILTERED, text)
+    if "hooks.slack.com/" in text:
+        text = _SLACK_WEBHOOK.sub(lambda match: match[1] + FILTERED, text)
+    if "." in text and len(text) >= 59:
+        text = _DISCORD_TOKEN.sub(FILTERED, text)
+    if ":" in text:
+        text = _TELEGRAM_TOKEN.sub(FILTERED, text)
     text = _CARD_CANDIDATE.sub(_hide_card_number, text)
     is_secret_name: Callable[[str], bool] = is_sensitive_key
     if remove_pii:
@@ -188,8 +217,8 @@ def _redact_text(value: str, remove_pii: bool) -> str:
         is_secret_name = _is_secret_or_pii_name
     hints = (*_NAME_HINTS, *_PII_NAME_HINTS) if remove_pii else _NAME_HINTS
     if any(hint in lowered for hint in hints):
-        text = _scrub_key_values(text, is_secret_name)
-        if "value" in lowered:
+        text = _scrub_key_values(text, is_secret_name, _code_value_span if code else _value_span)
+        if "value" in lowered and not code:
             text = _scrub_records(text, is_secret_name)
     return text
 
@@ -263,7 +292,10 @@ def _hide_ipv6(match: re.Match[str]) -> str:
     return FILTERED + match[0][len(address) :] if address.strip(":") else match[0]
 
 
-def _scrub_key_values(text: str, is_secret_name: Callable[[str], bool]) -> str:
+ValueSpan = Callable[[str, int, str, str], "tuple[int, str] | None"]
+
+
+def _scrub_key_values(text: str, is_secret_name: Callable[[str], bool], value_span: ValueSpan | None = None) -> str:
     """Replace the value after every sensitive name in ``key=value``, ``'key': value`` and similar pairs."""
 
     def locate(match: re.Match[str]) -> tuple[str, str] | None:
@@ -272,7 +304,7 @@ def _scrub_key_values(text: str, is_secret_name: Callable[[str], bool]) -> str:
         mode = _pair_mode(text, match)
         return None if mode is None else (mode, _key_quote(text, match))
 
-    return _replace_values(text, _KEY_BEFORE_VALUE, locate)
+    return _replace_values(text, _KEY_BEFORE_VALUE, locate, value_span or _value_span)
 
 
 def _scrub_records(text: str, is_secret_name: Callable[[str], bool]) -> str:
@@ -285,15 +317,19 @@ def _scrub_records(text: str, is_secret_name: Callable[[str], bool]) -> str:
 
 
 def _replace_values(
-    text: str, pattern: re.Pattern[str], locate: Callable[[re.Match[str]], tuple[str, str] | None]
+    text: str,
+    pattern: re.Pattern[str],
+    locate: Callable[[re.Match[str]], tuple[str, str] | None],
+    value_span: ValueSpan | None = None,
 ) -> str:
     """Hide the value that follows each match of ``pattern``; ``locate`` gives its (mode, quote), or ``None``."""
+    value_span = value_span or _value_span
     pieces: list[str] = []
     done = position = 0
     while (match := pattern.search(text, position)) is not None:
         position = match.end()
         how = locate(match)
-        span = None if how is None else _value_span(text, match.end(), *how)
+        span = None if how is None else value_span(text, match.end(), *how)
         if span is None:
             continue
         end, replacement = span
@@ -326,6 +362,8 @@ def _pair_mode(text: str, match: re.Match[str]) -> str | None:
         return ":"
     if before in ("", "\n", "\r"):
         return "line"
+    if separator == ":" and "-" in match["key"]:
+        return "word"  # a header written into prose, "... sent X-Api-Key: abc123 and ...": the next word
     # "Invalid token: 'abc'" still gives the value away; "Invalid token: expired" is prose.
     return ":" if _STRING_OPENING.match(text, match.end()) else None
 
@@ -363,6 +401,35 @@ def _value_span(text: str, start: int, mode: str, key_quote: str) -> tuple[int, 
     if cursor == start and _NOT_A_SECRET.fullmatch(text, start, end):
         return None  # "csrf_exempt = True", "session_key = %s": a literal or a placeholder hides nothing
     return (end, FILTERED) if end > start else None
+
+
+_ANNOTATION = re.compile(r"[A-Za-z_][\w.]{0,80}+(?:\[[\w., |\[\]]{0,80}+\])?(?:[ \t]*\|[ \t]*None)?[ \t]*=[ \t]*")
+_NUMBER_LITERAL = re.compile(r"[+-]?(?:0[xXoObB][0-9a-fA-F_]+|\d[\d_]*(?:\.\d+)?)(?![\w.(\[])")
+
+
+def _code_value_span(text: str, start: int, mode: str, key_quote: str) -> tuple[int, str] | None:
+    """In a line of code, a literal string or number after a sensitive name is hidden; an expression is kept.
+
+    An f-string with placeholders is kept too (``f"Bearer {token}"`` names where the secret comes from); a
+    secret written into it is still caught by the value patterns.
+    """
+    if text.startswith(FILTERED, start) or start >= len(text):
+        return None
+    literal = _STRING_OPENING.match(text, start)
+    if literal is not None:
+        prefix = text[start : literal.start(1)].lower()
+        end = _string_end(text, literal.end(), literal.group(1))
+        if "f" in prefix and "{" in text[literal.end() : end]:
+            return None
+        return _value_span(text, start, mode, key_quote)
+    number = _NUMBER_LITERAL.match(text, start)
+    if number is not None:
+        return number.end(), FILTERED
+    annotation = _ANNOTATION.match(text, start)  # "password: str = 'default'": the literal after the type
+    if annotation is not None and mode in (":", "line"):
+        span = _code_value_span(text, annotation.end(), "=", key_quote)
+        return None if span is None else (span[0], text[start : annotation.end()] + span[1])
+    return None
 
 
 def _string_end(text: str, body_start: int, opener: str) -> int:
