@@ -129,7 +129,7 @@ _TOKEN_PREFIXES = (
 # Mailgun.
 _PREFIXED_TOKEN = re.compile(
     r"\b(?:sntry[usai]_[A-Za-z0-9+/=_\-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w\-]{20,}"
-    r"|xox[abeprs]-[A-Za-z0-9\-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{16}|npm_[A-Za-z0-9]{36}"
+    r"|xox[abeprs]-[A-Za-z0-9\-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{16}|npm_[A-Za-z0-9]{36,}"
     r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{20,}"
     r"|sk-(?:proj-|ant-)?[\w\-]{20,}|AIza[\w\-]{35}|eyJ[\w\-]{8,}+\.eyJ[\w\-]{8,}+\.[\w\-]*"
     r"|SG\.[\w\-]{16,32}\.[\w\-]{32,64}|pypi-AgE[\w\-]{40,}|SK[0-9a-fA-F]{32}|key-[0-9a-f]{32})(?![\w\-])"
@@ -218,9 +218,31 @@ def _redact_text(value: str, remove_pii: bool, code: bool = False) -> str:
     hints = (*_NAME_HINTS, *_PII_NAME_HINTS) if remove_pii else _NAME_HINTS
     if any(hint in lowered for hint in hints):
         text = _scrub_key_values(text, is_secret_name, _code_value_span if code else _value_span)
-        if "value" in lowered and not code:
+        if code:
+            text = _scrub_string_bodies(text, is_secret_name)
+        elif "value" in lowered:
             text = _scrub_records(text, is_secret_name)
     return text
+
+
+def _scrub_string_bodies(text: str, is_secret_name: Callable[[str], bool]) -> str:
+    """In a line of code, what a string literal holds is text: "AccountKey=...;" inside quotes is hidden."""
+    pieces: list[str] = []
+    done = position = 0
+    while (opening := _QUOTE.search(text, position)) is not None:
+        body_start = opening.end()
+        end = _string_end(text, body_start, opening[0])
+        body_end = end - 1 if end <= len(text) and text[end - 1 : end] == opening[0] else end
+        body = text[body_start:body_end]
+        scrubbed = _scrub_key_values(body, is_secret_name) if body else body
+        if scrubbed != body:
+            pieces += [text[done:body_start], scrubbed]
+            done = body_end
+        position = max(end, body_start + 1)
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 _redact_short_text = lru_cache(maxsize=16384)(_redact_text)
@@ -360,8 +382,8 @@ def _pair_mode(text: str, match: re.Match[str]) -> str | None:
         return "," if quote and before in ("(", "[") else None
     if quote or before in ("{", ",", "[", "("):
         return ":"
-    if before in ("", "\n", "\r"):
-        return "line"
+    if before in ("", "\n", "\r", ":"):
+        return "line"  # at the start of a line, or of a title's value ("ValueError: password: ...")
     if separator == ":" and "-" in match["key"]:
         return "word"  # a header written into prose, "... sent X-Api-Key: abc123 and ...": the next word
     # "Invalid token: 'abc'" still gives the value away; "Invalid token: expired" is prose.
@@ -404,6 +426,7 @@ def _value_span(text: str, start: int, mode: str, key_quote: str) -> tuple[int, 
 
 
 _ANNOTATION = re.compile(r"[A-Za-z_][\w.]{0,80}+(?:\[[\w., |\[\]]{0,80}+\])?(?:[ \t]*\|[ \t]*None)?[ \t]*=[ \t]*")
+_QUOTE = re.compile(r"[\"']")
 _NUMBER_LITERAL = re.compile(r"[+-]?(?:0[xXoObB][0-9a-fA-F_]+|\d[\d_]*(?:\.\d+)?)(?![\w.(\[])")
 
 
@@ -415,6 +438,8 @@ def _code_value_span(text: str, start: int, mode: str, key_quote: str) -> tuple[
     """
     if text.startswith(FILTERED, start) or start >= len(text):
         return None
+    if mode == "word":  # "X-Api-Key: abc" written into a string or a comment is prose, not code
+        return _value_span(text, start, mode, key_quote)
     literal = _STRING_OPENING.match(text, start)
     if literal is not None:
         prefix = text[start : literal.start(1)].lower()
