@@ -348,6 +348,50 @@ def test_stdio_config_and_export_against_a_sentry_server(tmp_path: Path, out_dir
     assert not (tmp_path / ".config" / "export-sentry-issue" / "config.json").exists()
 
 
+def test_no_token_reaches_the_debug_log(tmp_path: Path, out_dir: Path):
+    """At DEBUG fastmcp logs every tool call with its arguments, uvicorn every request line: no token survives."""
+    from tests.fake_sentry import ORG, TOKEN, FakeSentry
+
+    other = "selfhosted0" + "5ec7e7" * 6  # a per-call token without a recognisable prefix
+    log = tmp_path / "server.log"
+    env = server_env(tmp_path, EXPORT_SENTRY_ISSUE_OUTPUT_DIR=str(out_dir))
+    command = ["bash", "-c", f'exec "$@" 2>>"{log}"', "server", *server_command("--log-level", "DEBUG")]
+    params = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=str(out_dir))
+
+    async def session(sentry: FakeSentry, issue_id: str) -> None:
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(params) as client:
+                base_url = f"{sentry.url}/organizations/{ORG}/"
+                saved = await client.call_tool("initialize_config", {"base_url": base_url, "token": TOKEN})
+                assert not saved.is_error, text_of(saved)
+                arguments = {"issue_ids": issue_id, "base_url": base_url, "token": other}
+                await client.call_tool("export_issues_tool", arguments)
+
+    with FakeSentry(tokens=(TOKEN, other)) as sentry:
+        [issue_id] = sentry.add_synthetic_issues(1)
+        asyncio.run(session(sentry, issue_id))
+    written = log.read_text(encoding="utf-8", errors="replace")
+    assert "initialize_config" in written and "export_issues_tool" in written  # DEBUG logged the calls
+    unwrapped = "".join(written.split())  # the log handler wraps long lines, splitting a token across them
+    assert "'token':'[Filtered]'" in unwrapped
+    assert TOKEN not in unwrapped and other not in unwrapped
+
+
+def test_no_token_reaches_the_access_log(tmp_path: Path, demo_env):
+    port = free_port()
+    secret = "accesstoken0in0a0query0string"
+    env = {**demo_env, "EXPORT_SENTRY_ISSUE_MCP_TOKEN": "server-bearer-token-1234"}
+    with running(["--http", "--port", str(port), "--log-level", "DEBUG"], env, tmp_path, port) as child:
+        answer = httpx.get(f"http://127.0.0.1:{port}/mcp?access_token={secret}")
+        assert answer.status_code == 401
+        time.sleep(0.3)
+        child.kill()
+        child.wait(timeout=10)
+    written = "".join((tmp_path / f"server-{port}.log").read_text(encoding="utf-8", errors="replace").split())
+    assert "/mcp?access_token=" in written  # the request was logged...
+    assert secret not in written and "server-bearer-token-1234" not in written  # ...without the token
+
+
 # --- streamable HTTP and SSE ----------------------------------------------------------------------------------
 
 _MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}

@@ -131,7 +131,9 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
     )
     async def initialize_config(base_url: str, token: str) -> str:
         from .. import config
+        from ..redaction.log_records import remember_secrets
 
+        remember_secrets([token])
         with _as_tool_error():
             saved = await config.init_config(base_url, token)
             return wording.config_saved_answer(saved.base_url, saved.org, config.config_path(), saved.access)
@@ -270,6 +272,10 @@ async def _export_answer(
     from ..exporter import export_issues
     from ..plugins import get_registry
 
+    if token:
+        from ..redaction.log_records import remember_secrets
+
+        remember_secrets([token])
     with _as_tool_error():
         registry = get_registry()
         settings = resolve_settings(
@@ -410,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     transport: Transport = "http" if args.http else (args.transport or "stdio")
+    _scrub_logs()
     try:
         options = ServerOptions.from_env()
         run_kwargs = _run_kwargs(parser, args, transport)
@@ -419,6 +426,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         make_server(options).run(transport=transport, show_banner=False, **run_kwargs)
     return 0
+
+
+def _scrub_logs() -> None:
+    """No token in any log line of this process: the configured ones by value, every other by its shape."""
+    from ..redaction.log_records import install_log_scrubbing, remember_secrets
+
+    install_log_scrubbing()
+    remember_secrets(os.environ.get(name) for name in ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN", ENV_HTTP_TOKEN))
+    try:
+        from ..config import load_saved
+
+        saved = load_saved()
+    except ExportError:
+        saved = None
+    remember_secrets([saved.token if saved else None])
 
 
 def _run_kwargs(parser: argparse.ArgumentParser, args: argparse.Namespace, transport: Transport) -> dict[str, Any]:
