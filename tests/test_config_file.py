@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,7 @@ def test_a_corrupt_file_is_named_with_how_to_fix_it(
 
 def test_a_directory_in_place_of_the_file_is_reported(path: Path) -> None:
     path.mkdir(parents=True)
-    with pytest.raises(ConfigError, match="cannot be read") as caught:
+    with pytest.raises(ConfigError, match="it is a directory, not a regular file") as caught:
         load_saved(path)
     assert str(path) in str(caught.value)
 
@@ -262,3 +263,79 @@ def test_config_is_600_even_without_fchmod(tmp_path: Path, monkeypatch: pytest.M
 
 
 PRIVATE_TOKEN = "sntryu_" + "a1" * 32
+
+
+# --- broken configs of every kind: a clear error at once, and revoke removes them ---------------------------
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _zero_link(path: Path) -> None:
+    path.symlink_to("/dev/zero")
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+def _deep_json(path: Path) -> None:
+    path.write_text("[" * 30_000 + "]" * 30_000)  # within the size limit, past any parser's depth
+
+
+def _huge(path: Path) -> None:
+    path.write_text(json.dumps({"base_url": "https://sentry.io", "token": "x" * 100_000}))
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_fifo, "it is a named pipe, not a regular file"),
+        (_zero_link, "it is a device, not a regular file"),
+        (_directory, "it is a directory, not a regular file"),
+        (_deep_json, "its JSON nests too deeply to be a config"),
+        (_huge, "and a config is at most 65,536"),
+    ],
+    ids=["named-pipe", "link-to-dev-zero", "directory", "deep-json", "huge"],
+)
+def test_a_config_that_is_no_file_is_refused_at_once_and_revoke_removes_it(path: Path, make, reason: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    make(path)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            load_saved(path)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "reading the config hung"
+    [error] = outcome
+    assert isinstance(error, ConfigError) and reason in str(error)
+    assert revoke_config(path) is True
+    assert not path.exists() and not path.is_symlink()
+    assert Path("/dev/zero").exists()  # a link is removed, never what it points to
+
+
+def test_a_directory_with_files_in_place_of_the_config_is_left_alone_with_a_sentence(path: Path) -> None:
+    path.mkdir(parents=True)
+    (path / "mine.txt").write_text("keep")
+    with pytest.raises(ConfigError, match="is a directory with files in it"):
+        revoke_config(path)
+    assert (path / "mine.txt").read_text() == "keep"
+
+
+def test_missing_parents_are_created_private_whatever_the_umask(tmp_path: Path) -> None:
+    target = tmp_path / "fresh-home" / ".config" / "export-sentry-issue" / "config.json"
+    old = os.umask(0)
+    try:
+        save_config(SavedConfig(base_url="https://sentry.io", token="t" * 20), target)
+    finally:
+        os.umask(old)
+    for directory in (target.parent, target.parent.parent, target.parent.parent.parent):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -77,11 +77,20 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
 # --- reading --------------------------------------------------------------------------------------------------
 
 
+MAX_CONFIG_BYTES = 64 * 1024
+"""A saved config is a few hundred bytes; anything past this is not one."""
+
+
 def load_saved(path: Path | None = None) -> SavedConfig | None:
-    """Read the saved config; ``None`` when there is none. A file that cannot be used raises ConfigError."""
+    """Read the saved config; ``None`` when there is none. A file that cannot be used raises ConfigError.
+
+    Only a regular file of at most :data:`MAX_CONFIG_BYTES` is read, opened without blocking, so a named pipe,
+    a device (a link to ``/dev/zero``), a directory or a huge file is refused at once instead of hanging the
+    command or every MCP tool; ``revoke`` removes any of them.
+    """
     path = config_path() if path is None else Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -90,18 +99,41 @@ def load_saved(path: Path | None = None) -> SavedConfig | None:
             f"Make it readable by your user (chmod 600 {path}), or {FIX_HINT}."
         ) from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise _unusable(path, f"it is {_kind_of(info.st_mode)}, not a regular file")
         with os.fdopen(fd, "rb") as file:
-            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
-            raw = file.read()
+            if info.st_size > MAX_CONFIG_BYTES:
+                raise _unusable(path, f"it holds {info.st_size:,} bytes, and a config is at most {MAX_CONFIG_BYTES:,}")
+            mode = stat.S_IMODE(info.st_mode)
+            raw = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"The saved config {path} cannot be read ({exc.strerror or exc}); {FIX_HINT}.") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _unusable(path, f"it holds more than {MAX_CONFIG_BYTES:,} bytes")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise _unusable(path, "it is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise _unusable(path, f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise _unusable(path, "its JSON nests too deeply to be a config") from None
     return SavedConfig(**_checked_fields(path, data), warnings=tuple(_permission_warnings(path, mode)))
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind_of(mode: int) -> str:
+    return next((name for test, name in _FILE_KINDS if test(mode)), "not a file")
 
 
 def _checked_fields(path: Path, data: object) -> dict[str, Any]:
@@ -165,7 +197,13 @@ def save_config(config: SavedConfig, path: Path | None = None) -> Path:
 
 
 def _make_private_directory(directory: Path) -> None:
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    # Missing parents (~/.config itself on a fresh account) are created 700 too, as the XDG specification asks,
+    # whatever the umask: with umask 000 they would otherwise be open to every user.
+    missing = [parent for parent in reversed(directory.parents) if not parent.exists()]
+    for parent in missing:
+        with contextlib.suppress(FileExistsError):
+            parent.mkdir(mode=0o700)
+            os.chmod(parent, 0o700)
     try:
         directory.mkdir(mode=0o700)
     except FileExistsError:
@@ -260,9 +298,25 @@ def revoke_config(path: Path | None = None) -> bool:
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
     try:
-        path.unlink()
+        path.unlink()  # a regular file, a symlink (never its target), a pipe or a socket
     except FileNotFoundError:
         return False
+    except IsADirectoryError:
+        return _remove_directory(path)
     except OSError as exc:
+        if path.is_dir() and not path.is_symlink():
+            return _remove_directory(path)
         raise ConfigError(f"Could not delete the saved config {path} ({exc.strerror or exc}).") from None
+    return True
+
+
+def _remove_directory(path: Path) -> bool:
+    """A directory where the config file belongs goes when it is empty; one that holds files is the user's."""
+    try:
+        path.rmdir()
+    except OSError:
+        raise ConfigError(
+            f"{path} is a directory with files in it, where the saved config belongs; nothing was deleted. Move "
+            "it away or delete it yourself."
+        ) from None
     return True
