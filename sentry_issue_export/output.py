@@ -21,6 +21,7 @@ import os
 import re
 import socket
 import time
+import unicodedata
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ ABANDONED_AFTER_SECONDS = 3600.0
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_WINDOWS_RESERVED = re.compile(r"(?i)(?:CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(?:\..*)?")
 _TEMP_NAME = re.compile(r"\.(?P<label>[A-Za-z0-9._-]*)\.(?P<pid>[0-9]{1,10})@(?P<host>[0-9a-f]{8})\.[0-9a-f]{8}\.tmp")
 _TEMP_LABEL_CHARS = 100
 _LINK_UNSUPPORTED = {errno.EXDEV, errno.EPERM, errno.ENOENT, errno.EOPNOTSUPP, errno.EINVAL, errno.EACCES}
@@ -87,6 +89,16 @@ def _name_problem(name: str) -> str | None:
         return "contains a backslash, which separates folders on Windows"
     if control := _CONTROL.search(name):
         return f"contains the control character {control.group()!r}, which a plain file name cannot hold"
+    if invisible := next((char for char in name if unicodedata.category(char) in ("Cf", "Zl", "Zp")), None):
+        return (
+            f"contains the invisible character U+{ord(invisible):04X} ({unicodedata.name(invisible, 'format')}), "
+            "which can make a name read as something it is not (a right-to-left override turns "
+            "report<RLO>txt.exe into what looks like reportexe.txt)"
+        )
+    if _WINDOWS_RESERVED.fullmatch(name.rstrip(" .")):
+        return "is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9), with or without an extension"
+    if name != name.rstrip(" ."):
+        return "ends in a space or a dot, which Windows drops, so the file would get another name there"
     size = len(name.encode("utf-8", "surrogateescape"))
     if size > NAME_MAX_BYTES:
         return f"is {size} bytes long, and a plain file name may have at most {NAME_MAX_BYTES}"

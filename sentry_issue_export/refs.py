@@ -226,7 +226,9 @@ _URL_QUERY = rf"(?:[?#](?:(?!https?://){_URL_BODY})*)?"
 _URL = rf"https?://(?:\[[0-9a-f:.]*\])?{_URL_PATH}{_URL_QUERY}"
 # A word is anything between separators; brackets and quotes separate, so "(PROJ-1A)" yields "PROJ-1A".
 _WORD = r"(?:(?!https?://)[^\s,;<>\"'`()\[\]{}|“”‘’«»])+"
-_TOKEN = re.compile(rf"(?P<url>{_URL})|(?P<word>{_WORD})", re.IGNORECASE)
+# Addresses of other schemes are taken whole, so "data:text/plain,1" is never read as the issue "1".
+_OTHER_SCHEME = r"(?:data|javascript|vbscript|file|blob):[^\s<>\"'`]+"
+_TOKEN = re.compile(rf"(?P<url>{_URL})|(?P<scheme>{_OTHER_SCHEME})|(?P<word>{_WORD})", re.IGNORECASE)
 
 # Markdown emphasis and sentence punctuation that may cling to either end of a word.
 _WORD_EDGES = ".:!?*_~"
@@ -248,6 +250,10 @@ def _scan(item: str) -> Iterator[tuple[int, IssueRef | RefProblem]]:
         gap_start, previous_end = previous_end, end
         is_word = match.lastgroup == "word"
         if is_word and _is_list_number(piece, item[end : end + 1]) and _starts_line(item, gap_start, start):
+            continue
+        if match.lastgroup == "scheme":
+            scheme = piece.split(":", 1)[0].lower()
+            yield start, RefProblem(piece, f"is a {scheme}: address, not an issue reference; give {_EXAMPLES}")
             continue
         if piece not in decided:
             if is_word:

@@ -395,3 +395,16 @@ def test_default_token_variable_turns_on_the_bearer_check(monkeypatch: pytest.Mo
     kwargs = _run_kwargs(parser, parser.parse_args(["--http"]), "http")
     [middleware] = kwargs["middleware"]
     assert middleware.cls is BearerTokenMiddleware and middleware.kwargs["token"] == "correct horse"
+
+
+def test_a_named_pipe_as_the_config_hangs_no_tool(out_dir):
+    import os
+
+    path = config.config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    assert "it is a named pipe, not a regular file" in error_of(call("list_config"))
+    export = error_of(call("view_sentry_issue", {"issue_url_or_id": "123"}, options=ServerOptions(output_dir=out_dir)))
+    assert "named pipe" in export
+    assert text_of(call("revoke_config")).startswith(f"Saved config deleted: {path}")
+    assert not path.exists()

@@ -70,7 +70,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(args: list[str], env: dict[str, str], cwd: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def running(
+    args: list[str], env: dict[str, str], cwd: Path, port: int, host: str = "127.0.0.1"
+) -> Iterator[subprocess.Popen[bytes]]:
     """Start the server, wait until it accepts connections on ``port``, and always kill it afterwards."""
     log = (cwd / f"server-{port}.log").open("w+b")
     child = subprocess.Popen(server_command(*args), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -80,7 +82,7 @@ def running(args: list[str], env: dict[str, str], cwd: Path, port: int) -> Itera
             if child.poll() is not None:
                 log.seek(0)
                 pytest.fail(f"the server exited with {child.returncode}:\n{log.read().decode(errors='replace')}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
                 break
             if time.monotonic() > deadline:
                 pytest.fail("the server did not start listening within 15 s")
@@ -196,6 +198,15 @@ def test_a_missing_auth_token_variable_is_a_usage_error(tmp_path: Path):
     assert "NO_SUCH_TOKEN_VARIABLE" in done.stderr and "not set or empty" in done.stderr
 
 
+@pytest.mark.parametrize(("given", "bound"), [("[::1]", "::1"), ("127.0.0.1 ", "127.0.0.1")])
+def test_an_ipv6_literal_and_stray_spaces_in_the_host_are_understood(tmp_path: Path, demo_env, given, bound):
+    port = free_port()
+    with running(["--http", "--host", given, "--port", str(port)], demo_env, tmp_path, port, host=bound):
+        shown = f"[{bound}]" if ":" in bound else bound
+        answer = httpx.post(f"http://{shown}:{port}/mcp", json=_legacy_initialize(), headers=_MCP_HEADERS)
+    assert answer.status_code == 200
+
+
 def test_a_public_address_is_served_when_explicitly_allowed(tmp_path: Path, demo_env):
     port = free_port()
     args = ["--http", "--host", "0.0.0.0", "--port", str(port), "--allow-unauthenticated-remote"]
@@ -246,8 +257,11 @@ def test_stdio_answers_fit_the_budget_and_keep_every_section(out_dir: Path, demo
     async def session() -> None:
         with anyio.fail_after(SESSION_TIMEOUT * 3):
             async with Client(params) as client:
+                from sentry_issue_export import __version__
+
                 instructions = client.instructions or ""
                 assert len(instructions.encode()) < 2048 and "short id" in instructions and "issue URL" in instructions
+                assert client.server_info is not None and client.server_info.version == __version__
                 for name in ("deep_recursion", "huge_event"):  # 180 recursive frames; 1,000 breadcrumbs
                     answer, _, saved = await export(client, "view_sentry_issue", "issue_url_or_id", name)
                     assert len(answer) <= 32_000 and saved == files[name]  # the file keeps its own limits

@@ -283,3 +283,24 @@ def test_only_the_writers_own_temporary_names_are_touched(tmp_path: Path):
     write_new_file(tmp_path / "r.txt", "report")
     assert all(path.exists() for path in others)
     assert len(os.listdir(tmp_path)) == len(others) + 3
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("report\u202etxt.exe", "invisible character U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+        ("a\u200bb.txt", "invisible character U+200B"),
+        ("CON", "device name on Windows"),
+        ("NUL.txt", "device name on Windows"),
+        ("com1.log", "device name on Windows"),
+        ("report.txt.", "ends in a space or a dot"),
+    ],
+)
+def test_names_that_lie_or_break_on_windows_are_refused(tmp_path: Path, name: str, reason: str) -> None:
+    from sentry_issue_export.errors import OutputError
+    from sentry_issue_export.output import resolve_output_path
+
+    with pytest.raises(OutputError) as caught:
+        resolve_output_path(tmp_path, name, "default.txt")
+    assert reason in str(caught.value) and "\u202e" not in str(caught.value)
+    assert resolve_output_path(tmp_path, "conference.txt", "x") == tmp_path / "conference.txt"

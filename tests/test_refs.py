@@ -744,3 +744,12 @@ def test_without_passwords_keeps_ports_and_plain_text() -> None:
     assert without_passwords("https://sentry.example.com:9000/issues/1/") == "https://sentry.example.com:9000/issues/1/"
     assert without_passwords("mail me at a@b.example") == "mail me at a@b.example"
     assert without_passwords("HTTP://u:x@h/") == "HTTP://u@h/"
+
+
+@pytest.mark.parametrize("text", ["data:text/plain,1", "data:,1", "javascript:alert(1)", "file:///etc/passwd"])
+def test_an_address_of_another_scheme_is_never_an_issue(text: str) -> None:
+    parsed = parse_refs(f"{text} 12345")
+    assert [ref.issue_id for ref in parsed.refs] == ["12345"]
+    [problem] = parsed.problems
+    assert problem.text == text and "address, not an issue reference" in str(problem)
+    assert parse_refs("thoughts about: 12345").problems == ()

@@ -451,7 +451,9 @@ def _run_kwargs(parser: argparse.ArgumentParser, args: argparse.Namespace, trans
             parser.error("--host, --port, --path and the other HTTP options need --http or --transport sse")
         return {"log_level": args.log_level}
     token = _http_token(args.auth_token_env)
-    host = args.host or "127.0.0.1"
+    host = (args.host or "127.0.0.1").strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 literal as written in a URL; the socket wants it bare
     if not is_loopback(host) and token is None and not args.allow_unauthenticated_remote:
         raise ConfigError(
             f"Refusing to serve on {host} without authentication: anyone who can reach it could read your Sentry "
