@@ -158,15 +158,12 @@ class Plugin:
 REGISTRY = build_registry(*make_plugin_manager(load_entrypoints=False, extra_plugins=[Plugin()]))
 
 
-@pytest.mark.parametrize(("family", "text", "secret", "suffix"), FAMILIES, ids=[row[0] for row in FAMILIES])
-def test_a_family_planted_everywhere_reaches_no_output(
-    family: str, text: str, secret: str, suffix: str, tmp_path: Path
-):
-    assert secret in text  # the row is honest
-    SOURCE.payload = planted_event(text, suffix)
+def every_output(event: dict[str, Any], directory: Path) -> dict[str, str]:
+    """Each renderer's report file, the answer an assistant gets, and the debug file, for one event."""
+    SOURCE.payload = event
     outputs: dict[str, str] = {}
     for fmt in ("text", "markdown", "json"):
-        settings = Settings(source=SOURCE.name, format=fmt, debug=True, output_dir=tmp_path / fmt)
+        settings = Settings(source=SOURCE.name, format=fmt, debug=True, output_dir=directory / fmt)
         result = export_issues_sync("1", settings, registry=REGISTRY)
         assert result.failures == () and result.path is not None
         outputs[fmt] = result.path.read_text(encoding="utf-8")
@@ -175,9 +172,60 @@ def test_a_family_planted_everywhere_reaches_no_output(
         outputs[f"{fmt} answer"] = wording.export_answer(
             result, REGISTRY.renderer(fmt), settings, max_inline_chars=6000
         )
+    return outputs
+
+
+@pytest.mark.parametrize(("family", "text", "secret", "suffix"), FAMILIES, ids=[row[0] for row in FAMILIES])
+def test_a_family_planted_everywhere_reaches_no_output(
+    family: str, text: str, secret: str, suffix: str, tmp_path: Path
+):
+    assert secret in text  # the row is honest
+    outputs = every_output(planted_event(text, suffix), tmp_path)
     for where, output in outputs.items():
         assert secret not in output, f"{family} leaked into the {where}"
     assert "Accept: text/html" in outputs["text"]  # redaction hides, it does not delete
+
+
+# --- an independent oracle: Yelp's detect-secrets -------------------------------------------------------------
+
+ENTROPY_ONLY = {"Base64HighEntropyString", "HexHighEntropyString"}
+"""Its pure entropy detectors flag ids, hashes and base64 of every kind: not an oracle for secrets."""
+
+
+def oracle_findings(text: str) -> set[tuple[str, str]]:
+    """(kind, value) of every secret detect-secrets' non-entropy plugins find in ``text``, line by line."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import transient_settings
+
+    names = {cls.__name__ for cls in get_mapping_from_secret_type_to_class().values()} - ENTROPY_ONLY
+    found: set[tuple[str, str]] = set()
+    with transient_settings({"plugins_used": [{"name": name} for name in sorted(names)]}):
+        for line in text.splitlines():
+            found.update((secret.type, secret.secret_value or "") for secret in scan_line(line))
+    return found
+
+
+def test_every_secret_the_oracle_finds_in_an_input_is_gone_from_every_output(tmp_path: Path) -> None:
+    flagged = 0
+    for family, text, _, suffix in FAMILIES:
+        found = oracle_findings(text)
+        flagged += bool(found)
+        outputs = every_output(planted_event(text, suffix), tmp_path / family)
+        for kind, value in found:
+            for where, output in outputs.items():
+                assert value not in output, f"{kind} {value!r} ({family}) is in the {where}"
+    assert flagged >= 12  # the oracle recognises a third of the families on its own: the check is not empty
+
+
+def test_the_oracle_finds_no_secret_in_any_output(tmp_path: Path) -> None:
+    from tests.secrets_fixture import planted_secrets_event
+
+    events = [planted_event(text, suffix) for _, text, _, suffix in FAMILIES] + [planted_secrets_event()[0]]
+    assert oracle_findings(json.dumps(events, indent=1))  # the inputs are full of what it looks for
+    for index, event in enumerate(events):
+        for where, output in every_output(event, tmp_path / str(index)).items():
+            assert oracle_findings(output) == set(), (index, where)
 
 
 def test_each_family_is_found_in_free_text() -> None:
