@@ -7,6 +7,8 @@ latency per request, through the ``sentry`` source and the real client, in three
   429 without Retry-After). Floor: N events at 15/s.
 - no index: the same, but the issue index answers 404, so every issue is fetched on its own. Floor: N at 5/s.
 - no limits: a self-hosted server without rate limits. Floor: 2 x latency x N / concurrency.
+- search: sentry.io's limits, the N issues found by a search (``is:unresolved``, pages of 100) rather than
+  named. Floor: one search page per 100 issues at the index's 5/s, then N events at 15/s.
 
 Prints each time, its ratio to the floor, successes and failures, and how many 429s the server sent.
 """
@@ -21,7 +23,7 @@ from collections.abc import Callable
 import attrs
 
 from sentry_issue_export.hookspecs import FetchFailure
-from sentry_issue_export.refs import IssueRef
+from sentry_issue_export.refs import IssueRef, IssueSearch
 from sentry_issue_export.settings import Settings
 from sentry_issue_export.sources.sentry import SentrySource
 from tests.fake_sentry import SENTRY_IO_LIMITS, TOKEN, FakeSentry
@@ -35,6 +37,8 @@ class Scenario:
     prepare: Callable[[FakeSentry], None]
     floor: Callable[[int, float, int], float]
     """(issues, latency, concurrency) -> the least time the limits allow."""
+    search: bool = False
+    """Find the issues by searching instead of naming them."""
 
 
 def _limited(fake: FakeSentry) -> None:
@@ -54,13 +58,24 @@ SCENARIOS = (
     Scenario("normal", 8.0, _limited, lambda n, latency, c: n / SENTRY_IO_LIMITS["event"]),
     Scenario("no index", 23.0, _no_index, lambda n, latency, c: n / SENTRY_IO_LIMITS["issue"]),
     Scenario("no limits", 1.5, _unlimited, lambda n, latency, c: latency + latency * -(-n // c)),
+    Scenario(
+        "search",
+        8.5,
+        _limited,
+        lambda n, latency, c: -(-n // 100) / SENTRY_IO_LIMITS["index"] + n / SENTRY_IO_LIMITS["event"],
+        search=True,
+    ),
 )
 
 
-async def _export(fake: FakeSentry, ids: list[str], concurrency: int) -> tuple[float, int, int]:
+async def _export(fake: FakeSentry, ids: list[str], concurrency: int, search: bool) -> tuple[float, int, int]:
     settings = Settings(base_url=fake.url, org=fake.org, token=TOKEN, max_concurrency=concurrency)
-    refs = [IssueRef(issue_id) for issue_id in ids]
     started = time.perf_counter()
+    if search:
+        found = await SentrySource().search(IssueSearch("is:unresolved"), settings, len(ids))
+        refs = list(found.refs)
+    else:
+        refs = [IssueRef(issue_id) for issue_id in ids]
     ok = failed = 0
     async for result in SentrySource().fetch(refs, settings):
         if isinstance(result, FetchFailure):
@@ -75,7 +90,7 @@ def run(scenario: Scenario, issues: int, latency: float, concurrency: int) -> bo
     with FakeSentry(latency=latency) as fake:
         scenario.prepare(fake)
         ids = fake.add_synthetic_issues(issues)
-        seconds, ok, failed = asyncio.run(_export(fake, ids, concurrency))
+        seconds, ok, failed = asyncio.run(_export(fake, ids, concurrency, scenario.search))
         floor = scenario.floor(issues, latency, concurrency)
         target = scenario.target * issues / 100
         verdict = "ok" if seconds <= target and not failed else "SLOW" if seconds > target else "FAILED"

@@ -32,8 +32,18 @@ from .errors import (
     ServerError,
 )
 from .exporter import ExportResult, IssueFailure, export_issues, export_issues_sync
-from .hookspecs import BaseSource, FetchFailure, RawIssue, Redactor, Renderer, RenderOptions, Source, hookimpl
-from .refs import IssueRef, ParsedRefs, parse_refs
+from .hookspecs import (
+    BaseSource,
+    FetchFailure,
+    RawIssue,
+    Redactor,
+    Renderer,
+    RenderOptions,
+    SearchResult,
+    Source,
+    hookimpl,
+)
+from .refs import IssueRef, IssueSearch, ParsedRefs, parse_refs
 from .settings import RenderLimits, Settings
 from .version import __version__
 
@@ -50,6 +60,7 @@ __all__ = [
     "InvalidResponseError",
     "IssueFailure",
     "IssueRef",
+    "IssueSearch",
     "NetworkError",
     "NotFoundError",
     "OutputError",
@@ -63,6 +74,7 @@ __all__ = [
     "RenderLimits",
     "RenderOptions",
     "Renderer",
+    "SearchResult",
     "ServerError",
     "Settings",
     "Source",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import attrs
 
 from .errors import ExportError
+from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SORTS, IssueSearch
 from .settings import RenderLimits, Settings
 
 if TYPE_CHECKING:
@@ -62,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--base-url", help="Sentry URL for this run (needs its own token, see SENTRY_AUTH_TOKEN)")
     parser.add_argument("--org", help="organisation slug for this run")
     parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
+    search = parser.add_argument_group("search (export the issues a query finds, in the server's order)")
+    search.add_argument("--query", metavar="QUERY", help="Sentry's search syntax, e.g. 'is:unresolved level:error'")
+    search.add_argument("--project", action="append", default=[], metavar="SLUG", help="only this project (repeatable)")
+    search.add_argument("--period", metavar="PERIOD", help="only issues seen in this period: 24h, 14d, ...")
+    search.add_argument("--sort", choices=SORTS, help="date (last seen, default), new, freq or user")
+    search.add_argument(
+        "--limit",
+        type=_search_limit,
+        default=DEFAULT_SEARCH_LIMIT,
+        metavar="N",
+        help=f"export the first N matches (default {DEFAULT_SEARCH_LIMIT}, at most {MAX_SEARCH_LIMIT:,})",
+    )
     parser.add_argument("--list-formats", action="store_true", help="list output formats and plugins, then exit")
     parser.add_argument("--list-sources", action="store_true", help="list sources and plugins, then exit")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -94,6 +107,13 @@ _CAP_HELP = {
 
 _CAP_FIELDS = [field for field in attrs.fields(RenderLimits) if field.name in _CAP_HELP]
 """The whole-number caps, each an option; the others are for the Python API."""
+
+
+def _search_limit(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_SEARCH_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is too large: a search exports at most {MAX_SEARCH_LIMIT:,} issues")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -172,6 +192,15 @@ def _export_command(args: argparse.Namespace) -> int:
 
     from .exporter import export_issues
 
+    search = None
+    if args.query is not None or args.project or args.period or args.sort:
+        search = IssueSearch(
+            query=" ".join((args.query or "").split()),
+            project_slugs=tuple(args.project),
+            period=args.period,
+            sort=args.sort,
+            org=args.org,
+        )
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     result = asyncio.run(
         export_issues(
@@ -181,6 +210,8 @@ def _export_command(args: argparse.Namespace) -> int:
             write=not to_stdout,
             registry=registry,
             on_progress=progress.update if progress else None,
+            search=search,
+            limit=args.limit,
         )
     )
     if progress:
@@ -190,6 +221,9 @@ def _export_command(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     from .exporter import FAILURES_LISTED
 
+    for outcome in result.searches:
+        matched = f"{outcome.hits:,} issues match" if outcome.hits is not None else "the server does not count"
+        print(f"Search {outcome.search}: {matched}; exporting the first {outcome.taken:,}.", file=sys.stderr)
     for failure in result.failures[:FAILURES_LISTED]:
         print(f"failed: {failure}", file=sys.stderr)
     if (rest := len(result.failures) - FAILURES_LISTED) > 0:

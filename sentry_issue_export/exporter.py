@@ -16,12 +16,12 @@ from typing import Any
 
 import attrs
 
-from .errors import ExportError, FetchError, InvalidReferenceError, RenderError
-from .hookspecs import FetchFailure, RawIssue, Renderer, RenderOptions, Source
+from .errors import ExportError, FetchError, InvalidReferenceError, NotFoundError, RenderError
+from .hookspecs import FetchFailure, RawIssue, Renderer, RenderOptions, SearchResult, Source
 from .models import IssueReport, apply_limits, build_report
 from .output import default_report_name, resolve_output_path, safe_name_part, write_new_file
 from .plugins import Registry, get_registry
-from .refs import NO_REFERENCE, IssueRef, collect_refs
+from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, NO_REFERENCE, IssueRef, IssueSearch, collect_refs
 from .settings import RenderLimits, Settings
 
 ProgressCallback = Callable[[int, int, str], Any]
@@ -52,6 +52,16 @@ class IssueFailure:
 
 
 @attrs.frozen
+class SearchOutcome:
+    """One search of an export: how many issues the server says match (``None``: it does not say), and how
+    many of them were taken for export (at most the limit)."""
+
+    search: IssueSearch
+    hits: int | None
+    taken: int
+
+
+@attrs.frozen
 class ExportResult:
     """What an export produced. ``path`` is ``None`` when nothing was written."""
 
@@ -61,6 +71,7 @@ class ExportResult:
     format: str
     path: Path | None = None
     debug_paths: tuple[Path, ...] = ()
+    searches: tuple[SearchOutcome, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -75,12 +86,20 @@ async def export_issues(
     write: bool = True,
     registry: Registry | None = None,
     on_progress: ProgressCallback | None = None,
+    search: IssueSearch | None = None,
+    limit: int = DEFAULT_SEARCH_LIMIT,
 ) -> ExportResult:
     """Export every reference in ``refs`` with ``settings``; write one report file unless ``write`` is false.
 
+    ``search`` (and every issue-list address among ``refs``) is run by the source, and its first ``limit``
+    issues are exported after the references named one by one, in the server's order.
+
     Raises ``ExportError`` only for problems that concern the whole call (unknown format or source, bad output
-    file name, nothing to export); everything that concerns one issue is reported in the result.
+    file name, nothing to export, a limit out of range); everything that concerns one issue or one search is
+    reported in the result.
     """
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise InvalidReferenceError(f"The search limit must be from 1 to {MAX_SEARCH_LIMIT:,}, not {limit}.")
     registry = registry or get_registry()
     renderer = registry.renderer(settings.format)
     if settings.detect_source:
@@ -89,13 +108,24 @@ async def export_issues(
     if write and output_file:
         resolve_output_path(settings.output_dir, output_file, "unused")  # refuse a bad name before fetching
 
-    wanted, failures = _collect(refs, source)
-    if not wanted and not failures:
+    wanted, failures, searches = _collect(refs, source)
+    searches += [search] if search is not None else []
+    outcomes: list[SearchOutcome] = []
+    for each in searches:
+        found, failure = await _search(source, each, settings, limit)
+        if failure is not None:
+            failures.append(failure)
+        if found is not None:
+            outcomes.append(SearchOutcome(each, found.hits, len(found.refs)))
+            wanted += [ref for ref in found.refs if ref not in wanted]
+    if not wanted and not failures and not searches:
         wanted = list(source.default_refs(settings))
     if not wanted:
-        if failures:
+        if failures and not searches:
             raise InvalidReferenceError("; ".join(f.message for f in failures))
-        raise InvalidReferenceError("No issue reference given: pass an issue URL, a numeric id or a short id.")
+        if not failures:
+            raise InvalidReferenceError("No issue reference given: pass an issue URL, a numeric id or a short id.")
+        return ExportResult((), tuple(failures), "", renderer.name, searches=tuple(outcomes))
 
     fetched = await _fetch_all(source, wanted, settings, registry, on_progress)
     reports: list[IssueReport] = []
@@ -109,7 +139,7 @@ async def export_issues(
         raws.append(outcome[1])
 
     if not reports and len(failures) <= FAILURES_LISTED:
-        return ExportResult((), tuple(failures), "", renderer.name)
+        return ExportResult((), tuple(failures), "", renderer.name, searches=tuple(outcomes))
     content = render(reports, renderer, settings, failures=failures)
 
     path = None
@@ -120,7 +150,25 @@ async def export_issues(
         path = write_new_file(resolve_output_path(settings.output_dir, output_file, name), content)
         if settings.debug:
             debug_paths = [_write_debug_dump(settings.output_dir, raw) for raw in raws]
-    return ExportResult(tuple(reports), tuple(failures), content, renderer.name, path, tuple(debug_paths))
+    return ExportResult(
+        tuple(reports), tuple(failures), content, renderer.name, path, tuple(debug_paths), tuple(outcomes)
+    )
+
+
+async def _search(
+    source: Source, search: IssueSearch, settings: Settings, limit: int
+) -> tuple[SearchResult | None, IssueFailure | None]:
+    """A search's result, or the failure saying why it gave nothing (a query the server refused, no match)."""
+    try:
+        found = await source.search(search, settings, limit)
+    except FetchError as exc:
+        return None, IssueFailure(str(search), exc)
+    if not found.refs:
+        where = f" ({found.hits:,} match)" if found.hits else ""
+        return found, IssueFailure(
+            str(search), NotFoundError(f"No issue matches {search}{where}; nothing was exported for it.")
+        )
+    return found, None
 
 
 _detected: dict[tuple[str | None, str], str] = {}
@@ -182,20 +230,21 @@ def export_issues_sync(
 
 def _collect(
     refs: str | Sequence[str] | Sequence[IssueRef], source: Source
-) -> tuple[list[IssueRef], list[IssueFailure]]:
-    """The user's references in order, words the source claims included, and a failure per unusable piece.
+) -> tuple[list[IssueRef], list[IssueFailure], list[IssueSearch]]:
+    """The user's references in order, words the source claims included, a failure per unusable piece, and
+    the issue-list addresses among them (searches).
 
     Blank input is no failure: the source's default references (the demo's samples) are used instead.
     """
     inputs = [refs] if isinstance(refs, str) else list(refs)
     if all(isinstance(item, str) and not item.strip() for item in inputs):
-        return [], []
+        return [], [], []
     parsed = collect_refs(inputs, source.ref_from_word)
     problems = parsed.problems
-    if parsed.refs:  # prose around the references is fine
+    if parsed.refs or parsed.searches:  # prose around the references is fine
         problems = tuple(problem for problem in problems if problem.reason != NO_REFERENCE)
     failures = [IssueFailure(problem.text, InvalidReferenceError(str(problem))) for problem in problems]
-    return list(parsed.refs), failures
+    return list(parsed.refs), failures, list(parsed.searches)
 
 
 async def _fetch_all(

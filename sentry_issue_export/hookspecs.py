@@ -21,7 +21,7 @@ import pluggy
 if TYPE_CHECKING:
     from .errors import FetchError
     from .models import IssueReport
-    from .refs import IssueRef
+    from .refs import IssueRef, IssueSearch
     from .settings import RenderLimits, Settings
 
 PROJECT_NAME = "sentry_issue_export"
@@ -64,6 +64,15 @@ class FetchFailure:
 
     ref: IssueRef
     error: FetchError
+
+
+@attrs.frozen
+class SearchResult:
+    """The issues a search found, in the server's order, at most the limit asked for; ``hits`` is how many the
+    server says match in all (Sentry's ``X-Hits``), ``None`` when it does not say."""
+
+    refs: tuple[IssueRef, ...]
+    hits: int | None = None
 
 
 @runtime_checkable
@@ -113,6 +122,13 @@ class Source(Protocol):
         """
         ...
 
+    async def search(self, search: IssueSearch, settings: Settings, limit: int) -> SearchResult:
+        """The first ``limit`` issues ``search`` finds, as references ``fetch`` takes.
+
+        Raises ``FetchError`` with a sentence when the server cannot search, or not this way.
+        """
+        ...
+
 
 class BaseSource:
     """Defaults for the optional parts of :class:`Source`; a subclass sets ``name`` and implements ``fetch``."""
@@ -137,6 +153,11 @@ class BaseSource:
 
     async def recognises(self, settings: Settings) -> bool:
         return False
+
+    async def search(self, search: IssueSearch, settings: Settings, limit: int) -> SearchResult:
+        from .errors import FetchError
+
+        raise FetchError(f"The {self.name} source cannot search for issues; name them one by one instead.")
 
 
 @attrs.frozen

@@ -165,6 +165,7 @@ _SOURCE_MEMBERS = (
     "fetch",
     "check_access",
     "recognises",
+    "search",
 )
 
 

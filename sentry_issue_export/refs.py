@@ -15,14 +15,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
 from .errors import InvalidReferenceError
 from .sentry.urls import is_sentry_io_host
 
-__all__ = ["IssueRef", "ParsedRefs", "RefProblem", "collect_refs", "parse_ref", "parse_refs", "without_passwords"]
+__all__ = [
+    "DEFAULT_SEARCH_LIMIT",
+    "MAX_SEARCH_LIMIT",
+    "SORTS",
+    "IssueRef",
+    "IssueSearch",
+    "ParsedRefs",
+    "RefProblem",
+    "collect_refs",
+    "parse_ref",
+    "parse_refs",
+    "without_passwords",
+]
 
 
 @attrs.frozen
@@ -64,12 +76,51 @@ class RefProblem:
         return f"{_quote(self.text)} {self.reason}"
 
 
+SORTS = ("date", "new", "freq", "user")
+"""Sentry's issue sorts: last seen, first seen, events, users."""
+DEFAULT_SEARCH_LIMIT = 25
+MAX_SEARCH_LIMIT = 1000
+"""A search exports its first 25 matches by default, and at most 1,000."""
+
+
+@attrs.frozen
+class IssueSearch:
+    """A search for issues in Sentry's query syntax, typed (``--query``) or pasted as an issue-list address.
+
+    ``projects`` are numeric project ids (``?project=`` of a pasted address); ``project_slugs`` are slugs
+    (``--project``), which the query syntax names as ``project:slug``. ``period`` is Sentry's ``statsPeriod``
+    (``24h``, ``14d``), ``sort`` one of :data:`SORTS`.
+    """
+
+    query: str = ""
+    projects: tuple[str, ...] = ()
+    project_slugs: tuple[str, ...] = ()
+    period: str | None = None
+    sort: str | None = None
+    org: str | None = None
+    origin: str | None = None
+    text: str = attrs.field(default="", eq=False)
+
+    def __str__(self) -> str:
+        if self.text:
+            return self.text
+        parts = [repr(self.query) if self.query else "every issue"]
+        parts += [f"in project {slug}" for slug in self.project_slugs]
+        if self.period:
+            parts.append(f"in the last {self.period}")
+        if self.sort:
+            parts.append(f"sorted by {self.sort}")
+        return "search " + " ".join(parts)
+
+
 @attrs.frozen
 class ParsedRefs:
-    """Every reference found (duplicates removed, first occurrence first) and every problem, in input order."""
+    """Every reference found (duplicates removed, first occurrence first) and every problem, in input order;
+    ``searches`` are the pasted issue-list addresses, each a search to run."""
 
     refs: tuple[IssueRef, ...]
     problems: tuple[RefProblem, ...]
+    searches: tuple[IssueSearch, ...] = ()
 
 
 def parse_refs(text: str | Iterable[str]) -> ParsedRefs:
@@ -97,6 +148,7 @@ def collect_refs(inputs: str | Sequence[object], claim: Claim | None = None) -> 
     items = [inputs] if isinstance(inputs, str) else list(inputs)
     found: list[tuple[tuple[int, int], IssueRef]] = []
     problems: dict[RefProblem, None] = {}
+    searches: dict[IssueSearch, None] = {}
     seen_text: list[str] = []
     for index, item in enumerate(items):
         if isinstance(item, IssueRef):
@@ -112,13 +164,15 @@ def collect_refs(inputs: str | Sequence[object], claim: Claim | None = None) -> 
         for start, piece in _scan(item):
             if isinstance(piece, IssueRef):
                 found.append(((index, start), piece))
+            elif isinstance(piece, IssueSearch):
+                searches.setdefault(piece, None)
             else:
                 problems.setdefault(piece, None)
     refs = dict.fromkeys(ref for _, ref in sorted(found, key=lambda item: item[0]))
-    if not refs and not problems:
+    if not refs and not problems and not searches:
         whole = ", ".join(text for text in seen_text if text.strip()) if len(seen_text) != 1 else seen_text[0]
         problems[RefProblem(without_passwords(whole), NO_REFERENCE)] = None
-    return ParsedRefs(refs=tuple(refs), problems=tuple(problems))
+    return ParsedRefs(refs=tuple(refs), problems=tuple(problems), searches=tuple(searches))
 
 
 _CLAIMABLE = re.compile(r"[^\s,;]+")
@@ -163,6 +217,8 @@ def parse_ref(text: str) -> IssueRef:
         if more > 0:
             shown += f"; and {more} more"
         raise InvalidReferenceError(f"{_quote(text)} is not a usable issue reference: {shown}.")
+    if parsed.searches and not parsed.refs:
+        raise InvalidReferenceError(f"{_quote(text)} is a list of issues (a search), not one issue reference.")
     if len(parsed.refs) > 1:
         names = ", ".join(str(ref) for ref in parsed.refs[:_MAX_LISTED])
         if len(parsed.refs) > _MAX_LISTED:
@@ -188,7 +244,6 @@ _UUID = (
     "is a UUID (an event id, or a Bugsink issue id), not a Sentry issue id: give the issue's number (12345), its "
     "short id (PROJ-1A) or its URL; for a Bugsink server, choose the bugsink source"
 )
-_ISSUE_LIST_URL = f"is a list of issues, not one issue: open the issue and copy its address, e.g. {_URL_EXAMPLES}"
 _MAX_LISTED = 5
 _MAX_QUOTED = 120
 
@@ -235,14 +290,14 @@ _WORD_EDGES = ".:!?*_~"
 _URL_TRAILERS = ".,;:!?*_~"
 
 
-def _scan(item: str) -> Iterator[tuple[int, IssueRef | RefProblem]]:
+def _scan(item: str) -> Iterator[tuple[int, IssueRef | RefProblem | IssueSearch]]:
     """References and problems in one input item, with where each starts, in order of appearance."""
     tokens = list(_TOKEN.finditer(item))
     # A lower-case short id such as "proj-1a" is only trusted when it is the whole item: in prose, words like
     # "x-ray" have the same shape.
     alone = _is_single_piece(tokens)
     # Pasted lists repeat the same pieces; deciding each distinct piece once keeps long input fast.
-    decided: dict[str, IssueRef | RefProblem | None] = {}
+    decided: dict[str, IssueRef | RefProblem | IssueSearch | None] = {}
     previous_end = 0
     for match in tokens:
         start, end = match.span()
@@ -299,7 +354,7 @@ def _trim_url(url: str) -> str:
     return url[:end]
 
 
-def _parse_word(word: str, *, lower_case_ok: bool) -> IssueRef | RefProblem | None:
+def _parse_word(word: str, *, lower_case_ok: bool) -> IssueRef | RefProblem | IssueSearch | None:
     """A bare id, ``#id``, short id or scheme-less sentry.io link; ``None`` for an ordinary word."""
     if not word:
         return None
@@ -377,7 +432,7 @@ def _event_id(text: str) -> str | None:
 _REGION_OR_SERVICE_LABELS = frozenset({"us", "de", "eu", "www", "sentry"})
 
 
-def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | RefProblem:
+def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | RefProblem | IssueSearch:
     """An issue reference from a web or API URL of sentry.io or a self-hosted Sentry, or why it is not one."""
     url = without_passwords(url)
     try:
@@ -414,8 +469,12 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
         return RefProblem(url, _NOT_ISSUE_URL)
     if org is not None and not set(org) <= _ORG_CHARS:
         return RefProblem(url, f"names an organisation {org!r} that is not a slug like 'acme'")
+    if org is None and is_sentry_io_host(host):
+        labels = host.split(".")
+        if len(labels) == 3 and labels[0] not in _REGION_OR_SERVICE_LABELS:
+            org = labels[0]
     if not rest:
-        return RefProblem(url, _ISSUE_LIST_URL)
+        return _search_of(parts.query, org, origin, url)
 
     issue_id = _numeric_id(rest[0]) or _short_id(rest[0], lower_case_ok=True)
     if issue_id is None:
@@ -433,8 +492,20 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
                 f"has an event id {rest[2]!r} that is not 32 hex digits (nor latest, oldest or recommended): "
                 "copy the event's address again, or drop the /events/... part to export the latest event",
             )
-    if org is None and is_sentry_io_host(host):
-        labels = host.split(".")
-        if len(labels) == 3 and labels[0] not in _REGION_OR_SERVICE_LABELS:
-            org = labels[0]
     return IssueRef(issue_id, org=org, origin=origin, event_id=event_id, text=url)
+
+
+def _search_of(query_string: str, org: str | None, origin: str, url: str) -> IssueSearch | RefProblem:
+    """The search a pasted issue-list address shows: its query, projects, period and sort."""
+    fields = parse_qs(query_string, keep_blank_values=True)
+    projects = tuple(p for p in fields.get("project", []) if p.lstrip("-").isdigit() and p != "-1")
+    sort = (fields.get("sort") or [""])[0] or None
+    if sort is not None and sort not in SORTS:
+        return RefProblem(
+            url,
+            f"sorts by {sort!r}, which Sentry does not offer: use one of {', '.join(SORTS)}, or paste one issue's "
+            f"address, e.g. {_URL_EXAMPLES}",
+        )
+    period = (fields.get("statsPeriod") or [""])[0] or None
+    query = " ".join((fields.get("query") or [""])[0].split())
+    return IssueSearch(query, projects, (), period, sort, org, origin, url)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import socket
 import threading
 import time
@@ -110,7 +111,9 @@ class FakeSentry:
     ``retry_after`` (seconds sent with each 429, like a proxy; ``None`` for none, as Sentry does),
     ``rate_limit_headers``, ``glitchtip``, ``glitchtip_html_status``, ``index_supported`` (False: the
     index answers 404), ``index_ignores_group`` (the index lists every issue, as GlitchTip's does),
-    ``redirect_to`` (answer every request with a 302 to this origin), ``oversized_bytes``, ``slow_seconds``.
+    ``redirect_to`` (answer every request with a 302 to this origin), ``oversized_bytes``, ``slow_seconds``,
+    ``repeat_cursor`` (the search's next page link keeps naming the same cursor), ``max_page`` (the most items
+    a page holds; Sentry's is 100).
     """
 
     def __init__(
@@ -139,6 +142,8 @@ class FakeSentry:
         self.rate_limit_headers = True
         self.index_supported = True
         self.index_ignores_group = glitchtip  # GlitchTip's organisation issue list ignores group=
+        self.repeat_cursor = False
+        self.max_page = 100
         self.redirect_to: str | None = None
         self.oversized_bytes = 2 * 1024 * 1024
         self.slow_seconds = 1.0
@@ -440,8 +445,11 @@ class FakeSentry:
             case ["organizations", _org, "issues", _key]:
                 return _json(405, {"detail": 'Method "GET" not allowed.'})
             case ["organizations", org, "issues"] if self.index_ignores_group:
-                issues = [self._shape(i) for i in self._org_issues(org)]
-                return self._page(record.path, {"cursor": record.query.get("cursor", [])}, issues, 25)
+                # GlitchTip's list ignores group= but searches with query=, as Sentry does
+                found = self._search(org, {k: v for k, v in record.query.items() if k != "group"})
+                if isinstance(found, _Reply):
+                    return found
+                return self._page(record.path, record.query, [self._shape(i) for i in found], 25)
         return _Reply(self.glitchtip_html_status, HTML_PAGE, "text/html; charset=utf-8")
 
     def _root(self, record: RecordedRequest) -> _Reply:
@@ -508,9 +516,10 @@ class FakeSentry:
             return self._not_found()
         groups = query.get("group", [])
         if not groups:
-            return self._page(
-                f"/api/0/organizations/{org}/issues/", query, list(map(self._light, self._org_issues(org))), 25
-            )
+            found = self._search(org, query)
+            if isinstance(found, _Reply):
+                return found
+            return self._page(f"/api/0/organizations/{org}/issues/", query, list(map(self._light, found)), 25)
         if len(groups) > 100:
             return _json(400, {"detail": "Too many groups requested."})
         with self._lock:
@@ -518,6 +527,39 @@ class FakeSentry:
         if any(str(issue["id"]) in self._forbidden for issue in found):
             return self._forbidden_reply()  # Sentry refuses the whole call
         return _json(200, [self._light(issue) for issue in found])
+
+    def _search(self, org: str, query: Mapping[str, list[str]]) -> list[dict[str, Any]] | _Reply:
+        """Sentry's issue search, as far as tests need it: ``is:``, ``level:``, ``project:`` and free text in the
+        query, numeric ``project`` ids, ``statsPeriod`` and ``sort``; a query it cannot parse is a 400."""
+        period = (query.get("statsPeriod") or [""])[0]
+        if period and not re.fullmatch(r"\d+[smhdw]", period):
+            return _json(
+                400, {"detail": f"Invalid stats_period. Valid choices are '', '24h', and '14d'. Got {period!r}."}
+            )
+        issues = self._org_issues(org)
+        projects = set(query.get("project", [])) - {"-1"}
+        if projects:
+            issues = [i for i in issues if str((i.get("project") or {}).get("id")) in projects]
+        for token in " ".join(query.get("query", [])).split():
+            name, colon, value = token.partition(":")
+            if not colon:
+                issues = [i for i in issues if token.lower() in str(i.get("title", "")).lower()]
+            elif name == "is" and value in ("unresolved", "resolved", "ignored"):
+                issues = [i for i in issues if i.get("status") == value]
+            elif name == "level":
+                issues = [i for i in issues if i.get("level") == value]
+            elif name == "project":
+                slugs = set(value.strip("[]").split(","))
+                issues = [i for i in issues if (i.get("project") or {}).get("slug") in slugs]
+            else:
+                return _json(400, {"detail": f"Error parsing search query: invalid value for {name!r}: {value!r}"})
+        keys = {"date": "lastSeen", "new": "firstSeen", "freq": "count", "user": "userCount"}
+        sort = (query.get("sort") or ["date"])[0]
+        if sort not in keys:
+            return _json(400, {"detail": f"Invalid sort: {sort!r}."})
+        if sort in ("freq", "user"):
+            return sorted(issues, key=lambda i: (-int(i.get(keys[sort]) or 0), -int(i["id"])))
+        return sorted(issues, key=lambda i: (str(i.get(keys[sort]) or ""), int(i["id"])), reverse=True)
 
     def _event_list(self, key: str, org: str | None, query: dict[str, list[str]]) -> _Reply:
         found = self._lookup(key, org)
@@ -566,19 +608,20 @@ class FakeSentry:
 
     def _page(self, path: str, query: Mapping[str, list[str]], items: list[Any], default_size: int) -> _Reply:
         """One page of ``items`` with a Sentry ``Link`` header (GlitchTip: opaque cursors)."""
-        size = min(100, int((query.get("limit") or [str(default_size)])[0]))
+        size = min(self.max_page, int((query.get("limit") or [str(default_size)])[0]))
         cursor = (query.get("cursor") or [""])[0]
         offset = _decode_cursor(cursor, self.glitchtip)
         page = items[offset : offset + size]
         links = []
+        following = offset if self.repeat_cursor and offset else offset + size  # a server stuck on one cursor
         for rel, at, results in (
             ("previous", max(0, offset - size), offset > 0),
-            ("next", offset + size, offset + size < len(items)),
+            ("next", following, offset + size < len(items)),
         ):
             token = _encode_cursor(at, self.glitchtip)
             url = f"{self.url}{path}?{urlencode({'cursor': token})}"
             links.append(f'<{url}>; rel="{rel}"; results="{str(results).lower()}"; cursor="{token}"')
-        return _json(200, page, {"Link": ", ".join(links)})
+        return _json(200, page, {"Link": ", ".join(links), "X-Hits": str(len(items))})
 
 
 def _as_glitchtip_event(event: dict[str, Any]) -> dict[str, Any]:

@@ -110,8 +110,17 @@ def test_exactly_the_five_tools_with_their_parameters():
         "format": "text",
     }
     export = tools["export_issues_tool"].input_schema
-    assert export["required"] == ["issue_ids"]
-    assert list(export["properties"]) == ["issue_ids", "base_url", "token", "output_file", "debug", "format"]
+    assert "required" not in export  # issue_ids may be empty when query is given
+    assert list(export["properties"]) == [
+        "issue_ids",
+        "base_url",
+        "token",
+        "output_file",
+        "debug",
+        "format",
+        "query",
+        "limit",
+    ]
     assert export["properties"]["format"]["default"] == "text"
     assert tools["initialize_config"].input_schema["required"] == ["base_url", "token"]
     assert tools["list_config"].input_schema.get("properties", {}) == {}

@@ -362,6 +362,31 @@ def test_stdio_config_and_export_against_a_sentry_server(tmp_path: Path, out_dir
     assert not (tmp_path / ".config" / "export-sentry-issue" / "config.json").exists()
 
 
+def test_a_pasted_issue_list_address_expands_over_stdio(tmp_path: Path, out_dir: Path):
+    from tests.fake_sentry import TOKEN, FakeSentry
+
+    async def session(sentry: FakeSentry) -> str:
+        env = server_env(tmp_path, SENTRY_URL=sentry.url, SENTRY_ORG="acme", SENTRY_AUTH_TOKEN=TOKEN)
+        command = server_command()
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env, cwd=str(out_dir))
+        with anyio.fail_after(SESSION_TIMEOUT):
+            async with Client(params) as client:
+                pasted = f"{sentry.url}/organizations/acme/issues/?query=is%3Aunresolved&sort=freq"
+                return text_of(await client.call_tool("view_sentry_issue", {"issue_url_or_id": pasted}))
+
+    with FakeSentry() as sentry:
+        sentry.add_synthetic_issues(30)
+        answer = asyncio.run(session(sentry))
+        [query] = [r.query for r in sentry.requests if r.path.endswith("/issues/") and "group" not in r.query]
+    assert answer.startswith(f"✅ Export completed!\nMatched: 30 issues for {pasted_prefix(sentry)}")
+    assert "exported the first 25\nSuccess: 25\nFailed: 0" in answer and len(answer) <= 32_000
+    assert (query["query"], query["sort"]) == (["is:unresolved"], ["freq"])
+
+
+def pasted_prefix(sentry: Any) -> str:
+    return f"{sentry.url}/organizations/acme/issues/?query=is%3Aunresolved&sort=freq"
+
+
 def test_no_token_reaches_the_debug_log(tmp_path: Path, out_dir: Path):
     """At DEBUG fastmcp logs every tool call with its arguments, uvicorn every request line: no token survives."""
     from tests.fake_sentry import ORG, TOKEN, FakeSentry

@@ -271,10 +271,10 @@ VALID_EXAMPLES = ("12345", "PROJ-1A", "32 hex digits", "'acme'")
             id="ingest-url",
         ),
         pytest.param(
-            "https://sentry.io/organizations/acme/issues/?query=is:unresolved",
-            "https://sentry.io/organizations/acme/issues/?query=is:unresolved",
-            "is a list of issues",
-            id="issue-list",
+            "https://sentry.io/organizations/acme/issues/?sort=random",
+            "https://sentry.io/organizations/acme/issues/?sort=random",
+            "sorts by 'random', which Sentry does not offer",
+            id="issue-list-bad-sort",
         ),
         pytest.param("#abc", "#abc", "is not an issue number", id="hash-word"),
         pytest.param("#1a", "#1a", "is not an issue number", id="hash-mixed"),
@@ -727,12 +727,14 @@ def test_a_pasted_password_never_reaches_a_reference_or_a_problem() -> None:
     good = parse_ref("https://admin:hunter2@sentry.example.com/organizations/acme/issues/42/")
     assert good.text == "https://admin@sentry.example.com/organizations/acme/issues/42/"
     assert (good.origin, good.org, good.issue_id) == ("https://sentry.example.com", "acme", "42")
-    bad = parse_refs("https://admin:p@ss:w@rd@sentry.example.com/settings/ and https://u:pw@x.example/issues/")
+    bad = parse_refs("https://admin:p@ss:w@rd@sentry.example.com/settings/ and https://u:pw@x.example/iss/")
     assert all("hunter2" not in str(p) and "rd@" not in str(p) and ":pw" not in str(p) for p in bad.problems)
     assert {problem.text for problem in bad.problems} == {
         "https://admin@sentry.example.com/settings/",
-        "https://u@x.example/issues/",
+        "https://u@x.example/iss/",
     }
+    [search] = parse_refs("https://u:pw@x.example/organizations/acme/issues/?query=a").searches
+    assert search.text == "https://u@x.example/organizations/acme/issues/?query=a"
     with pytest.raises(InvalidReferenceError) as caught:
         parse_ref("https://root:s3cret@sentry.example.com/issues/1/ https://root:s3cret@sentry.example.com/issues/2/")
     assert "s3cret" not in str(caught.value)

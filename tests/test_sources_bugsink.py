@@ -143,3 +143,16 @@ def test_a_server_named_only_by_the_environment_is_recognised_as_bugsink(bugsink
     monkeypatch.setenv("EXPORT_SENTRY_ISSUE_SERVER", "bugsink")  # forced: no question asked
     assert main([issue(bugsink, "BACKEND-1")["id"], "--output", "-"]) == 0
     assert "unknown SKU in cart" in capsys.readouterr().out
+
+
+def test_bugsink_lists_a_projects_issues_and_says_what_it_cannot_search(bugsink: Bugsink) -> None:
+    from sentry_issue_export import IssueSearch
+
+    for project in ("backend", str(bugsink.project)):  # a slug needs projects:read, a number does not
+        token = bugsink.full if not project.isdigit() else bugsink.reader
+        search = IssueSearch(project_slugs=(project,))
+        result = export_issues_sync("", settings(bugsink, token), search=search, limit=5, write=False)
+        assert [report.issue.short_id for report in result.reports] == ["BACKEND-2", "BACKEND-1"], project
+    refused = export_issues_sync("", settings(bugsink), search=IssueSearch("is:unresolved"), write=False)
+    [failure] = refused.failures
+    assert "Bugsink cannot search with Sentry's query syntax" in failure.message and "--project" in failure.message

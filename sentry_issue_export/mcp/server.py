@@ -104,17 +104,36 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_schema=None,
     )
     async def export_issues_tool(
-        issue_ids: References,
+        issue_ids: References = "",
         base_url: str | None = None,
         token: str | None = None,
         output_file: str | None = None,
         debug: bool = False,
         format: str = "text",
+        query: str | None = None,
+        limit: int | None = None,
         ctx: Context = CurrentContext(),  # noqa: B008
     ) -> ToolResult:
+        from fastmcp.exceptions import ToolError
+
+        from ..refs import IssueSearch
+
         refs = _references("issue_ids", issue_ids)
+        if not any(ref.strip() for ref in refs) and query is None:
+            raise ToolError(wording.argument_problem("issue_ids", "missing"))
+        search = IssueSearch(query=" ".join(query.split())) if query is not None else None
         return await _export_answer(
-            opts, shelf, refs, output_file, debug, format, ctx.report_progress, base_url=base_url, token=token
+            opts,
+            shelf,
+            refs,
+            output_file,
+            debug,
+            format,
+            ctx.report_progress,
+            base_url=base_url,
+            token=token,
+            search=search,
+            limit=limit,
         )
 
     @server.tool(
@@ -261,6 +280,8 @@ async def _export_answer(
     *,
     base_url: str | None = None,
     token: str | None = None,
+    search: Any = None,
+    limit: int | None = None,
 ) -> Any:
     """Run one export for a tool and word the outcome, with a link to the saved report; every failure leaves
     as a ``ToolError``."""
@@ -287,8 +308,16 @@ async def _export_answer(
             output_dir=opts.output_dir,
             registry=registry,
         )
+        from ..refs import DEFAULT_SEARCH_LIMIT
+
         result = await export_issues(
-            refs, settings, output_file=output_file or None, on_progress=on_progress, registry=registry
+            refs,
+            settings,
+            output_file=output_file or None,
+            on_progress=on_progress,
+            registry=registry,
+            search=search,
+            limit=DEFAULT_SEARCH_LIMIT if limit is None else limit,
         )
         if result.path is not None:
             shelf.add(result.path)

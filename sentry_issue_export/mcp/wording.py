@@ -67,9 +67,11 @@ the redacted raw API payloads beside the report."""
 
 EXPORT_ISSUES_TOOL = """\
 Export several Sentry issues into one report file and return it. issue_ids holds issue URLs, numeric ids or \
-short ids separated by spaces, commas or new lines. To read from a Sentry other than the configured one, pass \
-base_url together with a token for that Sentry: the saved token is never sent to another host. output_file, \
-debug and format work as in view_sentry_issue."""
+short ids separated by spaces, commas or new lines (or a list); a pasted issue-list URL (…/issues/?query=…) \
+exports the issues it lists. query searches with Sentry's own syntax (e.g. "is:unresolved level:error") and \
+exports the first limit matches (default 25, at most 1000), in Sentry's order; issue_ids may then be empty. To \
+read from a Sentry other than the configured one, pass base_url together with a token for that Sentry: the \
+saved token is never sent to another host. output_file, debug and format work as in view_sentry_issue."""
 
 INITIALIZE_CONFIG = """\
 Save the Sentry URL and auth token this server uses. The token is checked against Sentry first and stored in a \
@@ -107,7 +109,8 @@ def export_answer(
 ) -> str:
     """The answer to a successful export within ``max_inline_chars`` (0: no budget): counts, failures, where
     the file is, what was shortened, then the report, shrunk by the ladder of ``budget`` rather than cut."""
-    head = ["✅ Export completed!", f"Success: {len(result.reports)}", f"Failed: {len(result.failures)}"]
+    head = ["✅ Export completed!", *search_lines(result), f"Success: {len(result.reports)}"]
+    head.append(f"Failed: {len(result.failures)}")
     head += failure_lines(result, max_inline_chars // FAILURES_SHARE if max_inline_chars > 0 else 0)
     if result.path is not None:
         head += [f"File saved: {result.path}", f"Resource: {report_uri(result.path)} (the complete report)"]
@@ -158,9 +161,18 @@ def failure_lines(result: ExportResult, max_chars: int = 0) -> list[str]:
     return lines
 
 
+def search_lines(result: ExportResult) -> list[str]:
+    """How many issues each search matched (the server's count) and how many were exported."""
+    lines = []
+    for outcome in result.searches:
+        matched = f"{outcome.hits:,} issues" if outcome.hits is not None else "issues (the server gives no count)"
+        lines.append(f"Matched: {matched} for {outcome.search}; exported the first {outcome.taken:,}")
+    return lines
+
+
 def all_failed_message(result: ExportResult) -> str:
     """The tool error for an export where not a single issue could be exported."""
-    lines = ["Export failed: no issue could be exported.", f"Failed: {len(result.failures)}"]
+    lines = ["Export failed: no issue could be exported.", *search_lines(result), f"Failed: {len(result.failures)}"]
     return "\n".join([*lines, *failure_lines(result, DEFAULT_MAX_INLINE_CHARS // FAILURES_SHARE)])
 
 
@@ -203,6 +215,8 @@ _ARGUMENT_HELP = {
     "format": "the name of a format: text, markdown or json",
     "base_url": "the server's address, e.g. https://sentry.io/organizations/acme/",
     "token": "the auth token, as text",
+    "query": "a search in Sentry's syntax, e.g. is:unresolved level:error",
+    "limit": "a whole number from 1 to 1000",
 }
 
 

@@ -263,6 +263,7 @@ class AnswerJudge:
 
 
 STATUS_ERRORS: dict[int, tuple[type[FetchError], str]] = {
+    400: (FetchError, "{server} refused {what} (400): it did not accept the request as asked."),
     401: (
         AuthError,
         "{server} rejected the token (401) when fetching {what}{again}: it is invalid, expired or revoked. "

@@ -73,6 +73,10 @@ def next_cursor(link_header: str | None) -> str | None:
     return None
 
 
+def _int_header(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
 class SentryClient:
     """Sentry's REST API for one export. Use as ``async with SentryClient(...) as client``.
 
@@ -226,6 +230,51 @@ class SentryClient:
             if cursor is None:
                 break
         return found
+
+    async def search_issues(
+        self,
+        org: str,
+        query: str,
+        *,
+        projects: Sequence[str] = (),
+        period: str | None = None,
+        sort: str | None = None,
+        limit: int = 25,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """The first ``limit`` issues Sentry's search finds, in its order, and how many match in all (``X-Hits``).
+
+        Pages follow the ``Link`` header's ``rel="next"`` cursor only while ``results="true"``, and stop at a
+        cursor seen before (a server stuck on one page). A query Sentry rejects raises a ``FetchError`` with
+        Sentry's own words. The issue list is the same route on GlitchTip.
+        """
+        what = f"the search {query!r} in organisation {org}" if query else f"the issues of organisation {org}"
+        params = [("query", query), ("limit", str(min(INDEX_PAGE_SIZE, max(limit, 1))))]
+        params += [("project", project) for project in projects] or [("project", "-1")]
+        params += [(name, value) for name, value in (("statsPeriod", period), ("sort", sort)) if value]
+        path = ("organizations", org, "issues")
+        found: list[dict[str, Any]] = []
+        hits: int | None = None
+        seen: set[str] = set()
+        cursor: str | None = None
+        while len(found) < limit:
+            page = params + ([("cursor", cursor)] if cursor else [])
+            try:
+                data, headers = await self._scoped_or_legacy(path, path, "index", what, Meaning(ORG_GONE), params=page)
+            except RouteMissing:
+                raise FetchError(
+                    f"{self.origin} has no issue search (it answered 405 or a web page for {what}); export the "
+                    "issues by number or URL instead."
+                ) from None
+            if not isinstance(data, list):
+                raise self._transport.answers.wrong_shape(what, data, "a list of issues")
+            if hits is None:
+                hits = _int_header(headers.get("x-hits"))
+            found += [item for item in data if isinstance(item, dict) and item.get("id") is not None]
+            cursor = next_cursor(headers.get("link"))
+            if cursor is None or cursor in seen or not data:
+                break
+            seen.add(cursor)
+        return found[:limit], hits
 
     async def get_event(self, issue_id: str, org: str | None = None, event_id: str = "latest") -> dict[str, Any]:
         """One event of an issue: a 32-hex id, ``latest``, ``oldest`` or ``recommended``.

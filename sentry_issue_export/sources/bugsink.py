@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
-from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
-from ..refs import IssueRef, without_passwords
+from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
+from ..refs import IssueRef, IssueSearch, without_passwords
 from ..sentry.urls import same_server
 from ..settings import Settings
 from .fetching import as_completed, split_refused
@@ -144,6 +144,29 @@ class BugsinkSource(BaseSource):
             return False
         return isinstance(root, dict) and "issues" in root and "events" in root
 
+    async def search(self, search: IssueSearch, settings: Settings, limit: int) -> SearchResult:
+        """Bugsink lists issues, most recently seen first, of every project the token may see or of the projects
+        given; it has no Sentry query syntax, period or other sort, and says so rather than ignore them."""
+        if search.query or search.period or search.sort not in (None, "date"):
+            raise FetchError(
+                "Bugsink cannot search with Sentry's query syntax, a period or another sort: it lists a project's "
+                "issues, most recently seen first. Give only the project (--project SLUG) and --limit."
+            )
+        if not settings.token:
+            raise FetchError(f"No Bugsink token is configured, so nothing can be searched. {TOKEN_ADVICE}")
+        refs: list[IssueRef] = []
+        async with self._transport(settings) as transport:
+            projects = [*search.projects, *[str(await _project_id(transport, slug)) for slug in search.project_slugs]]
+            for project in projects or [""]:
+                if len(refs) >= limit:
+                    break
+                params = [("sort", "last_seen"), ("order", "desc")] + ([("project", project)] if project else [])
+                async for item in _pages(transport, ("issues",), params, "the issue list", NO_ISSUES_READ):
+                    if len(refs) >= limit:
+                        break
+                    refs.append(IssueRef(str(item.get("id")), text=str(item.get("friendly_id") or item.get("id"))))
+        return SearchResult(tuple(refs[:limit]))
+
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings))
         for failure in refused:
@@ -218,6 +241,38 @@ async def _page(
     if not isinstance(results, list):
         raise transport.answers.wrong_shape(what, data, "a page of results")
     return results
+
+
+async def _pages(
+    transport: ApiTransport, path: tuple[str, ...], params: list[tuple[str, str]], what: str, forbidden: str
+) -> AsyncIterator[dict[str, Any]]:
+    """Every item of a Bugsink list, page after page (``next`` cursors), at most :data:`PAGE_LIMIT` pages."""
+    seen: set[str] = set()
+    for _page_number in range(PAGE_LIMIT):
+        meaning = _meaning(forbidden=forbidden)
+        data, _ = await transport.get_json(path, kind="index", what=what, params=params, meaning=meaning)
+        results = data.get("results") if isinstance(data, dict) else None
+        if not isinstance(results, list):
+            raise transport.answers.wrong_shape(what, data, "a page of results")
+        for item in results:
+            if isinstance(item, dict):
+                yield item
+        following = data.get("next")
+        cursor = parse_qs(urlsplit(following).query).get("cursor", [""])[0] if isinstance(following, str) else ""
+        if not cursor or cursor in seen:
+            return
+        seen.add(cursor)
+        params = [(name, value) for name, value in params if name != "cursor"] + [("cursor", cursor)]
+
+
+async def _project_id(transport: ApiTransport, slug: str) -> int:
+    """A project's number from its slug (or the number itself); needs projects:read for a slug."""
+    if slug.isdigit():
+        return int(slug)
+    async for project in _pages(transport, ("projects",), [], "the project list", "the token lacks projects:read."):
+        if project.get("slug") == slug or project.get("name") == slug:
+            return int(project["id"])
+    raise NotFoundError(f"Bugsink has no project {slug!r} that the token may see; check the slug.")
 
 
 async def _event(transport: ApiTransport, issue: str, choice: str | None) -> dict[str, Any] | None:

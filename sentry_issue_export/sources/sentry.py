@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
-from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
-from ..refs import IssueRef
+from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
+from ..refs import IssueRef, IssueSearch
 from ..sentry.urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry, short_id_needs_org
 from ..settings import Settings
 from .fetching import as_completed, split_refused
@@ -53,6 +53,29 @@ class SentrySource(BaseSource):
         async with (self._client_factory or SentryClient.from_settings)(attrs.evolve(settings, retries=1)) as client:
             return await client.check_access(settings.project)
 
+    async def search(self, search: IssueSearch, settings: Settings, limit: int) -> SearchResult:
+        """Sentry's issue search; ``--project`` slugs become ``project:`` terms of the query, as Sentry's own
+        search box writes them."""
+        from ..sentry.client import SentryClient
+        from ..sentry.transport import origin_of
+
+        configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
+        probe = IssueRef("0", org=search.org, origin=search.origin, text=str(search))
+        if (problem := _refusal(probe, settings, configured)) is not None:
+            raise problem
+        org = search.org or settings.org
+        if not org:
+            raise FetchError(
+                "A search runs inside an organisation: set it (`export-sentry-issue config init`, SENTRY_ORG or "
+                "--org), or paste the issue list's address, which names it."
+            )
+        query = " ".join(filter(None, [search.query, _project_terms(search.project_slugs)]))
+        async with (self._client_factory or SentryClient.from_settings)(settings) as client:
+            issues, hits = await client.search_issues(
+                org, query, projects=search.projects, period=search.period, sort=search.sort, limit=limit
+            )
+        return SearchResult(tuple(IssueRef(str(issue["id"]), org=org, origin=search.origin) for issue in issues), hits)
+
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
         from ..sentry.client import SentryClient
@@ -72,6 +95,13 @@ class SentrySource(BaseSource):
         async with (self._client_factory or SentryClient.from_settings)(settings) as client:
             async for result in _fetch_all(client, ready, settings):
                 yield result
+
+
+def _project_terms(slugs: Sequence[str]) -> str:
+    """``project:backend`` or ``project:[backend,web]``: project slugs in Sentry's query syntax."""
+    if not slugs:
+        return ""
+    return f"project:{slugs[0]}" if len(slugs) == 1 else f"project:[{','.join(slugs)}]"
 
 
 def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError | None:
