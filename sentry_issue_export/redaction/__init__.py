@@ -2,7 +2,7 @@
 
 The exporter runs this on the raw issue and event JSON right after fetching, so models, templates, debug dumps
 and every renderer only ever see the redacted copy. This module walks the payload and knows where Sentry puts
-things; :mod:`.secret_patterns` knows what a secret looks like. Three layers, each catching what the one before
+things; :mod:`.patterns` knows what a secret looks like. Three layers, each catching what the one before
 cannot:
 
 1. **Names.** A value stored under a sensitive name (:func:`is_sensitive_key`) becomes ``[Filtered]`` wherever
@@ -16,8 +16,8 @@ cannot:
    emails and IP addresses in free text.
 
 Nesting deeper than :data:`MAX_DEPTH` containers is replaced by :data:`TOO_DEEP` instead of being walked, so a
-hostile payload cannot exhaust the stack. A 5 MB event takes a fraction of a second (``tests/test_redact.py``
-builds one). :func:`is_sensitive_key` and :func:`redact_text` live in :mod:`.secret_patterns` and are exported
+hostile payload cannot exhaust the stack. A 5 MB event takes a fraction of a second (``tests/test_redaction.py``
+builds one). :func:`is_sensitive_key` and :func:`redact_text` live in :mod:`.patterns` and are exported
 here too, so callers need one import for all of redaction.
 """
 
@@ -52,7 +52,7 @@ MAX_DEPTH = 100
 MAX_JSON_CHARS = 1_000_000
 """Longer strings are scanned as text and never parsed as JSON."""
 
-# Names the walk treats specially; whether a name is sensitive at all is decided in secret_patterns.py.
+# Names the walk treats specially; whether a name is sensitive at all is decided in patterns.py.
 _USER_PII_FIELDS = frozenset({"email", "ip_address", "username", "name", "geo"})
 _COOKIE_NAMES = frozenset({"cookie", "cookies", "set_cookie", "http_cookie"})
 _RECORD_VALUE_FIELDS = ("value", "topValues")

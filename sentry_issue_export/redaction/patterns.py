@@ -1,6 +1,6 @@
 """What a secret looks like: sensitive names, and secrets that give themselves away inside free text.
 
-Redaction has two jobs that change for different reasons. Walking a payload (:mod:`.redact`) follows the shape of
+Redaction has two jobs that change for different reasons. Walking a payload (the package's ``__init__``) follows the shape of
 Sentry's JSON: pairs, records, cookies, JSON inside strings. Recognising a secret in a string follows the shape of
 credentials, which changes whenever a new kind of token appears. This module is the second job, so a new token
 pattern is added here without reading the walk, and the walk can be read without a page of regular expressions.
@@ -9,9 +9,12 @@ pattern is added here without reading the walk, and the walk can be read without
   whether it is personal data. The walk asks them about dict keys and pairs; :func:`redact_text` asks them about
   the keys of ``key=value`` pairs inside text, so both apply the same rule.
 - **Text.** :func:`redact_text` replaces with :data:`FILTERED` PEM private keys, ``Bearer``/``Basic``/``Token``
-  credentials, Sentry, GitHub, GitLab, Slack, AWS, Stripe, Google, npm and OpenAI-style keys, JWTs, passwords in
-  URLs, card numbers, and ``key=value`` / ``'key': value`` / ``Header: value`` pairs with a sensitive key inside
-  free text, query strings, code and Python reprs. With ``remove_pii`` it also hides emails and IP addresses.
+  credentials, the keys of Sentry, GitHub, GitLab, Slack (tokens and webhooks), AWS, Stripe (secret, restricted,
+  webhook; live and test), OpenAI, Anthropic, Google, SendGrid, npm, PyPI, Twilio, Mailgun, Discord and Telegram,
+  JWTs, passwords in URLs of any scheme, card numbers, and ``key=value`` / ``'key': value`` / ``Header: value``
+  pairs with a sensitive key inside free text, query strings, code and Python reprs. In a line of program code
+  (``code=True``) only literal values after a sensitive name are hidden, so expressions stay readable. With
+  ``remove_pii`` it also hides emails and IP addresses.
 
 A card number is 13 to 19 digits (single spaces or dashes allowed between them) that starts with 2 to 6, where
 every major card network's numbers start, and passes the Luhn check, so millisecond timestamps and ordinary ids
