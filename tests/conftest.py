@@ -1,7 +1,7 @@
 """Shared fixtures: an isolated home and config directory, a clean plugin registry, fuzzing budgets.
 
 Fuzz tests (hypothesis) run on a fixed, repeatable budget by default, which CI uses. For a deeper local run:
-``HYPOTHESIS_PROFILE=deep python -m pytest tests/test_refs.py tests/test_redact.py tests/test_models.py``.
+``HYPOTHESIS_PROFILE=deep python -m pytest tests/test_refs.py tests/test_redaction.py tests/test_models.py``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """What a secret looks like: sensitive names, and secrets that give themselves away inside free text.
 
-Redaction has two jobs that change for different reasons. Walking a payload (the package's ``__init__``) follows the shape of
-Sentry's JSON: pairs, records, cookies, JSON inside strings. Recognising a secret in a string follows the shape of
-credentials, which changes whenever a new kind of token appears. This module is the second job, so a new token
-pattern is added here without reading the walk, and the walk can be read without a page of regular expressions.
+Redaction has two jobs that change for different reasons. Walking a payload (``redaction/__init__.py``) follows the
+shape of Sentry's JSON: pairs, records, cookies, JSON inside strings. Recognising a secret in a string follows the
+shape of credentials, which changes whenever a new kind of token appears. This module is the second job, so a new
+token pattern is added here without reading the walk, and the walk can be read without a page of regular
+expressions.
 
 - **Names.** :func:`is_sensitive_key` says whether a value stored under a name is a secret; :func:`is_pii_name`
   whether it is personal data. The walk asks them about dict keys and pairs; :func:`redact_text` asks them about
