@@ -117,7 +117,7 @@ def main(argv: list[str]) -> int:
     repo_root = str(Path(__file__).resolve().parent.parent)
     with tempfile.TemporaryDirectory() as home:
         env = {
-            **os.environ,
+            **{key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"},
             "HOME": home,
             "XDG_CONFIG_HOME": os.path.join(home, ".config"),
             "EXPORT_SENTRY_ISSUE_SOURCE": "samples",

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from .hookspecs import Renderer
-from .models import IssueReport, apply_limits
+from .models import IssueReport, IssueSummary, apply_limits
 from .settings import RenderLimits, Settings
 
 DEFAULT_BUDGET = 32_000
@@ -97,18 +97,63 @@ class FittedAnswer:
 
     content: str
     shortened: tuple[str, ...] = ()
-    omitted: tuple[IssueReport, ...] = ()
+    omitted: tuple[IssueSummary, ...] = ()
 
 
 def fit_reports(
-    reports: Sequence[IssueReport], renderer: Renderer, settings: Settings, budget: int = DEFAULT_BUDGET
+    reports: Sequence[IssueReport],
+    renderer: Renderer,
+    settings: Settings,
+    budget: int = DEFAULT_BUDGET,
+    *,
+    unheld: Sequence[IssueSummary] = (),
 ) -> FittedAnswer:
-    """Render ``reports`` in ``renderer``'s format within ``budget`` characters, shrinking by the ladder."""
+    """Render ``reports`` in ``renderer``'s format within ``budget`` characters, shrinking by the ladder.
+
+    ``unheld`` are the issues after ``reports`` whose reports were not kept (see :class:`AnswerKeeper`): they
+    are listed as omitted."""
     from .exporter import render_capped
 
     ladder = answer_ladder(settings.limits)
     fitter = _Fitter(list(reports), ladder, lambda capped: render_capped(capped, renderer, settings))
-    return fitter.fit(max(budget, 0))
+    fitted = fitter.fit(max(budget, 0))
+    return attrs.evolve(fitted, omitted=fitted.omitted + tuple(unheld)) if unheld else fitted
+
+
+class AnswerKeeper:
+    """The reports an answer of ``budget`` characters could show, chosen as they arrive, in any order.
+
+    An answer shows the leading issues in the order given, as many as fit at the ladder's tightest step, and
+    lists the rest. A report is kept while the kept reports before it leave room in the budget; the others
+    are dropped at once. So an export of thousands of issues holds a bounded number of reports for its
+    answer, and the answer is the same as if every report had been kept.
+    """
+
+    def __init__(self, renderer: Renderer, settings: Settings, budget: int) -> None:
+        from .exporter import render_capped
+
+        tightest = answer_ladder(settings.limits)[-1]
+        self._size = lambda report: len(render_capped([apply_limits(report, tightest)], renderer, settings))
+        self._budget = max(budget, 0)
+        self._kept: dict[int, tuple[IssueReport, int]] = {}
+        self._cutoff: int | None = None
+        """No report after this position can be shown."""
+
+    def offer(self, position: int, report: IssueReport) -> None:
+        if self._cutoff is not None and position > self._cutoff:
+            return
+        self._kept[position] = (report, self._size(report))
+        used = 0
+        for kept in sorted(self._kept):
+            if used >= self._budget and kept != min(self._kept):
+                self._cutoff = kept - 1
+                for dropped in [p for p in self._kept if p >= kept]:
+                    del self._kept[dropped]
+                break
+            used += self._kept[kept][1]
+
+    def kept(self) -> tuple[IssueReport, ...]:
+        return tuple(self._kept[position][0] for position in sorted(self._kept))
 
 
 class _Fitter:
@@ -157,7 +202,7 @@ class _Fitter:
             else:
                 break  # one issue at the tightest step: it is as small as an answer that keeps every section gets
             text = self.render([self.capped(issue, steps[issue]) for issue in shown])
-        omitted = tuple(self.reports[issue] for issue in range(len(shown), len(self.reports)))
+        omitted = tuple(IssueSummary.of(self.reports[issue]) for issue in range(len(shown), len(self.reports)))
         shortened = tuple(note for issue in shown if steps[issue] and (note := self._shortened(issue, steps[issue])))
         return FittedAnswer(text, shortened, omitted)
 

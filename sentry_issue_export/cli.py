@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--remove-pii", action="store_true", help="also remove emails, IP addresses and usernames")
     parser.add_argument("--base-url", help="Sentry URL for this run (needs its own token, see SENTRY_AUTH_TOKEN)")
     parser.add_argument("--org", help="organisation slug for this run")
-    parser.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default 8)")
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        metavar="N",
+        help="requests in flight at once (default 8, or what the server advertises, up to 32)",
+    )
     search = parser.add_argument_group("search (export the issues a query finds, in the server's order)")
     search.add_argument("--query", metavar="QUERY", help="Sentry's search syntax, e.g. 'is:unresolved level:error'")
     search.add_argument("--project", action="append", default=[], metavar="SLUG", help="only this project (repeatable)")
@@ -190,8 +195,6 @@ def _export_command(args: argparse.Namespace) -> int:
         settings = attrs.evolve(settings, output_dir=target.parent if str(target.parent) else Path.cwd())
         output_file = target.name
 
-    from .exporter import export_issues
-
     search = None
     if args.query is not None or args.project or args.period or args.sort:
         search = IssueSearch(
@@ -201,26 +204,37 @@ def _export_command(args: argparse.Namespace) -> int:
             sort=args.sort,
             org=args.org,
         )
+    # The whole export runs inside one coroutine that returns the exit code: nothing large crosses asyncio.run.
+    return asyncio.run(_export(args, settings, registry, search, output_file, to_stdout))
+
+
+async def _export(
+    args: argparse.Namespace,
+    settings: Settings,
+    registry: Registry,
+    search: IssueSearch | None,
+    output_file: str | None,
+    to_stdout: bool,
+) -> int:
+    from .exporter import FAILURES_LISTED, export_issues
+
     progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
-    result = asyncio.run(
-        export_issues(
-            args.refs,
-            settings,
-            output_file=output_file,
-            write=not to_stdout,
-            registry=registry,
-            on_progress=progress.update if progress else None,
-            search=search,
-            limit=args.limit,
-        )
+    result = await export_issues(
+        args.refs,
+        settings,
+        output_file=output_file,
+        write=not to_stdout,
+        registry=registry,
+        on_progress=progress.update if progress else None,
+        search=search,
+        limit=args.limit,
+        keep_reports=False,
     )
     if progress:
         progress.finish()
-    if to_stdout and result.content:
-        sys.stdout.write(result.content)
+    if to_stdout and result.text:
+        sys.stdout.write(result.text)
         sys.stdout.flush()
-    from .exporter import FAILURES_LISTED
-
     for outcome in result.searches:
         matched = f"{outcome.hits:,} issues match" if outcome.hits is not None else "the server does not count"
         print(f"Search {outcome.search}: {matched}; exporting the first {outcome.taken:,}.", file=sys.stderr)
@@ -229,8 +243,8 @@ def _export_command(args: argparse.Namespace) -> int:
     if (rest := len(result.failures) - FAILURES_LISTED) > 0:
         where = result.path if result.path is not None else "the report on standard output"
         print(f"failed: … and {rest:,} more; all are listed in {where}", file=sys.stderr)
-    if result.path is not None and result.reports:
-        print(f"Exported {len(result.reports)} issue(s) to {result.path}", file=sys.stderr)
+    if result.path is not None and result.issues:
+        print(f"Exported {len(result.issues)} issue(s) to {result.path}", file=sys.stderr)
     elif result.path is not None:
         print(f"No issue could be exported; the failures are listed in {result.path}", file=sys.stderr)
     for path in result.debug_paths:

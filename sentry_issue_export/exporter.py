@@ -12,17 +12,19 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from .budget import AnswerKeeper
 from .errors import ExportError, FetchError, InvalidReferenceError, NotFoundError, RenderError
 from .hookspecs import FetchFailure, RawIssue, Renderer, RenderOptions, SearchResult, Source
-from .models import IssueReport, apply_limits, build_report
+from .models import IssueReport, IssueSummary, apply_limits, build_report
 from .output import default_report_name, resolve_output_path, safe_name_part, write_new_file
 from .plugins import Registry, get_registry
 from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, NO_REFERENCE, IssueRef, IssueSearch, collect_refs
 from .settings import RenderLimits, Settings
+from .spool import IssueSpool
 
 ProgressCallback = Callable[[int, int, str], Any]
 """Called as ``(done, total, message)`` after each issue is fetched; may return an awaitable."""
@@ -63,19 +65,35 @@ class SearchOutcome:
 
 @attrs.frozen
 class ExportResult:
-    """What an export produced. ``path`` is ``None`` when nothing was written."""
+    """What an export produced. ``path`` is ``None`` when nothing was written.
 
-    reports: tuple[IssueReport, ...]
+    ``issues`` names every exported issue, in the order given. The document is in the file at ``path``;
+    ``content`` reads it back (or is the text itself when nothing was written). ``reports`` holds the full
+    reports the call asked to keep: every one with ``keep_reports``, else the leading ones an answer of
+    ``answer_budget`` characters could show, else none; so an export of thousands of issues need not hold
+    them all.
+    """
+
+    issues: tuple[IssueSummary, ...]
     failures: tuple[IssueFailure, ...]
-    content: str
     format: str
     path: Path | None = None
     debug_paths: tuple[Path, ...] = ()
     searches: tuple[SearchOutcome, ...] = ()
+    reports: tuple[IssueReport, ...] = ()
+    text: str | None = attrs.field(default=None, repr=False)
+    """The document, when it was rendered in memory rather than written (``write=False``)."""
+
+    @property
+    def content(self) -> str:
+        """The rendered document: ``text``, else the file's contents, else nothing."""
+        if self.text is not None:
+            return self.text
+        return self.path.read_text(encoding="utf-8") if self.path is not None else ""
 
     @property
     def ok(self) -> bool:
-        return not self.failures and bool(self.reports)
+        return not self.failures and bool(self.issues)
 
 
 async def export_issues(
@@ -88,15 +106,22 @@ async def export_issues(
     on_progress: ProgressCallback | None = None,
     search: IssueSearch | None = None,
     limit: int = DEFAULT_SEARCH_LIMIT,
+    keep_reports: bool = True,
+    answer_budget: int | None = None,
 ) -> ExportResult:
     """Export every reference in ``refs`` with ``settings``; write one report file unless ``write`` is false.
 
     ``search`` (and every issue-list address among ``refs``) is run by the source, and its first ``limit``
     issues are exported after the references named one by one, in the server's order.
 
+    Each issue is redacted, capped and rendered as soon as it arrives, and its payloads are then dropped;
+    the file is written from the rendered issues at the end. ``keep_reports=False`` keeps only a summary per
+    issue (and, with ``answer_budget``, the reports an answer of that many characters could show): memory
+    then stays flat however many issues are exported.
+
     Raises ``ExportError`` only for problems that concern the whole call (unknown format or source, bad output
-    file name, nothing to export, a limit out of range); everything that concerns one issue or one search is
-    reported in the result.
+    file name, nothing to export, a limit out of range, a renderer that fails); everything that concerns one
+    issue or one search is reported in the result.
     """
     if not 1 <= limit <= MAX_SEARCH_LIMIT:
         raise InvalidReferenceError(f"The search limit must be from 1 to {MAX_SEARCH_LIMIT:,}, not {limit}.")
@@ -117,7 +142,8 @@ async def export_issues(
             failures.append(failure)
         if found is not None:
             outcomes.append(SearchOutcome(each, found.hits, len(found.refs)))
-            wanted += [ref for ref in found.refs if ref not in wanted]
+            known = set(wanted)
+            wanted += [ref for ref in found.refs if ref not in known]
     if not wanted and not failures and not searches:
         wanted = list(source.default_refs(settings))
     if not wanted:
@@ -125,34 +151,122 @@ async def export_issues(
             raise InvalidReferenceError("; ".join(f.message for f in failures))
         if not failures:
             raise InvalidReferenceError("No issue reference given: pass an issue URL, a numeric id or a short id.")
-        return ExportResult((), tuple(failures), "", renderer.name, searches=tuple(outcomes))
+        return ExportResult((), tuple(failures), renderer.name, searches=tuple(outcomes))
 
-    fetched = await _fetch_all(source, wanted, settings, registry, on_progress)
-    reports: list[IssueReport] = []
-    raws: list[RawIssue] = []
-    for ref in wanted:
-        outcome = fetched[ref]
-        if isinstance(outcome, ExportError):
-            failures.append(IssueFailure(str(ref), outcome))
-            continue
-        reports.append(outcome[0])
-        raws.append(outcome[1])
+    keeper = None if keep_reports or answer_budget is None else AnswerKeeper(renderer, settings, answer_budget)
+    with _Assembly(renderer, settings, registry, keep_reports, keeper, debug=write and settings.debug) as assembly:
+        await _fetch_all(source, wanted, settings, assembly, on_progress)
+        failures += [IssueFailure(str(wanted[position]), error) for position, error in assembly.failed()]
+        issues = assembly.summaries()
+        result = ExportResult(
+            issues,
+            tuple(failures),
+            renderer.name,
+            debug_paths=assembly.debug_paths(),
+            searches=tuple(outcomes),
+            reports=assembly.kept_reports(),
+        )
+        if not issues and len(failures) <= FAILURES_LISTED:
+            return result
+        document = assembly.document(failures)
+        if not write:
+            pieces: list[str] = []
+            document(pieces.append)
+            return attrs.evolve(result, text="".join(pieces))
+        name = default_report_name([summary.id or summary.ref_text for summary in issues], renderer.extension)
+        path = write_new_file(resolve_output_path(settings.output_dir, output_file, name), document)
+        return attrs.evolve(result, path=path)
 
-    if not reports and len(failures) <= FAILURES_LISTED:
-        return ExportResult((), tuple(failures), "", renderer.name, searches=tuple(outcomes))
-    content = render(reports, renderer, settings, failures=failures)
 
-    path = None
-    debug_paths: list[Path] = []
-    if write:
-        ids = [report.issue.id or report.ref_text for report in reports]
-        name = default_report_name(ids, renderer.extension)
-        path = write_new_file(resolve_output_path(settings.output_dir, output_file, name), content)
-        if settings.debug:
-            debug_paths = [_write_debug_dump(settings.output_dir, raw) for raw in raws]
-    return ExportResult(
-        tuple(reports), tuple(failures), content, renderer.name, path, tuple(debug_paths), tuple(outcomes)
-    )
+class _Assembly:
+    """The issues of one export as they arrive: each redacted, modelled, capped and rendered at once (into the
+    spool when the renderer streams), then only its summary, and the reports asked for, are kept."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        settings: Settings,
+        registry: Registry,
+        keep_reports: bool,
+        keeper: AnswerKeeper | None,
+        *,
+        debug: bool,
+    ) -> None:
+        self.renderer = renderer
+        self.settings = settings
+        self.registry = registry
+        self.keep_reports = keep_reports
+        self.keeper = keeper
+        self.debug = debug
+        self.options = _render_options(renderer, settings)
+        self.spool = IssueSpool() if renderer.streams else None
+        self._summaries: dict[int, IssueSummary] = {}
+        self._errors: dict[int, ExportError] = {}
+        self._reports: dict[int, IssueReport] = {}
+        self._capped: dict[int, IssueReport] = {}
+        self._debug_paths: dict[int, Path] = {}
+
+    def add(self, position: int, item: RawIssue | FetchFailure) -> ExportError | None:
+        """Take one fetched issue; returns the error when it could not be exported."""
+        if isinstance(item, FetchFailure):
+            self._errors[position] = item.error
+            return item.error
+        prepared = _prepare(item, self.settings, self.registry)
+        if isinstance(prepared, ExportError):
+            self._errors[position] = prepared
+            return prepared
+        report, redacted = prepared
+        del item, prepared
+        if self.debug:
+            self._debug_paths[position] = _write_debug_dump(self.settings.output_dir, redacted)
+        del redacted
+        capped = apply_limits(report, self.settings.limits)
+        if self.spool is not None:
+            assert self.renderer.render_issue is not None
+            render_issue = self.renderer.render_issue
+            self.spool.put(position, _guarded(self.renderer, lambda: render_issue(capped, self.options)))
+        else:
+            self._capped[position] = capped
+        self._summaries[position] = IssueSummary.of(report)
+        if self.keep_reports:
+            self._reports[position] = report
+        elif self.keeper is not None:
+            self.keeper.offer(position, report)
+        return None
+
+    def failed(self) -> list[tuple[int, ExportError]]:
+        return sorted(self._errors.items(), key=lambda item: item[0])
+
+    def summaries(self) -> tuple[IssueSummary, ...]:
+        return tuple(self._summaries[position] for position in sorted(self._summaries))
+
+    def debug_paths(self) -> tuple[Path, ...]:
+        return tuple(self._debug_paths[position] for position in sorted(self._debug_paths))
+
+    def kept_reports(self) -> tuple[IssueReport, ...]:
+        if self.keeper is not None:
+            return self.keeper.kept()
+        return tuple(self._reports[position] for position in sorted(self._reports))
+
+    def document(self, failures: Sequence[IssueFailure]) -> Callable[[Callable[[str], Any]], None]:
+        """A function that writes the whole document, the issues in the order given, through ``write``."""
+        options = attrs.evolve(self.options, failures=tuple(failures))
+        renderer = self.renderer
+        if self.spool is None:
+            capped = [self._capped[position] for position in sorted(self._capped)]
+            return lambda write: write(_guarded(renderer, lambda: renderer.render(capped, options)))
+        spool = self.spool
+        parts = [spool.part(position, self._summaries[position]) for position in sorted(self._summaries)]
+        assert renderer.write_document is not None
+        write_document = renderer.write_document
+        return lambda write: _guarded(renderer, lambda: write_document(parts, options, write))
+
+    def __enter__(self) -> _Assembly:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.spool is not None:
+            self.spool.close()
 
 
 async def _search(
@@ -207,14 +321,25 @@ def render_capped(
     capped: Sequence[IssueReport], renderer: Renderer, settings: Settings, *, failures: Sequence[IssueFailure] = ()
 ) -> str:
     """Render reports that ``apply_limits`` has capped already (each may have its own limits)."""
-    options = RenderOptions(
+    options = attrs.evolve(_render_options(renderer, settings), failures=tuple(failures))
+    return _guarded(renderer, lambda: renderer.render(capped, options))
+
+
+def _render_options(renderer: Renderer, settings: Settings) -> RenderOptions:
+    return RenderOptions(
         limits=settings.limits,
         templates_dir=settings.templates_dir,
         template_paths=(renderer.templates_path,) if renderer.templates_path else (),
-        failures=tuple(failures),
     )
+
+
+T = TypeVar("T")
+
+
+def _guarded(renderer: Renderer, render: Callable[[], T]) -> T:
+    """``render()``, with any failure but an ``ExportError`` turned into a ``RenderError`` naming the renderer."""
     try:
-        return renderer.render(capped, options)
+        return render()
     except ExportError:
         raise
     except Exception as exc:
@@ -251,26 +376,31 @@ async def _fetch_all(
     source: Source,
     refs: list[IssueRef],
     settings: Settings,
-    registry: Registry,
+    assembly: _Assembly,
     on_progress: ProgressCallback | None,
-) -> dict[IssueRef, tuple[IssueReport, RawIssue] | ExportError]:
-    results: dict[IssueRef, tuple[IssueReport, RawIssue] | ExportError] = {}
+) -> None:
+    """Hand every result of the source to ``assembly`` as it arrives; a reference the source returned nothing
+    for fails with a sentence saying so."""
+    positions: dict[IssueRef, int] = {ref: position for position, ref in enumerate(refs)}
+    pending = set(positions)
     done = 0
     async for item in source.fetch(refs, settings):
         ref = item.ref
-        if isinstance(item, FetchFailure):
-            results[ref] = item.error
-        else:
-            results[ref] = _prepare(item, settings, registry)
+        position = positions.get(ref)
+        if position is None or ref not in pending:
+            continue  # a result for a reference not asked for, or a second one: the first counts
+        pending.discard(ref)
+        error = assembly.add(position, item)
+        del item
+        await asyncio.sleep(0)  # let the answers that came in meanwhile be read, and the next requests leave
         done += 1
         if on_progress is not None:
-            outcome = "failed" if isinstance(results[ref], ExportError) else "fetched"
-            maybe = on_progress(done, len(refs), f"{ref} {outcome}")
+            maybe = on_progress(done, len(refs), f"{ref} {'failed' if error is not None else 'fetched'}")
             if asyncio.iscoroutine(maybe):
                 await maybe
-    for ref in refs:
-        results.setdefault(ref, FetchError(f"The {source.name} source returned nothing for this reference."))
-    return results
+    for ref in pending:
+        missing = FetchError(f"The {source.name} source returned nothing for this reference.")
+        assembly.add(positions[ref], FetchFailure(ref, missing))
 
 
 def _prepare(raw: RawIssue, settings: Settings, registry: Registry) -> tuple[IssueReport, RawIssue] | ExportError:

@@ -20,7 +20,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .errors import FetchError
-    from .models import IssueReport
+    from .models import IssueReport, IssueSummary
     from .refs import IssueRef, IssueSearch
     from .settings import RenderLimits, Settings
 
@@ -180,11 +180,36 @@ class RenderOptions:
 
 
 @attrs.frozen
+class IssuePart:
+    """One issue's rendered part of a document: the issue's summary, and its text, read when asked for.
+
+    A streaming export keeps the parts on disk until the document is written, so ``text()`` may read a file;
+    call it once per part, in the order the document needs them.
+    """
+
+    summary: IssueSummary
+    read: Callable[[], str] = attrs.field(repr=False)
+
+    def text(self) -> str:
+        return self.read()
+
+
+DocumentWriter = Callable[[Sequence[IssuePart], RenderOptions, Callable[[str], Any]], None]
+"""Writes a whole document: the parts in order, with what goes around them, through ``write(chunk)``."""
+
+
+@attrs.frozen
 class Renderer:
     """A named output format: a file extension and a function from (capped) reports to text.
 
+    ``render`` is all a renderer needs. A renderer that can also render one issue at a time sets
+    ``render_issue`` (one capped report -> its part of the document) and ``write_document`` (the parts in
+    order -> the whole document); the exporter then renders each issue as it arrives and writes the file
+    from the parts, so an export's memory stays flat however many issues it holds. Without them the exporter
+    keeps every capped report until the end and calls ``render`` once.
+
     A template-based renderer may ship a ``templates_path``; templates there are found after the user's
-    directory and before the built-ins (see ``renderers.templating.render_reports``).
+    directory and before the built-ins (see ``renderers.templating.template_renderer``).
     """
 
     name: str
@@ -192,6 +217,12 @@ class Renderer:
     render: Callable[[Sequence[IssueReport], RenderOptions], str]
     description: str = ""
     templates_path: Any = None
+    render_issue: Callable[[IssueReport, RenderOptions], str] | None = None
+    write_document: DocumentWriter | None = None
+
+    @property
+    def streams(self) -> bool:
+        return self.render_issue is not None and self.write_document is not None
 
 
 @attrs.frozen

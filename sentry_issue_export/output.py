@@ -22,7 +22,7 @@ import re
 import socket
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -107,15 +107,20 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
-def write_new_file(path: Path, content: str | bytes, *, mode: int = 0o644) -> Path:
+Content = str | bytes | Callable[[Callable[[str | bytes], None]], None]
+"""What ``write_new_file`` writes: the whole text, or a function that writes it in pieces through the
+``write`` it is given (a document written as it renders, so only a piece at a time is in memory)."""
+
+
+def write_new_file(path: Path, content: Content, *, mode: int = 0o644) -> Path:
     """Write ``content`` to ``path`` or, if taken, to ``name_2.ext``, ``name_3.ext``...; return the path.
 
-    The file appears complete or not at all, and no existing file (or symlink) is ever replaced. Concurrent
-    writers, threads or processes, asking for the same name each get their own file. Temporary files that
-    killed writers left in the directory are removed first.
+    The file appears complete or not at all, and no existing file (or symlink) is ever replaced; when a
+    content function raises, nothing appears and the error propagates. Concurrent writers, threads or processes,
+    asking for the same name each get their own file. Temporary files that killed writers left in the
+    directory are removed first.
     """
     global _anonymous_files_work
-    data = content.encode("utf-8") if isinstance(content, str) else content
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -126,15 +131,17 @@ def write_new_file(path: Path, content: str | bytes, *, mode: int = 0o644) -> Pa
     remove_abandoned_temp_files(directory)
     try:
         if _anonymous_files_work:
-            with _anonymous_file(directory, data, mode) as source:
-                if source is not None:
+            with _anonymous_file(directory, content, mode) as anonymous:
+                if anonymous is not None:
                     try:
-                        return _link_first_free(source, path)
+                        return _link_first_free(f"/proc/self/fd/{anonymous}", path)
                     except OSError as exc:
                         if exc.errno not in _LINK_UNSUPPORTED:
                             raise
                         _anonymous_files_work = False  # e.g. a kernel that refuses linkat on /proc/self/fd
-        with _named_temp_file(directory, path.name, data, mode) as source:
+                    with _named_temp_file(directory, path.name, _read_back(anonymous), mode) as source:
+                        return _link_first_free(source, path)
+        with _named_temp_file(directory, path.name, content, mode) as source:
             return _link_first_free(source, path)
     except OSError as exc:
         where = exc.filename2 or exc.filename or path
@@ -224,27 +231,39 @@ def _cut_to_bytes(text: str, size: int) -> str:
 
 
 @contextlib.contextmanager
-def _anonymous_file(directory: Path, data: bytes, mode: int) -> Iterator[str | None]:
-    """A ``/proc/self/fd`` path to an unnamed file holding ``data``; ``None`` where the platform has none."""
+def _anonymous_file(directory: Path, content: Content, mode: int) -> Iterator[int | None]:
+    """The descriptor of an unnamed file holding ``content``; ``None`` where the platform has none."""
     flag = getattr(os, "O_TMPFILE", None)
     if flag is None or not os.path.isdir("/proc/self/fd"):
         yield None
         return
     try:
-        fd = os.open(directory, flag | os.O_WRONLY | os.O_CLOEXEC, mode)
+        fd = os.open(directory, flag | os.O_RDWR | os.O_CLOEXEC, mode)
     except OSError:  # the file system does not support it
         yield None
         return
     try:
-        _write_all(fd, data)
-        yield f"/proc/self/fd/{fd}"
+        _write_all(fd, content)
+        yield fd
     finally:
         os.close(fd)
 
 
+def _read_back(fd: int) -> Content:
+    """What an unnamed file holds, as content to write elsewhere, a megabyte at a time."""
+
+    def copy(write: Callable[[str | bytes], None]) -> None:
+        offset = 0
+        while block := os.pread(fd, 1 << 20, offset):
+            offset += len(block)
+            write(block)
+
+    return copy
+
+
 @contextlib.contextmanager
-def _named_temp_file(directory: Path, name: str, data: bytes, mode: int) -> Iterator[str]:
-    """A hidden file holding ``data``, removed on the way out; its name says whose it is, for the cleanup."""
+def _named_temp_file(directory: Path, name: str, content: Content, mode: int) -> Iterator[str]:
+    """A hidden file holding ``content``, removed on the way out; its name says whose it is, for the cleanup."""
     label = _SAFE_NAME.sub("_", name)[:_TEMP_LABEL_CHARS]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     while True:
@@ -256,7 +275,7 @@ def _named_temp_file(directory: Path, name: str, data: bytes, mode: int) -> Iter
             continue
     try:
         try:
-            _write_all(fd, data)
+            _write_all(fd, content)
         finally:
             os.close(fd)
         yield str(temp)
@@ -265,12 +284,37 @@ def _named_temp_file(directory: Path, name: str, data: bytes, mode: int) -> Iter
             os.unlink(temp)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+WRITE_BLOCK = 1 << 18
+"""Bytes gathered from small pieces before one ``write``: a document renders in many short pieces."""
+
+
+def _write_all(fd: int, content: Content) -> None:
+    if isinstance(content, str | bytes):
+        _write_block(fd, content.encode("utf-8") if isinstance(content, str) else content)
+        os.fsync(fd)
+        return
+    pending: list[bytes] = []
+    gathered = 0
+
+    def write(piece: str | bytes) -> None:
+        nonlocal pending, gathered
+        data = piece.encode("utf-8") if isinstance(piece, str) else piece
+        pending.append(data)
+        gathered += len(data)
+        if gathered >= WRITE_BLOCK:
+            _write_block(fd, b"".join(pending))
+            pending, gathered = [], 0
+
+    content(write)
+    _write_block(fd, b"".join(pending))
+    os.fsync(fd)
+
+
+def _write_block(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
-    os.fsync(fd)
 
 
 def _reason(exc: OSError) -> str:

@@ -78,7 +78,9 @@ class Settings:
     """Also write the redacted raw payloads beside the report as ``debug_issue_{id}.json``."""
     remove_pii: bool = False
     """Also remove personal data (email, IP address, username) from payloads."""
-    max_concurrency: int = 8
+    max_concurrency: int | None = None
+    """Requests in flight at once. ``None``: 8, raised to the limit a server advertises in
+    ``X-Sentry-Rate-Limit-ConcurrentLimit`` (at most 32); a number is used as it is (``--concurrency N``)."""
     timeout: float = 30.0
     """Seconds for one HTTP request."""
     retries: int = 4

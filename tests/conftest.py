@@ -34,6 +34,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     for name in (
         "SENTRY_AUTH_TOKEN",
         "SENTRY_TOKEN",
@@ -44,6 +45,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
         "EXPORT_SENTRY_ISSUE_SOURCE",
         "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS",
         "EXPORT_SENTRY_ISSUE_MCP_TOKEN",
+        "EXPORT_SENTRY_ISSUE_NO_TEMPLATE_CACHE",
     ):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -153,7 +153,7 @@ def test_a_write_that_fails_half_way_leaves_nothing(tmp_path: Path, monkeypatch:
         os.write(fd, data[:10])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(output, "_write_all", disk_full_after_a_few_bytes)
+    monkeypatch.setattr(output, "_write_block", disk_full_after_a_few_bytes)
     with pytest.raises(OutputError, match="No space left"):
         write_new_file(tmp_path / "r.txt", "x" * 1000)
     assert list(tmp_path.iterdir()) == []

@@ -33,8 +33,10 @@ __all__ = [
     "SavedConfig",
     "config_path",
     "load_saved",
+    "make_private_directory",
     "revoke_config",
     "save_config",
+    "user_directory",
 ]
 
 APP_DIR_NAME = "export-sentry-issue"
@@ -64,14 +66,20 @@ class SavedConfig:
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
     """``$XDG_CONFIG_HOME/export-sentry-issue/config.json``, else ``~/.config/...`` (a relative XDG path is ignored)."""
+    return user_directory("XDG_CONFIG_HOME", ".config", env) / CONFIG_FILE_NAME
+
+
+def user_directory(variable: str, fallback: str, env: Mapping[str, str] | None = None) -> Path:
+    """``$VARIABLE/export-sentry-issue``, else ``~/FALLBACK/export-sentry-issue``: the XDG base directory rule
+    (a relative path in the variable is ignored, as the specification asks)."""
     env = os.environ if env is None else env
-    xdg = env.get("XDG_CONFIG_HOME", "")
+    xdg = env.get(variable, "")
     if xdg and os.path.isabs(xdg):
         base = Path(xdg)
     else:
         home = env.get("HOME")
-        base = (Path(home) if home else Path.home()) / ".config"
-    return base / APP_DIR_NAME / CONFIG_FILE_NAME
+        base = (Path(home) if home else Path.home()) / fallback
+    return base / APP_DIR_NAME
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def save_config(config: SavedConfig, path: Path | None = None) -> Path:
     path = config_path() if path is None else Path(path)
     data = {name: getattr(config, name) for name in SAVED_FIELDS if getattr(config, name) is not None}
     try:
-        _make_private_directory(path.parent)
+        make_private_directory(path.parent)
         _write_private_file(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
     except OSError as exc:
         raise ConfigError(
@@ -196,7 +204,8 @@ def save_config(config: SavedConfig, path: Path | None = None) -> Path:
     return path
 
 
-def _make_private_directory(directory: Path) -> None:
+def make_private_directory(directory: Path) -> None:
+    """Create ``directory`` (and missing parents) with mode 700 whatever the umask; raises ``OSError``."""
     # Missing parents (~/.config itself on a fresh account) are created 700 too, as the XDG specification asks,
     # whatever the umask: with umask 000 they would otherwise be open to every user.
     missing = [parent for parent in reversed(directory.parents) if not parent.exists()]

@@ -59,6 +59,9 @@ class ServerOptions:
 
 def make_server(options: ServerOptions | None = None) -> "FastMCP":
     """A new server with the five tools; ``options`` default to the environment. One server per run or test."""
+    from ..sentry import _httpx  # noqa: F401 - before fastmcp imports httpx, so httpx's CLI is not loaded
+
+    # isort: split
     from fastmcp import Context, FastMCP
     from fastmcp.dependencies import CurrentContext
     from fastmcp.tools.base import ToolResult
@@ -318,10 +321,12 @@ async def _export_answer(
             registry=registry,
             search=search,
             limit=DEFAULT_SEARCH_LIMIT if limit is None else limit,
+            keep_reports=False,
+            answer_budget=opts.max_inline_chars if opts.max_inline_chars > 0 else None,
         )
         if result.path is not None:
             shelf.add(result.path)
-        if not result.reports:
+        if not result.issues:
             raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
         offline = not registry.source(settings.source).needs_credentials
         notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []

@@ -109,7 +109,7 @@ def export_answer(
 ) -> str:
     """The answer to a successful export within ``max_inline_chars`` (0: no budget): counts, failures, where
     the file is, what was shortened, then the report, shrunk by the ladder of ``budget`` rather than cut."""
-    head = ["✅ Export completed!", *search_lines(result), f"Success: {len(result.reports)}"]
+    head = ["✅ Export completed!", *search_lines(result), f"Success: {len(result.issues)}"]
     head.append(f"Failed: {len(result.failures)}")
     head += failure_lines(result, max_inline_chars // FAILURES_SHARE if max_inline_chars > 0 else 0)
     if result.path is not None:
@@ -120,7 +120,8 @@ def export_answer(
         return "\n".join([*head, "", CONTENT_HEADING, result.content])
     room = max_inline_chars - len("\n".join(head)) - len(CONTENT_HEADING) - 2
     while True:
-        fitted = fit_reports(result.reports, renderer, settings, max(room, 0))
+        unheld = result.issues[len(result.reports) :]
+        fitted = fit_reports(result.reports, renderer, settings, max(room, 0), unheld=unheld)
         answer = "\n".join([*head, *_shortened_lines(fitted, result.path), "", CONTENT_HEADING, fitted.content])
         if len(answer) <= max_inline_chars or room <= 0:
             return answer
@@ -138,7 +139,7 @@ def _shortened_lines(fitted: FittedAnswer, path: Path | None) -> list[str]:
         lines.append(f"Shortened to fit this answer; {where} has everything:")
         lines += [f"- {note}" for note in fitted.shortened]
     if fitted.omitted:
-        names = ", ".join(report.issue.short_id or report.issue.id or report.ref_text for report in fitted.omitted)
+        names = ", ".join(summary.name for summary in fitted.omitted)
         lines.append(f"- Not shown here, only in the file ({len(fitted.omitted)}): {names}")
     return lines
 

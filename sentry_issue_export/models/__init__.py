@@ -18,7 +18,7 @@ Import from this package; its modules are one part each, from the leaves up:
 - ``exceptions``: ``ExceptionInfo``, ``Mechanism`` and the linking of a chain
 - ``entries``: threads, message, request, breadcrumbs, spans, CSP, occurrence, unknown entries
 - ``event``: ``Event`` and its event-level data (user, contexts, tags, SDK, processing errors)
-- ``issue``: ``Issue``, ``Project``, ``IssueReport`` and ``build_report``
+- ``issue``: ``Issue``, ``Project``, ``IssueReport``, ``IssueSummary`` and ``build_report``
 - ``limits``: ``apply_limits``, a report capped to a ``RenderLimits``, every cut announced
 """
 
@@ -38,7 +38,7 @@ from .entries import (
 )
 from .event import CONTEXT_ORDER, Context, Event, ProcessingError, SdkInfo, Tag, User
 from .exceptions import RELATIONS, ExceptionInfo, Mechanism, link_chain
-from .issue import Issue, IssueReport, Project, build_report
+from .issue import Issue, IssueReport, IssueSummary, Project, build_report
 from .limits import apply_limits
 from .stacktrace import ContextLine, Frame, Stacktrace, Variable
 
@@ -57,6 +57,7 @@ __all__ = [
     "Frame",
     "Issue",
     "IssueReport",
+    "IssueSummary",
     "Mechanism",
     "Message",
     "Occurrence",

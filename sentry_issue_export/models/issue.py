@@ -109,6 +109,34 @@ class IssueReport:
     """The limits the report was capped with (``apply_limits``); ``None`` for an uncapped report."""
 
 
+@attrs.frozen
+class IssueSummary:
+    """What an export keeps of each issue once its report is rendered: enough to name and list it.
+
+    A streaming export holds one of these per issue instead of the report, so its memory does not grow with
+    the size of the events; the file template lists issues by them.
+    """
+
+    ref_text: str = ""
+    id: str | None = None
+    short_id: str | None = None
+    title: str | None = None
+    level: str | None = None
+    permalink: str | None = None
+    event_id: str | None = None
+
+    @classmethod
+    def of(cls, report: IssueReport) -> Self:
+        issue = report.issue
+        event_id = report.event.id if report.event is not None else None
+        return cls(report.ref_text, issue.id, issue.short_id, issue.title, issue.level, issue.permalink, event_id)
+
+    @property
+    def name(self) -> str:
+        """The short id when there is one (``BACKEND-1A``), else the numeric id, else the reference as typed."""
+        return self.short_id or self.id or self.ref_text or "?"
+
+
 def build_report(issue_json: Any, event_json: Any, ref_text: str = "") -> IssueReport:
     """Models for one issue from its API JSON; ``event_json`` is ``None`` when no event is available."""
     return IssueReport(

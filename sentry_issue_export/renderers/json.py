@@ -68,9 +68,9 @@ from typing import Any
 
 import attrs
 
-from ..hookspecs import Renderer, RenderOptions, hookimpl
-from ..models import IssueReport
-from .formatting import fitted_json
+from ..hookspecs import IssuePart, Renderer, RenderOptions, hookimpl
+from ..models import IssueReport, IssueSummary
+from .formatting import COMPACT_WIDTH, fitted_json
 
 SCHEMA_VERSION = 1
 
@@ -96,18 +96,69 @@ def report_to_dict(report: IssueReport) -> dict[str, Any]:
 
 def render_json(reports: Sequence[IssueReport], options: RenderOptions) -> str:
     """The (already capped) reports as one JSON document."""
-    document = {
-        "schema_version": SCHEMA_VERSION,
-        "reports": [report_to_dict(report) for report in reports],
-        "failures": [
-            {"ref": failure.ref_text, "error": type(failure.error).__name__, "message": failure.message}
-            for failure in options.failures
-        ],
-    }
-    text = fitted_json(document, force_break=True)
-    return _UNSAFE_FOUND.sub(lambda match: _UNSAFE[ord(match[0])], text) + "\n"
+    parts = [IssuePart(IssueSummary.of(report), render_json_issue(report, options).__str__) for report in reports]
+    chunks: list[str] = []
+    write_json_document(parts, options, chunks.append)
+    return "".join(chunks)
+
+
+REPORT_INDENT = 4
+"""Columns before a report inside the document's ``reports`` list."""
+
+
+def render_json_issue(report: IssueReport, options: RenderOptions) -> str:
+    """One (capped) report as it stands in the document's ``reports`` list."""
+    return _escaped(fitted_json(report_to_dict(report), REPORT_INDENT))
+
+
+def write_json_document(parts: Sequence[IssuePart], options: RenderOptions, write: Callable[[str], Any]) -> None:
+    """The document around the reports' parts, laid out as ``fitted_json`` lays out the whole, one part in
+    memory at a time."""
+    failures = [
+        {"ref": failure.ref_text, "error": type(failure.error).__name__, "message": failure.message}
+        for failure in options.failures
+    ]
+    write(f'{{\n  "schema_version": {SCHEMA_VERSION},\n  "reports": ')
+    compact = _compact_list(parts)
+    if compact is not None:
+        write(compact)
+    else:
+        inner = "\n" + " " * REPORT_INDENT
+        for number, part in enumerate(parts):
+            write(("[" if number == 0 else ",") + inner + part.text())
+        write("\n  ]")
+    write(f',\n  "failures": {_escaped(fitted_json(failures, 2))}\n}}\n')
+
+
+def _compact_list(parts: Sequence[IssuePart]) -> str | None:
+    """The reports list on one line, as ``fitted_json`` writes a list whose items are short; ``None`` when it
+    breaks (always, for real reports: the parts are read only while the line could still fit)."""
+    if not parts:
+        return "[]"
+    texts: list[str] = []
+    width = 2 + 2  # the list's indent and its brackets
+    for part in parts:
+        text = part.text()
+        width += len(text) + (2 if texts else 0)
+        if "\n" in text or width > COMPACT_WIDTH:
+            return None
+        texts.append(text)
+    return "[" + ", ".join(texts) + "]"
+
+
+def _escaped(text: str) -> str:
+    return _UNSAFE_FOUND.sub(lambda match: _UNSAFE[ord(match[0])], text)
 
 
 @hookimpl
 def register_renderers(register: Callable[[Renderer], None]) -> None:
-    register(Renderer("json", "json", render_json, "The normalised model as JSON (schema_version 1)."))
+    register(
+        Renderer(
+            "json",
+            "json",
+            render_json,
+            "The normalised model as JSON (schema_version 1).",
+            render_issue=render_json_issue,
+            write_document=write_json_document,
+        )
+    )

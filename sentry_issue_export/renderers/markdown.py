@@ -28,7 +28,7 @@ from ..hookspecs import Renderer, RenderOptions, hookimpl
 from ..models import IssueReport
 from ..textsafe import escape_control, escape_line
 from . import formatting
-from .templating import Flavor, SafeText, render_reports
+from .templating import Flavor, SafeText, render_reports, template_renderer
 
 _ALWAYS = re.compile(r"([\\`*\[<|~$])")
 _LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -147,4 +147,4 @@ def render_markdown(reports: Sequence[IssueReport], options: RenderOptions) -> s
 
 @hookimpl
 def register_renderers(register: Callable[[Renderer], None]) -> None:
-    register(Renderer("markdown", "md", render_markdown, "Markdown for chat and issue trackers."))
+    register(template_renderer(MARKDOWN, "Markdown for chat and issue trackers."))

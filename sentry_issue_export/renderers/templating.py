@@ -13,6 +13,7 @@ Filters that lay out multi-line text (``block``, ``fence`` ...) and helpers that
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -24,9 +25,10 @@ import attrs
 import jinja2
 
 from ..errors import RenderError
-from ..hookspecs import RenderOptions
-from ..models import IssueReport
+from ..hookspecs import IssuePart, Renderer, RenderOptions
+from ..models import IssueReport, IssueSummary
 from . import formatting
+from .template_cache import bytecode_cache
 
 PACKAGE = "sentry_issue_export"
 
@@ -42,7 +44,8 @@ class Flavor:
     """What differs between output formats that use templates: template names, escaping and filters.
 
     Templates are ``issue.<suffix>.j2`` (one issue; sees ``report``, ``issue``, ``event``, ``limits``) and
-    ``issues.<suffix>.j2`` (the whole file; sees ``issues``, a list of ``(report, rendered_issue)``).
+    ``issues.<suffix>.j2`` (the whole file; sees ``issues``, a list of ``(summary, rendered_issue)`` where
+    ``summary`` is an ``IssueSummary``, and ``failures``).
     """
 
     name: str
@@ -125,7 +128,8 @@ def _build_environment(flavor: Flavor, directories: tuple[str, ...]) -> jinja2.E
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
-        finalize=flavor.finalize,
+        finalize=functools.partial(_finalize, flavor.finalize),
+        bytecode_cache=bytecode_cache(),
     )
     env.filters.update(SHARED_FILTERS)
     env.filters.update(flavor.filters)
@@ -134,25 +138,92 @@ def _build_environment(flavor: Flavor, directories: tuple[str, ...]) -> jinja2.E
     return env
 
 
-def render_reports(reports: Sequence[IssueReport], options: RenderOptions, flavor: Flavor) -> str:
-    """Render each (capped) report with the issue template, then the file template around them.
+def template_renderer(flavor: Flavor, description: str = "", templates_path: Any = None) -> Renderer:
+    """A renderer for ``flavor``'s templates that renders each issue as it arrives (see ``Renderer``).
 
     The public entry for a template-based renderer, built in or a plugin's: a plugin defines its ``Flavor``
-    and ships its templates in its ``Renderer.templates_path``, which ``options.template_paths`` carries.
+    and ships its templates in ``templates_path``, which the exporter passes on in ``options.template_paths``.
+    """
+    return Renderer(
+        flavor.name,
+        flavor.suffix,
+        functools.partial(render_reports, flavor=flavor),
+        description,
+        templates_path,
+        render_issue=functools.partial(render_issue, flavor=flavor),
+        write_document=functools.partial(write_document, flavor=flavor),
+    )
+
+
+def render_reports(reports: Sequence[IssueReport], options: RenderOptions, flavor: Flavor) -> str:
+    """Render each (capped) report with the issue template, then the file template around them, in memory."""
+    parts = [IssuePart(IssueSummary.of(report), render_issue(report, options, flavor).__str__) for report in reports]
+    chunks: list[str] = []
+    write_document(parts, options, chunks.append, flavor)
+    return "".join(chunks)
+
+
+def render_issue(report: IssueReport, options: RenderOptions, flavor: Flavor) -> str:
+    """One (capped) report through the issue template: its part of the document."""
+    env = environment(flavor, options.templates_dir, *options.template_paths)
+    limits = report.limits or options.limits
+    context = {"report": report, "issue": report.issue, "event": report.event, "limits": limits}
+    return _render(env, flavor.issue_template, context, flavor, options, _describe(report))
+
+
+def write_document(
+    parts: Sequence[IssuePart], options: RenderOptions, write: Callable[[str], Any], flavor: Flavor
+) -> None:
+    """The file template around the issues' parts, written as it renders: one part is in memory at a time.
+
+    The template sees ``issues``, a list of ``(summary, text)``; ``text`` is read from ``parts`` when the
+    template outputs it (``{{ text }}``), so a table of contents over the summaries reads no part.
     """
     env = environment(flavor, options.templates_dir, *options.template_paths)
-    rendered = []
-    for report in reports:
-        limits = report.limits or options.limits
-        context = {"report": report, "issue": report.issue, "event": report.event, "limits": limits}
-        body = _render(env, flavor.issue_template, context, flavor, options, _describe(report))
-        rendered.append((report, SafeText(body)))
-    file_context = {"issues": rendered, "failures": list(options.failures)}
-    text = _render(env, flavor.file_template, file_context, flavor, options, "the report file")
-    return _TRAILING_SPACE.sub("", text)
+    issues = [(part.summary, DeferredText(part.read)) for part in parts]
+    context = {"issues": issues, "failures": list(options.failures)}
+    stripped = _TrailingSpaceStripper(write)
+    _render(env, flavor.file_template, context, flavor, options, "the report file", stripped.write)
+    stripped.close()
+
+
+def _finalize(escape: Callable[[Any], str], value: Any) -> str:
+    return value.read() if isinstance(value, DeferredText) else escape(value)
+
+
+class DeferredText:
+    """An issue's rendered text, read only when the file template outputs it; already escaped, like
+    ``SafeText``."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, read: Callable[[], str]) -> None:
+        self.read = read
+
+    def __str__(self) -> str:
+        return self.read()
 
 
 _TRAILING_SPACE = re.compile(r"[ \t]+$", re.MULTILINE)
+
+
+class _TrailingSpaceStripper:
+    """Removes spaces and tabs at the ends of lines from text that arrives in chunks, as if from the whole:
+    the blanks at the end of a chunk wait until the next chunk shows whether a line ends there."""
+
+    def __init__(self, write: Callable[[str], Any]) -> None:
+        self._write = write
+        self._blanks = ""
+
+    def write(self, chunk: str) -> None:
+        text = self._blanks + chunk
+        kept = text.rstrip(" \t")
+        self._blanks = text[len(kept) :]
+        if kept:
+            self._write(_TRAILING_SPACE.sub("", kept))
+
+    def close(self) -> None:
+        self._blanks = ""  # blanks at the very end of the document end its last line
 
 
 def _describe(report: IssueReport) -> str:
@@ -167,9 +238,18 @@ def _render(
     flavor: Flavor,
     options: RenderOptions,
     subject: str,
+    write: Callable[[str], Any] | None = None,
 ) -> str:
+    """``name`` rendered with ``context``: returned, or (with ``write``) passed on chunk by chunk as it renders."""
     try:
-        return env.get_template(name).render(context)
+        template = env.get_template(name)
+        if write is None:
+            return template.render(context)
+        for chunk in template.generate(context):
+            write(chunk)
+        return ""
+    except RenderError:
+        raise
     except Exception as exc:
         where = _template_location(exc) or name
         if options.templates_dir:

@@ -27,7 +27,7 @@ from ..hookspecs import Renderer, RenderOptions, hookimpl
 from ..models import IssueReport
 from ..textsafe import escape_control, escape_line, indent_continuation
 from . import formatting
-from .templating import Flavor, SafeText, render_reports
+from .templating import Flavor, SafeText, render_reports, template_renderer
 
 WIDTH = 80
 
@@ -108,4 +108,4 @@ def render_text(reports: Sequence[IssueReport], options: RenderOptions) -> str:
 
 @hookimpl
 def register_renderers(register: Callable[[Renderer], None]) -> None:
-    register(Renderer("text", "txt", render_text, "Plain-text report: every section, readable anywhere."))
+    register(template_renderer(TEXT, "Plain-text report: every section, readable anywhere."))

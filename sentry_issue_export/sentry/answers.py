@@ -22,7 +22,6 @@ import socket
 from typing import Any
 
 import attrs
-import httpx
 
 from ..errors import (
     AuthError,
@@ -34,6 +33,7 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
+from ._httpx import httpx
 from .urls import TOKEN_HELP
 
 # What a 404 most likely means, by what was asked for.

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
-
 from ..errors import (
     AuthError,
     FetchError,
@@ -29,6 +27,7 @@ from ..errors import (
     ServerError,
 )
 from ..settings import Settings
+from ._httpx import httpx
 from .answers import (
     EVENT_GONE,
     ISSUE_GONE,

@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import attrs
-import httpx
+
+from ._httpx import httpx
 
 __all__ = ["RESET_MARGIN", "Backoff", "EndpointClass", "RateLimitPacer", "RateLimitReport", "wait_after_429"]
 

@@ -24,9 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from ..errors import ConfigError, InvalidResponseError
+from ._httpx import httpx
 from .answers import Answer, AnswerJudge, Meaning, describe_broken_connection
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
 
@@ -66,6 +65,11 @@ def origin_of(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc.decode('ascii').lower()}"
 
 
+def _origin_of_url(url: httpx.URL) -> str:
+    """:func:`origin_of` for a URL httpx has parsed already (every request's): no second parse."""
+    return f"{url.scheme}://{url.netloc.decode('ascii').lower()}"
+
+
 def path_prefix(base_url: str, api_path: str = "/api/0") -> str:
     """The path a server is served under (``/sentry`` in ``https://example.com/sentry``), usually empty.
 
@@ -80,6 +84,12 @@ def path_prefix(base_url: str, api_path: str = "/api/0") -> str:
     return path.rstrip("/")
 
 
+DEFAULT_CONCURRENCY = 8
+"""Requests in flight at once for a server that advertises no concurrency limit."""
+AUTO_CONCURRENCY_CEILING = 32
+"""The most requests in flight an advertised limit may raise the default to (sentry.io advertises about 25)."""
+
+
 class ApiTransport:
     """GETs JSON from one server's API for one export. Use as ``async with ApiTransport(...) as transport``."""
 
@@ -91,7 +101,7 @@ class ApiTransport:
         api_path: str = "/api/0",
         server: str = "Sentry",
         token_advice: str = "",
-        max_concurrency: int = 8,
+        max_concurrency: int | None = None,
         timeout: float = 30.0,
         retries: int = 4,
         max_response_bytes: int = 50 * 1024 * 1024,
@@ -113,7 +123,9 @@ class ApiTransport:
         self._clock = clock
         self._backoff = Backoff(base=backoff_base, cap=backoff_cap, jitter=jitter)
         self._max_wait = max_wait
-        self._slots = asyncio.Semaphore(max(1, max_concurrency))
+        self._fixed_concurrency = max_concurrency is not None
+        self._concurrency = max(1, max_concurrency or DEFAULT_CONCURRENCY)
+        self._slots = asyncio.Semaphore(self._concurrency)
         self._pacer = RateLimitPacer(clock=clock, sleep=sleep, max_wait=max_wait)
         self._token_rejected = False
         self.answers = AnswerJudge(
@@ -123,7 +135,7 @@ class ApiTransport:
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(1, max_concurrency)),
+            limits=httpx.Limits(max_connections=max(self._concurrency, AUTO_CONCURRENCY_CEILING)),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             verify=self.origin.startswith("https:"),  # no SSL context to build for a plain-HTTP server
         )
@@ -179,9 +191,9 @@ class ApiTransport:
         route_may_be_missing: bool = False,
     ) -> tuple[Any, httpx.Headers]:
         """:meth:`get_json` for a complete URL (a page link the server sent); refused outside the origin."""
-        if origin_of(str(url)) != self.origin:
+        if _origin_of_url(url) != self.origin:
             raise InvalidResponseError(
-                f"{self.origin} sent a link for {what} to {origin_of(str(url))}; the token is only sent to the "
+                f"{self.origin} sent a link for {what} to {_origin_of_url(url)}; the token is only sent to the "
                 "configured server, so it was not followed."
             )
         meaning = meaning or Meaning()
@@ -236,10 +248,22 @@ class ApiTransport:
         finally:
             report = RateLimitReport.from_headers(answer.headers) if answer is not None else None
             self._pacer.release(kind, report, answered=answer is not None)
+            if report is not None and report.concurrent_limit:
+                self._widen(report.concurrent_limit)
+
+    def _widen(self, advertised: int) -> None:
+        """Allow up to ``advertised`` requests in flight (at most the ceiling), unless the number is fixed."""
+        wanted = min(advertised, AUTO_CONCURRENCY_CEILING)
+        if self._fixed_concurrency or wanted <= self._concurrency:
+            return
+        for _ in range(wanted - self._concurrency):
+            self._slots.release()  # an unbounded semaphore: each release adds one slot for good
+        log.debug("%s allows %d requests at once; using up to %d", self.origin, advertised, wanted)
+        self._concurrency = wanted
 
     async def _send(self, url: httpx.URL, what: str) -> Answer:
         for _hop in range(MAX_REDIRECTS + 1):
-            if origin_of(str(url)) != self.origin:  # never reached for URLs built here; a guard for redirects
+            if _origin_of_url(url) != self.origin:  # never reached for URLs built here; a guard for redirects
                 raise AssertionError("refusing to send a request outside the pinned origin")
             headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
             response = await self._http.send(self._http.build_request("GET", url, headers=headers), stream=True)

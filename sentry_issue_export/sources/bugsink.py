@@ -175,8 +175,8 @@ class BugsinkSource(BaseSource):
             return
         async with self._transport(settings) as transport:
             projects: dict[int, asyncio.Future[dict[str, Any]]] = {}
-            tasks = [asyncio.ensure_future(_fetch_one(transport, ref, projects, settings)) for ref in ready]
-            async for result in as_completed(tasks, projects.values()):
+            jobs = (_fetch_one(transport, ref, projects, settings) for ref in ready)
+            async for result in as_completed(jobs, projects.values()):
                 yield result
 
 

@@ -5,7 +5,7 @@ while never leaving a task running behind."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ..errors import FetchError
@@ -30,17 +30,48 @@ def split_refused(
     return ready, refused
 
 
+FETCH_WINDOW = 64
+"""Fetches started and not yet handed over, at most: more than the requests a transport lets fly at once (32
+at most), so the network never waits for the caller, and few enough that a long export does not hold a
+coroutine, and soon a payload, for every issue."""
+
+
 async def as_completed(
-    tasks: Sequence[asyncio.Future[T]], also_cancel: Iterable[asyncio.Future[Any]] = ()
+    jobs: Iterable[Awaitable[T]], also_cancel: Iterable[asyncio.Future[Any]] = (), *, window: int = FETCH_WINDOW
 ) -> AsyncIterator[T]:
-    """Each task's result as it completes; when the caller stops early (or fails), every task still running,
-    ``also_cancel`` included (shared lookups), is cancelled and awaited, so nothing outlives the export."""
+    """Each job's result as it completes, the jobs started in the order given, at most ``window`` at a time.
+
+    ``jobs`` is read lazily (pass a generator), and a result is dropped once handed over, so memory stays flat
+    however many jobs there are. When the caller stops early (or fails), every job still running,
+    ``also_cancel`` included (shared lookups), is cancelled and awaited, so nothing outlives the export.
+    """
+    waiting = iter(jobs)
+    running: set[asyncio.Future[T]] = set()
+    finished: asyncio.Queue[asyncio.Future[T]] = asyncio.Queue()
+
+    def start_more() -> None:
+        while len(running) < window:
+            job = next(waiting, None)
+            if job is None:
+                return
+            task = asyncio.ensure_future(job)
+            running.add(task)
+            task.add_done_callback(finished.put_nowait)
+
     try:
-        for next_done in asyncio.as_completed(tasks):
-            yield await next_done
+        start_more()
+        while running:
+            task = await finished.get()
+            running.discard(task)
+            start_more()  # before handing the result over, so the next requests fly while the caller works
+            yield task.result()
+            del task
     finally:
-        started: list[asyncio.Future[Any]] = [*tasks, *also_cancel]
-        pending = [task for task in started if not task.done()]
+        pending = [task for task in [*running, *also_cancel] if not task.done()]
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        for job in waiting:  # never started: close them, so Python does not warn they were never awaited
+            close = getattr(job, "close", None)
+            if close is not None:
+                close()

@@ -125,23 +125,39 @@ def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError |
 
 
 async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Settings) -> AsyncIterator[Result]:
-    """Fetch every reference concurrently; issue metadata through the issue index where several share an org."""
-    numeric_by_org: dict[str, set[str]] = {}
+    """Fetch every reference concurrently; issue metadata through the issue index where several share an org.
+
+    The index is read a page (100 issues) at a time, each page when the first of its issues is started, so
+    events start flowing after the first page rather than after the whole index.
+    """
+    from ..sentry.client import INDEX_PAGE_SIZE
+
+    numeric_by_org: dict[str, list[str]] = {}
     for ref in refs:
         org = ref.org or settings.org
-        if org and not ref.is_short_id:
-            numeric_by_org.setdefault(org, set()).add(ref.issue_id)
-    batches = {
-        org: asyncio.ensure_future(_issues_from_index(client, org, sorted(ids)))
-        for org, ids in numeric_by_org.items()
-        if len(ids) > 1
-    }
-    tasks = []
-    for ref in refs:
-        org = ref.org or settings.org
-        batch = batches.get(org) if org else None
-        tasks.append(asyncio.ensure_future(_fetch_one(client, ref, org, batch)))
-    async for result in as_completed(tasks, batches.values()):
+        if org and not ref.is_short_id and ref.issue_id.isdigit():
+            numeric_by_org.setdefault(org, []).append(ref.issue_id)
+    page_of: dict[tuple[str, str], tuple[str, int]] = {}
+    pages: dict[tuple[str, int], list[str]] = {}
+    for org, ids in numeric_by_org.items():
+        unique = list(dict.fromkeys(ids))
+        if len(unique) < 2:
+            continue
+        for start in range(0, len(unique), INDEX_PAGE_SIZE):
+            pages[(org, start)] = unique[start : start + INDEX_PAGE_SIZE]
+            page_of.update(dict.fromkeys(((org, i) for i in pages[(org, start)]), (org, start)))
+    batches: dict[tuple[str, int], asyncio.Future[dict[str, dict[str, Any]]]] = {}
+
+    def batch_for(ref: IssueRef, org: str | None) -> asyncio.Future[dict[str, dict[str, Any]]] | None:
+        page = page_of.get((org, ref.issue_id)) if org else None
+        if page is None:
+            return None
+        if page not in batches:
+            batches[page] = asyncio.ensure_future(_issues_from_index(client, page[0], pages.pop(page)))
+        return batches[page]
+
+    jobs = (_fetch_one(client, ref, org, batch_for(ref, org)) for ref in refs for org in [ref.org or settings.org])
+    async for result in as_completed(jobs, batches.values()):
         yield result
 
 
@@ -161,7 +177,8 @@ async def _fetch_one(
     batch: asyncio.Future[dict[str, dict[str, Any]]] | None,
 ) -> Result:
     try:
-        issue = (await batch).get(ref.issue_id) if batch is not None else None
+        # Taken out of the shared index answer, so the answer shrinks as its issues are fetched.
+        issue = (await batch).pop(ref.issue_id, None) if batch is not None else None
         if issue is None:
             issue = await client.get_issue(ref.issue_id, org)
         issue_id = str(issue.get("id") or ref.issue_id)  # a merged issue answers with its new id

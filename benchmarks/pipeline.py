@@ -1,0 +1,219 @@
+"""The whole command as a user runs it: ``python -m benchmarks pipeline [--only NAME] [--runs N]``.
+
+Each figure is one ``export-sentry-issue`` process, from spawn to exit, against a fake Sentry on loopback
+(50 ms per request) or on a saved payload, with its wall time and its own peak RSS (``wait4``), beside a floor:
+
+- start: the same command exporting one issue with no latency (interpreter, imports, one round trip); the
+  floor of every other figure includes it;
+- N issues, no limits: a self-hosted server without rate limits; floor: start + latency x (1 + N / 8), one
+  index page and then the events eight at a time;
+- 100 issues under sentry.io's limits (issue details 5/s, events 15/s, index 5/s); floor: N events at 15/s;
+- the 20 MB event: a generated SDK event of about 20 MB through ``--from-file``; floor: start + ``json.loads``.
+
+The fetch benchmark measures the client alone, in process; this one measures everything around it too:
+start-up, rendering, memory, the file. Prints a table; exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from tests.fake_sentry import SENTRY_IO_LIMITS, TOKEN, FakeSentry
+
+LATENCY = 0.05
+CONCURRENCY = 8
+BIG_EVENT_BYTES = 20_000_000
+
+
+@attrs.frozen
+class Figure:
+    seconds: float
+    peak_mb: float
+    output_bytes: int
+    exit_code: int
+
+
+def run_cli(args: list[str], env: dict[str, str], cwd: str) -> Figure:
+    """One CLI process: wall time, peak RSS of that process alone, and the size of the report it wrote."""
+    before = set(os.listdir(cwd))
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sentry_issue_export.cli", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0, 1):
+        raise RuntimeError(f"export-sentry-issue exited {child.returncode}: {errors.decode()[-2000:]}")
+    written = [Path(cwd, name) for name in set(os.listdir(cwd)) - before]
+    size = sum(path.stat().st_size for path in written)
+    for path in written:
+        path.unlink()
+    return Figure(seconds, usage.ru_maxrss / 1024, size, child.returncode)
+
+
+def _environment(home: str, fake: FakeSentry | None) -> dict[str, str]:
+    repo_root = str(Path(__file__).resolve().parent.parent)
+    skipped = ("SENTRY_", "EXPORT_SENTRY_ISSUE_", "PYTHONDONTWRITEBYTECODE")  # byte-code is used, as once installed
+    env = {key: value for key, value in os.environ.items() if not key.startswith(skipped)}
+    env.update(
+        HOME=home,
+        XDG_CONFIG_HOME=os.path.join(home, ".config"),
+        XDG_CACHE_HOME=os.path.join(home, ".cache"),
+        PYTHONPATH=os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")])),
+    )
+    if fake is not None:
+        env.update(SENTRY_URL=fake.url, SENTRY_AUTH_TOKEN=TOKEN, SENTRY_ORG=fake.org)
+    return env
+
+
+def big_event(target_bytes: int = BIG_EVENT_BYTES) -> dict[str, Any]:
+    """An event of about ``target_bytes`` of JSON: the huge sample with three times its breadcrumbs and spans
+    and, on every frame, 40 local variables of 1,200 characters (a dump of records in each frame of a loop)."""
+    from sentry_issue_export.samples import load_sample
+
+    sample = load_sample("huge_event")
+    for entry in sample["event"]["entries"]:
+        data = entry.get("data")
+        if entry["type"] == "breadcrumbs":
+            data["values"] = [copy.deepcopy(item) for _ in range(3) for item in data["values"]]
+        elif entry["type"] == "spans":
+            entry["data"] = [copy.deepcopy(item) for _ in range(3) for item in data]
+    frames = [
+        frame
+        for entry in sample["event"]["entries"]
+        if entry["type"] == "exception"
+        for value in entry["data"]["values"]
+        for frame in (value.get("stacktrace") or {}).get("frames", [])
+    ]
+    size = len(json.dumps(sample))
+    record = "".join(f"{{'sku': 'SKU-{n:06d}', 'qty': {n % 17}, 'warehouse': 'eu-west-{n % 3}'}}, " for n in range(16))
+    index = 0
+    while size < target_bytes:
+        frame = frames[index % len(frames)]
+        name = f"record_{index // len(frames):02d}"
+        value = f"[{record[: 1200 - 10]}] #{index}"
+        frame.setdefault("vars", {})[name] = value
+        size += len(name) + len(value) + 8
+        index += 1
+    return sample
+
+
+@attrs.frozen
+class Scenario:
+    name: str
+    issues: int
+    limits: bool
+    target_seconds: float | None
+    target_mb: float | None
+    floor: Callable[[float], float]
+    """start seconds -> the least time this work can take."""
+
+
+def _network_floor(issues: int) -> float:
+    return LATENCY * (1 + -(-issues // CONCURRENCY))
+
+
+SCENARIOS = (
+    Scenario("100 issues", 100, False, 1.1, None, lambda start: start + _network_floor(100)),
+    Scenario("1,000 issues", 1000, False, 7.0, 100.0, lambda start: start + _network_floor(1000)),
+    Scenario("10,000 issues", 10_000, False, None, 120.0, lambda start: start + _network_floor(10_000)),
+    Scenario(
+        "100 issues, sentry.io limits",
+        100,
+        True,
+        1.1 * 100 / SENTRY_IO_LIMITS["event"],
+        None,
+        lambda start: 100 / SENTRY_IO_LIMITS["event"],
+    ),
+)
+
+
+def _print(name: str, figure: Figure, floor: float, target_s: float | None, target_mb: float | None) -> bool:
+    ok = (target_s is None or figure.seconds <= target_s) and (target_mb is None or figure.peak_mb <= target_mb)
+    targets = " and ".join(
+        part
+        for part in (f"<= {target_s:.2f} s" if target_s else "", f"<= {target_mb:.0f} MB" if target_mb else "")
+        if part
+    )
+    print(
+        f"{name:<30} {figure.seconds:7.2f} s  floor {floor:6.2f} s  ratio {figure.seconds / floor:5.2f}  "
+        f"peak RSS {figure.peak_mb:6.0f} MB  output {figure.output_bytes / 1e6:7.2f} MB  "
+        f"exit {figure.exit_code}  target {targets or '-':<22} {'ok' if ok else 'MISSED'}"
+    )
+    return ok
+
+
+def _median(runs: list[list[str]], env: dict[str, str], cwd: str) -> Figure:
+    """The run of median time, with the highest peak RSS of all runs."""
+    figures = [run_cli(args, env, cwd) for args in runs]
+    middle = sorted(figures, key=lambda figure: figure.seconds)[len(figures) // 2]
+    return attrs.evolve(middle, peak_mb=max(figure.peak_mb for figure in figures))
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown (default 3)")
+    parser.add_argument("--only", help="run only the figures whose name contains this text")
+    args = parser.parse_args(argv)
+
+    def wanted(name: str) -> bool:
+        return args.only is None or args.only in name
+
+    results: list[bool] = []
+    with tempfile.TemporaryDirectory() as home:
+        work = os.path.join(home, "work")
+        os.mkdir(work)
+        print(f"python {sys.version.split()[0]}; {LATENCY * 1000:.0f} ms per request; median of {args.runs} runs")
+        with FakeSentry() as fake:
+            ids = fake.add_synthetic_issues(max([1, *(s.issues for s in SCENARIOS if wanted(s.name))]))
+            env = _environment(home, fake)
+            common = ["--concurrency", str(CONCURRENCY), "--output-dir", work]
+            run_cli([ids[0], *common], env, work)  # warm the disk cache and byte-code
+            start = statistics.median(run_cli([ids[0], *common], env, work).seconds for _ in range(args.runs))
+            print(f"{'start (one issue, no latency)':<30} {start:7.2f} s")
+            for scenario in SCENARIOS:
+                if not wanted(scenario.name):
+                    continue
+                fake.latency = LATENCY
+                fake.rate_limits = dict(SENTRY_IO_LIMITS) if scenario.limits else {}
+                runs = 1 if scenario.issues >= 10_000 else args.runs
+                figure = _median([[*ids[: scenario.issues], *common]] * runs, env, work)
+                results.append(
+                    _print(scenario.name, figure, scenario.floor(start), scenario.target_seconds, scenario.target_mb)
+                )
+                if fake.rate_limited:
+                    print(f"{'':<30} the server answered 429 {fake.rate_limited} times")
+                fake.clear_log()
+        if wanted("20 MB event"):
+            payload = Path(home, "big_event.json")
+            sample = big_event()
+            text = json.dumps(sample)
+            payload.write_text(text)
+            started = time.perf_counter()
+            json.loads(text)
+            loads = time.perf_counter() - started
+            env = _environment(home, None)
+            figure = _median([["--from-file", str(payload), "--output-dir", work]] * args.runs, env, work)
+            name = f"the {len(text) / 1e6:.0f} MB event (--from-file)"
+            results.append(_print(name, figure, start + loads, 1.5, 120.0))
+    return 0 if all(results) else 1
