@@ -115,7 +115,8 @@ def fit_reports(
     from .exporter import render_capped
 
     ladder = answer_ladder(settings.limits)
-    fitter = _Fitter(list(reports), ladder, lambda capped: render_capped(capped, renderer, settings))
+    render = lambda capped: render_capped(capped, renderer, settings)  # noqa: E731
+    fitter = _Fitter(list(reports), ladder, render, several=len(reports) + len(unheld) > 1)
     fitted = fitter.fit(max(budget, 0))
     return attrs.evolve(fitted, omitted=fitted.omitted + tuple(unheld)) if unheld else fitted
 
@@ -159,7 +160,11 @@ class AnswerKeeper:
 class _Fitter:
     """One fitting: renders each issue at each step at most once."""
 
-    def __init__(self, reports: list[IssueReport], ladder: tuple[RenderLimits, ...], render: Any) -> None:
+    def __init__(
+        self, reports: list[IssueReport], ladder: tuple[RenderLimits, ...], render: Any, *, several: bool
+    ) -> None:
+        self.several = several
+        """Whether the export holds more than one issue (the file template then adds contents and banners)."""
         self.reports = reports
         self.ladder = ladder
         self.render = render
@@ -180,15 +185,18 @@ class _Fitter:
 
     def fit(self, budget: int) -> FittedAnswer:
         last = len(self.ladder) - 1
-        overhead = 0 if len(self.reports) == 1 else FILE_OVERHEAD + PER_ISSUE_OVERHEAD * len(self.reports)
+        # What the file template adds: a heading, then a line of contents and a banner per issue shown.
+        per_issue = PER_ISSUE_OVERHEAD if self.several else 0
+        room = budget - (FILE_OVERHEAD if self.several else 0)
         # The issues that fit at all: in the order given, while even their tightest renderings fit.
         shown: list[int] = []
-        room = budget - overhead
         for issue in range(len(self.reports)):
-            if shown and self.size(issue, last) > room:
+            need = self.size(issue, last) + per_issue
+            if shown and need > room:
                 break
             shown.append(issue)
-            room -= self.size(issue, last)
+            room -= need
+        overhead = (FILE_OVERHEAD + per_issue * len(shown)) if self.several else 0
         steps = self._steps(shown, budget - overhead)
         text = self.render([self.capped(issue, steps[issue]) for issue in shown])
         # The template's own overhead was estimated; tighten the largest issue until the whole fits.
@@ -261,8 +269,8 @@ def describe_cuts(full: IssueReport, short: IssueReport) -> list[str]:
     full_frames = [_frames(exc.stacktrace) for exc in full.event.exceptions]
     short_frames = [_frames(exc.stacktrace) for exc in short.event.exceptions]
     counted("stack frames", sum(shown for shown, _, _ in short_frames), sum(shown for shown, _, _ in full_frames))
-    if any(left_out for _, _, left_out in short_frames):
-        detailed = sum(with_details for _, with_details, _ in short_frames)
+    detailed = sum(with_details for _, with_details, _ in short_frames)
+    if any(left_out for _, _, left_out in short_frames) and detailed < sum(n for _, n, _ in full_frames):
         cuts.append(f"code and variables for {detailed:,} frames only")
     counted("breadcrumbs (newest kept)", len(short.event.breadcrumbs), len(full.event.breadcrumbs))
     spans_label = "spans (top level and slowest kept)" if limits.spans_kept == "slowest" else "spans"

@@ -29,14 +29,14 @@ class RenderLimits:
     """Threads shown; the crashed and the current one first."""
     max_value_chars: int = 2000
     """Longest single value (a variable, a header, a message) before it is cut."""
-    max_vars: int = 50
+    max_vars: int = 25
     """Variables shown per frame."""
     max_depth: int = 6
     """Deepest nesting shown inside a value."""
     collapse_runs_of: int = 3
     """A run of at least this many identical frames (same file, module, function and line: recursion) shows
     only its first and last frame and a line counting the rest."""
-    max_detail_frames: int = 250
+    max_detail_frames: int = 30
     """Frames per stack trace that keep their code context and variables: the frame closest to the error
     first, then in-app frames from the newest, then the others; the rest are one line each."""
     max_context_lines: int = 20

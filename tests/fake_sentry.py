@@ -113,7 +113,7 @@ class FakeSentry:
     index answers 404), ``index_ignores_group`` (the index lists every issue, as GlitchTip's does),
     ``redirect_to`` (answer every request with a 302 to this origin), ``oversized_bytes``, ``slow_seconds``,
     ``repeat_cursor`` (the search's next page link keeps naming the same cursor), ``max_page`` (the most items
-    a page holds; Sentry's is 100).
+    a page holds; Sentry's is 100). ``peak_in_flight`` is the most requests it answered at once.
     """
 
     def __init__(
@@ -148,6 +148,8 @@ class FakeSentry:
         self.oversized_bytes = 2 * 1024 * 1024
         self.slow_seconds = 1.0
         self.requests: list[RecordedRequest] = []
+        self.peak_in_flight = 0
+        """The most requests it was answering at once."""
 
         self._issues: dict[str, dict[str, Any]] = {}
         self._issue_org: dict[str, str] = {}
@@ -291,6 +293,7 @@ class FakeSentry:
         with self._lock:
             self.requests.append(record)
             self._in_flight[record.endpoint] = self._in_flight.get(record.endpoint, 0) + 1
+            self.peak_in_flight = max(self.peak_in_flight, sum(self._in_flight.values()))
         try:
             reply = self._reply(handler, record, api, split.query)
             record.status = reply.status if reply.mode in {"normal", "unsized"} else None

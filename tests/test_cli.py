@@ -236,3 +236,23 @@ def test_a_long_failure_list_is_counted_on_screen_and_kept_in_a_file(tmp_path: P
     [listing] = list(tmp_path.iterdir())
     assert f"No issue could be exported; the failures are listed in {listing}" in err
     assert all(f"{issue_id}: No bundled sample matches" in listing.read_text() for issue_id in ids)
+
+
+HTTPX_PROBE = """
+import importlib.util, json, sys
+import sentry_issue_export.sentry.transport
+loaded = "httpx._main" in sys.modules or "click" in sys.modules
+cli_installed = all(importlib.util.find_spec(name) for name in ("click", "rich", "pygments"))
+if cli_installed:
+    import httpx._main  # still importable on purpose afterwards
+print(json.dumps({"loaded": loaded, "cli_installed": cli_installed, "real_after": "httpx._main" in sys.modules}))
+"""
+
+
+def test_the_http_stack_loads_without_httpx_command_line_client() -> None:
+    import json
+
+    done = subprocess.run([sys.executable, "-c", HTTPX_PROBE], capture_output=True, text=True, check=True)
+    found = json.loads(done.stdout)
+    assert found["loaded"] is False
+    assert found["real_after"] is found["cli_installed"]

@@ -176,6 +176,47 @@ def test_when_the_kernel_refuses_to_link_an_unnamed_file_a_hidden_one_is_used(
     assert sorted(os.listdir(tmp_path)) == ["r.txt", "r_2.txt"]
 
 
+def document_in_pieces(write) -> None:
+    """Content written the way a streaming export writes it: many small pieces, text and bytes."""
+    for number in range(20_000):
+        write(f"line {number} é\n")
+    write(b"the end\n")
+
+
+EXPECTED_DOCUMENT = "".join(f"line {number} é\n" for number in range(20_000)) + "the end\n"
+
+
+@pytest.mark.parametrize("try_unnamed_file", [True, False])
+def test_content_written_in_pieces_arrives_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, try_unnamed_file):
+    # Where the kernel refuses to link an unnamed file, the pieces already written to it are copied to a named
+    # temporary file: the content function runs once either way.
+    monkeypatch.setattr(output, "_anonymous_files_work", try_unnamed_file)
+    calls = []
+
+    def once(write) -> None:
+        calls.append(1)
+        document_in_pieces(write)
+
+    path = write_new_file(tmp_path / "r.txt", once)
+    assert path.read_text(encoding="utf-8") == EXPECTED_DOCUMENT and calls == [1]
+    assert os.listdir(tmp_path) == ["r.txt"]
+
+
+@pytest.mark.parametrize("try_unnamed_file", [True, False])
+def test_content_that_fails_half_way_leaves_nothing_and_raises_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, try_unnamed_file
+):
+    monkeypatch.setattr(output, "_anonymous_files_work", try_unnamed_file)
+
+    def fails(write) -> None:
+        write("x" * (output.WRITE_BLOCK * 3))  # some of it reaches the disk before the failure
+        raise ValueError("the renderer broke")
+
+    with pytest.raises(ValueError, match="the renderer broke"):
+        write_new_file(tmp_path / "r.txt", fails)
+    assert list(tmp_path.iterdir()) == []
+
+
 def kernel_links_unnamed_files(directory: Path) -> bool:
     if not hasattr(os, "O_TMPFILE") or not os.path.isdir("/proc/self/fd"):
         return False

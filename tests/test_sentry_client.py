@@ -888,3 +888,46 @@ def test_a_server_forced_to_glitchtip_gets_the_legacy_routes_from_the_first_requ
         assert paths(glitchtip) == [f"/api/0/issues/{issue_id}/", f"/api/0/issues/{issue_id}/events/latest/"]
     with pytest.raises(ConfigError, match="EXPORT_SENTRY_ISSUE_SERVER must be one of sentry, glitchtip, bugsink"):
         resolve_settings(env={"EXPORT_SENTRY_ISSUE_SERVER": "gitlab"})
+
+
+# --- how many requests fly at once ------------------------------------------------------------------------------
+
+GENEROUS = {"issue": 1000, "event": 1000, "index": 1000}
+"""Rate limits no export here reaches: the server sends its headers, ConcurrentLimit among them."""
+
+
+def peak_in_flight(fake: FakeSentry, **changes: Any) -> int:
+    fake.latency = 0.05
+    ids = fake.add_synthetic_issues(80)
+    results = fetch([IssueRef(issue_id) for issue_id in ids], settings_for(fake, **changes))
+    assert all(isinstance(result, RawIssue) for result in results.values())
+    return fake.peak_in_flight
+
+
+def test_eight_requests_fly_at_once_for_a_server_that_advertises_no_limit(sentry: FakeSentry) -> None:
+    assert peak_in_flight(sentry) == 8
+
+
+def test_an_advertised_concurrency_limit_is_used_up_to_it(sentry: FakeSentry) -> None:
+    sentry.rate_limits = dict(GENEROUS)
+    sentry.concurrent_limit = 20
+    assert 8 < peak_in_flight(sentry) <= 20
+    assert sentry.rate_limited == 0
+
+
+def test_a_concurrency_given_by_the_user_is_kept_whatever_the_server_advertises(sentry: FakeSentry) -> None:
+    sentry.rate_limits = dict(GENEROUS)
+    sentry.concurrent_limit = 20
+    assert peak_in_flight(sentry, max_concurrency=3) == 3
+
+
+def test_the_issue_index_is_read_a_page_at_a_time_as_its_issues_start(sentry: FakeSentry) -> None:
+    """Events of the first page start before the last index page is asked for: no wait for the whole index."""
+    ids = sentry.add_synthetic_issues(350)
+    results = fetch([IssueRef(issue_id) for issue_id in ids], settings_for(sentry))
+    assert all(isinstance(result, RawIssue) for result in results.values())
+    order = [r.endpoint for r in sentry.requests if r.endpoint in {"index", "event"}]
+    assert order.count("index") == 4 and order.count("event") == 350
+    last_index = len(order) - 1 - order[::-1].index("index")
+    assert "event" in order[:last_index]
+    assert not any(r.endpoint == "issue" for r in sentry.requests)  # every issue came from the index

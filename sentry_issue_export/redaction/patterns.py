@@ -124,24 +124,43 @@ _AUTH_CREDENTIAL = re.compile(
     r"|(?P<basic>\b(?i:basic)\s+)(?P<basic_value>[A-Za-z0-9+/]{8,}+={0,2})(?![A-Za-z0-9+/=])"
     rf"|(?P<token>\b(?i:token)\s+)(?={_CREDENTIAL}*\d)(?={_CREDENTIAL}*[A-Za-z]){_CREDENTIAL}{{16,}}=*"
 )
-_TOKEN_PREFIXES = (
-    *("sntry", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "AKIA", "ASIA"),
-    *("npm_", "k_live_", "k_test_", "whsec_", "sk-", "AIza", "eyJ", "SG.", "pypi-", "SK", "key-"),
+# Prefixed keys of the common services: JWTs, Sentry, GitHub, GitLab, Slack, AWS, npm, Stripe (secret,
+# restricted and webhook signing keys, live and test), OpenAI and Anthropic, Google, SendGrid, PyPI, Twilio API
+# keys, Mailgun. Each is (its literal start, the rest): a pattern that starts with a literal is found by a fast
+# substring search, and one runs only on text holding its start. A JWT comes first, since its parts may hold
+# what looks like another key.
+_PREFIXED_KEYS = (
+    ("eyJ", r"[\w\-]{8,}+\.eyJ[\w\-]{8,}+\.[\w\-]*"),
+    ("sntry", r"[usai]_[A-Za-z0-9+/=_\-]{8,}"),
+    ("gh", r"[pousr]_[A-Za-z0-9]{20,}"),
+    ("github_pat_", r"\w{20,}"),
+    ("glpat-", r"[\w\-]{20,}"),
+    ("xox", r"[abeprs]-[A-Za-z0-9\-]{8,}"),
+    ("AKIA", r"[0-9A-Z]{16}"),
+    ("ASIA", r"[0-9A-Z]{16}"),
+    ("npm_", r"[A-Za-z0-9]{36,}"),
+    ("sk_", r"(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("rk_", r"(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("whsec_", r"[A-Za-z0-9+/=]{20,}"),
+    ("sk-", r"(?:proj-|ant-)?[\w\-]{20,}"),
+    ("AIza", r"[\w\-]{35}"),
+    ("SG.", r"[\w\-]{16,32}\.[\w\-]{32,64}"),
+    ("pypi-", r"AgE[\w\-]{40,}"),
+    ("SK", r"[0-9a-fA-F]{32}"),
+    ("key-", r"[0-9a-f]{32}"),
 )
-# Prefixed keys of the common services: Sentry, GitHub, GitLab, Slack, AWS, npm, Stripe (secret, restricted and
-# webhook signing keys, live and test), OpenAI and Anthropic, Google, JWTs, SendGrid, PyPI, Twilio API keys,
-# Mailgun.
-_PREFIXED_TOKEN = re.compile(
-    r"\b(?:sntry[usai]_[A-Za-z0-9+/=_\-]{8,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w\-]{20,}"
-    r"|xox[abeprs]-[A-Za-z0-9\-]{8,}|(?:AKIA|ASIA)[0-9A-Z]{16}|npm_[A-Za-z0-9]{36,}"
-    r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9+/=]{20,}"
-    r"|sk-(?:proj-|ant-)?[\w\-]{20,}|AIza[\w\-]{35}|eyJ[\w\-]{8,}+\.eyJ[\w\-]{8,}+\.[\w\-]*"
-    r"|SG\.[\w\-]{16,32}\.[\w\-]{32,64}|pypi-AgE[\w\-]{40,}|SK[0-9a-fA-F]{32}|key-[0-9a-f]{32})(?![\w\-])"
+_PREFIXED_TOKENS = tuple(
+    # The look-behind after the literal asks what \b before it would: no word character just before the key.
+    (start, re.compile(rf"{re.escape(start)}(?<!\w{re.escape(start)}){rest}(?![\w\-])"))
+    for start, rest in _PREFIXED_KEYS
 )
 # Tokens without a fixed prefix, tested separately because they need a wider scan: Discord bot tokens (three
 # dot-separated base64url parts) and Telegram bot tokens ("<bot id>:<35 characters>").
 _DISCORD_TOKEN = re.compile(r"(?<![\w\-.])[MNO][\w\-]{23,27}\.[\w\-]{6}\.[\w\-]{27,40}(?![\w\-])")
 _TELEGRAM_TOKEN = re.compile(r"(?<![\w:])\d{8,10}:[A-Za-z0-9_\-]{35}(?![\w\-])")
+# What every Telegram token has, found twenty times faster (it starts with a literal): only text holding it
+# is searched with the whole pattern, whose leading digits make it scan slowly.
+_TELEGRAM_TAIL = re.compile(r":[A-Za-z0-9_\-]{35}")
 # Slack's incoming-webhook and workflow URLs: the path after the host is the credential.
 _SLACK_WEBHOOK = re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_\-]{16,}")
 # Candidates only; the digit before the match and the Luhn check are tested in Python, which keeps the
@@ -206,13 +225,14 @@ def _redact_text(value: str, remove_pii: bool, code: bool = False) -> str:
         text = _URL_PASSWORD.sub(lambda match: f"{match[1]}{FILTERED}@", text)
     if any(word in lowered for word in _AUTH_SCHEME_WORDS):
         text = _AUTH_CREDENTIAL.sub(_hide_auth_credential, text)
-    if any(prefix in text for prefix in _TOKEN_PREFIXES):
-        text = _PREFIXED_TOKEN.sub(FILTERED, text)
+    for start, pattern in _PREFIXED_TOKENS:
+        if start in text:
+            text = pattern.sub(FILTERED, text)
     if "hooks.slack.com/" in text:
         text = _SLACK_WEBHOOK.sub(lambda match: match[1] + FILTERED, text)
     if "." in text and len(text) >= 59:
         text = _DISCORD_TOKEN.sub(FILTERED, text)
-    if ":" in text:
+    if ":" in text and _TELEGRAM_TAIL.search(text):
         text = _TELEGRAM_TOKEN.sub(FILTERED, text)
     text = _CARD_CANDIDATE.sub(_hide_card_number, text)
     is_secret_name: Callable[[str], bool] = is_sensitive_key

@@ -1,0 +1,58 @@
+"""Memory stays flat in the number of issues: the whole command, in its own process, against the fake Sentry.
+
+The figure is each process's own peak RSS (``wait4``), compared as a ratio between a small and a ten times
+larger export, so neither the machine nor the Python build decides the outcome. Before the streaming export,
+200 issues peaked at 54 MB and 2,000 at 110 MB (a ratio of 2.0); streamed, 46 MB and 49 MB (1.07).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_sentry import TOKEN, FakeSentry
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def peak_rss_mb(fake: FakeSentry, ids: list[str], home: Path) -> float:
+    out = home / "reports"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "EXPORT_SENTRY_ISSUE_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        SENTRY_URL=fake.url,
+        SENTRY_AUTH_TOKEN=TOKEN,
+        SENTRY_ORG=fake.org,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sentry_issue_export.cli", *ids, "--output-dir", str(out)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stderr is not None
+    errors = child.stderr.read().decode()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.returncode == 0, errors
+    [report] = list(out.iterdir())
+    assert report.read_text(encoding="utf-8").count("\n### Issue ") == len(ids)
+    report.unlink()
+    divisor = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss is in KiB on Linux, bytes on macOS
+    return usage.ru_maxrss / divisor
+
+
+@pytest.mark.skipif(not hasattr(os, "wait4"), reason="needs os.wait4 for a child's own peak RSS")
+def test_peak_memory_is_flat_from_200_to_2000_issues(tmp_path: Path) -> None:
+    with FakeSentry() as fake:
+        ids = fake.add_synthetic_issues(2000)
+        small = peak_rss_mb(fake, ids[:200], tmp_path)
+        large = peak_rss_mb(fake, ids, tmp_path)
+    assert large / small < 1.25, f"200 issues: {small:.0f} MB, 2,000 issues: {large:.0f} MB"
