@@ -1,7 +1,8 @@
 """The whole command as a user runs it: ``python -m benchmarks pipeline [--only NAME] [--runs N]``.
 
 Each figure is one ``export-sentry-issue`` process, from spawn to exit, against a fake Sentry on loopback
-(50 ms per request) or on a saved payload, with its wall time and its own peak RSS (``wait4``), beside a floor:
+(50 ms per request) or on a saved payload, with its wall time and its own peak RSS (``wait4``, from a small
+launcher so that the benchmark's own memory is not counted in), beside a floor:
 
 - start: the same command exporting one issue with no latency (interpreter, imports, one round trip); the
   floor of every other figure includes it;
@@ -31,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from tests.child_rss import run_measured
 from tests.fake_sentry import SENTRY_IO_LIMITS, TOKEN, FakeSentry
 
 LATENCY = 0.05
@@ -49,26 +51,16 @@ class Figure:
 def run_cli(args: list[str], env: dict[str, str], cwd: str) -> Figure:
     """One CLI process: wall time, peak RSS of that process alone, and the size of the report it wrote."""
     before = set(os.listdir(cwd))
-    started = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "sentry_issue_export.cli", *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    finished = run_measured(
+        [sys.executable, "-m", "sentry_issue_export.cli", *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL
     )
-    assert child.stderr is not None
-    errors = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode not in (0, 1):
-        raise RuntimeError(f"export-sentry-issue exited {child.returncode}: {errors.decode()[-2000:]}")
+    if finished.returncode not in (0, 1):
+        raise RuntimeError(f"export-sentry-issue exited {finished.returncode}: {finished.stderr.decode()[-2000:]}")
     written = [Path(cwd, name) for name in set(os.listdir(cwd)) - before]
     size = sum(path.stat().st_size for path in written)
     for path in written:
         path.unlink()
-    return Figure(seconds, usage.ru_maxrss / 1024, size, child.returncode)
+    return Figure(finished.seconds, finished.peak_mb, size, finished.returncode)
 
 
 def _environment(home: str, fake: FakeSentry | None) -> dict[str, str]:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 from ..errors import ConfigError, InvalidResponseError
 from ._httpx import httpx
 from .answers import Answer, AnswerJudge, Meaning, describe_broken_connection
+from .network import use_asyncio_sockets
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class ApiTransport:
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
             verify=self.origin.startswith("https:"),  # no SSL context to build for a plain-HTTP server
         )
+        use_asyncio_sockets(self._http)
 
     def __repr__(self) -> str:
         token = "set" if self._token else "none"

@@ -127,8 +127,8 @@ def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError |
 async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Settings) -> AsyncIterator[Result]:
     """Fetch every reference concurrently; issue metadata through the issue index where several share an org.
 
-    The index is read a page (100 issues) at a time, each page when the first of its issues is started, so
-    events start flowing after the first page rather than after the whole index.
+    The index is read a page (100 issues) at a time, each page with the first issue of the page before it, so
+    events start flowing after the first page rather than after the whole index, and never wait for the next.
     """
     from ..sentry.client import INDEX_PAGE_SIZE
 
@@ -148,12 +148,16 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
             page_of.update(dict.fromkeys(((org, i) for i in pages[(org, start)]), (org, start)))
     batches: dict[tuple[str, int], asyncio.Future[dict[str, dict[str, Any]]]] = {}
 
+    def start(page: tuple[str, int]) -> None:
+        if page not in batches and page in pages:
+            batches[page] = asyncio.ensure_future(_issues_from_index(client, page[0], pages.pop(page)))
+
     def batch_for(ref: IssueRef, org: str | None) -> asyncio.Future[dict[str, dict[str, Any]]] | None:
         page = page_of.get((org, ref.issue_id)) if org else None
         if page is None:
             return None
-        if page not in batches:
-            batches[page] = asyncio.ensure_future(_issues_from_index(client, page[0], pages.pop(page)))
+        start(page)
+        start((page[0], page[1] + INDEX_PAGE_SIZE))  # read ahead: the next page is in hand before it is needed
         return batches[page]
 
     jobs = (_fetch_one(client, ref, org, batch_for(ref, org)) for ref in refs for org in [ref.org or settings.org])

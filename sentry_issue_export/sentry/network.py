@@ -1,0 +1,230 @@
+"""Sockets for httpcore straight on asyncio, without anyio in between.
+
+httpcore reaches asyncio through anyio, which costs about a millisecond of CPU per request: a cancel scope
+for every read and write, and a dictionary of socket attributes built each time the pool asks whether an
+idle connection was closed by the server. A large export is bound by that CPU, so the API transport gives
+its connection pool this backend instead: reads wait on a protocol's buffer, a timeout is armed only when a
+read has to wait, and "closed by the server" is a flag the protocol already holds.
+
+Only the direct connections are switched; a proxy from the environment keeps httpx's own transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+from ._httpx import httpx
+
+READ_BUFFER_HIGH = 1024 * 1024
+"""Bytes held unread before the socket is no longer read, so a slow reader does not buffer a whole body."""
+
+
+_TRANSPORT_INFO = {"ssl_object": "ssl_object", "client_addr": "sockname", "server_addr": "peername", "socket": "socket"}
+"""httpcore's names for what it asks of a stream -> asyncio's names for the same."""
+
+
+class _BufferingProtocol(asyncio.Protocol):
+    """Collects what the socket delivers, and wakes the one reader waiting for it."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.closed = False
+        self.error: BaseException | None = None
+        self.transport: asyncio.Transport | None = None
+        self._reader: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > READ_BUFFER_HIGH and self.transport is not None and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        self._wake()
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.error = exc
+        self._wake()
+        self._release_writer()
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._release_writer()
+
+    def take(self, max_bytes: int) -> bytes:
+        data = bytes(self.buffer[:max_bytes])
+        del self.buffer[:max_bytes]
+        if self._reading_paused and len(self.buffer) <= READ_BUFFER_HIGH // 2 and self.transport is not None:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        return data
+
+    async def wait_for_data(self) -> None:
+        self._reader = asyncio.get_running_loop().create_future()
+        try:
+            await self._reader
+        finally:
+            self._reader = None
+
+    @property
+    def must_drain(self) -> bool:
+        return self._writing_paused and not self.closed
+
+    async def wait_for_drain(self) -> None:
+        self._drained = asyncio.get_running_loop().create_future()
+        try:
+            await self._drained
+        finally:
+            self._drained = None
+
+    def _wake(self) -> None:
+        if self._reader is not None and not self._reader.done():
+            self._reader.set_result(None)
+
+    def _release_writer(self) -> None:
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """One connection, plain or TLS, as httpcore wants it."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: _BufferingProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        protocol = self._protocol
+        if not protocol.buffer and not protocol.closed:
+            try:
+                async with asyncio.timeout(timeout):
+                    await protocol.wait_for_data()
+            except TimeoutError:
+                raise httpcore.ReadTimeout(f"no data from the server in {timeout} s") from None
+        if protocol.buffer:
+            return protocol.take(max_bytes)
+        if protocol.error is not None:
+            raise httpcore.ReadError(str(protocol.error) or type(protocol.error).__name__)
+        return b""
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        if not buffer:
+            return
+        if self._transport.is_closing() or self._protocol.closed:
+            raise httpcore.WriteError("the connection was closed")
+        self._transport.write(buffer)
+        if not self._protocol.must_drain:  # a request fits the socket's buffer: nothing to wait for
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self._protocol.wait_for_drain()
+        except TimeoutError:
+            raise httpcore.WriteTimeout(f"could not send to the server in {timeout} s") from None
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    self._transport, self._protocol, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError:
+            self._transport.close()
+            raise httpcore.ConnectTimeout(f"the TLS handshake took longer than {timeout} s") from None
+        except (OSError, ssl.SSLError) as exc:
+            self._transport.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        if transport is None:  # the connection closed during the handshake
+            raise httpcore.ConnectError("the server closed the connection during the TLS handshake")
+        return AsyncioStream(transport, self._protocol)
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # for an idle connection: the server closed it, or sent something unasked
+            return self._protocol.closed or bool(self._protocol.buffer)
+        if info not in _TRANSPORT_INFO or self._transport.is_closing():  # a closed TLS transport has no info
+            return None
+        return self._transport.get_extra_info(_TRANSPORT_INFO[info])
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_connection(
+                    _BufferingProtocol, host, port, local_addr=(local_address, 0) if local_address else None
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"could not connect within {timeout} s") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _stream(transport, protocol, socket_options)
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport, protocol = await loop.create_unix_connection(_BufferingProtocol, path)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"could not connect within {timeout} s") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        return _stream(transport, protocol, socket_options)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _stream(
+    transport: asyncio.Transport, protocol: _BufferingProtocol, socket_options: Iterable[Any] | None
+) -> AsyncioStream:
+    sock = transport.get_extra_info("socket")
+    for option in socket_options or ():
+        sock.setsockopt(*option)
+    return AsyncioStream(transport, protocol)
+
+
+def use_asyncio_sockets(client: httpx.AsyncClient) -> bool:
+    """Give ``client``'s direct connection pool the asyncio backend; False when it has no such pool (a
+    transport passed in by a test, or an httpcore whose pool no longer keeps its backend where it did)."""
+    pool = getattr(getattr(client, "_transport", None), "_pool", None)
+    if type(pool) is not httpcore.AsyncConnectionPool or not hasattr(pool, "_network_backend"):
+        return False
+    pool._network_backend = AsyncioBackend()
+    return True
