@@ -148,7 +148,7 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
             page_of.update(dict.fromkeys(((org, i) for i in pages[(org, start)]), (org, start)))
     batches: dict[tuple[str, int], asyncio.Future[dict[str, dict[str, Any]]]] = {}
 
-    def start(page: tuple[str, int]) -> None:
+    def read_page(page: tuple[str, int]) -> None:
         if page not in batches and page in pages:
             batches[page] = asyncio.ensure_future(_issues_from_index(client, page[0], pages.pop(page)))
 
@@ -156,8 +156,8 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
         page = page_of.get((org, ref.issue_id)) if org else None
         if page is None:
             return None
-        start(page)
-        start((page[0], page[1] + INDEX_PAGE_SIZE))  # read ahead: the next page is in hand before it is needed
+        read_page(page)
+        read_page((page[0], page[1] + INDEX_PAGE_SIZE))  # read ahead: the next page is in hand before it is needed
         return batches[page]
 
     jobs = (_fetch_one(client, ref, org, batch_for(ref, org)) for ref in refs for org in [ref.org or settings.org])
