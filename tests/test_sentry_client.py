@@ -931,3 +931,18 @@ def test_the_issue_index_is_read_a_page_at_a_time_as_its_issues_start(sentry: Fa
     last_index = len(order) - 1 - order[::-1].index("index")
     assert "event" in order[:last_index]
     assert not any(r.endpoint == "issue" for r in sentry.requests)  # every issue came from the index
+
+
+def test_the_next_index_page_is_read_before_its_issues_need_it(sentry: FakeSentry) -> None:
+    """Each page's index request starts before the last event of the page before it: no stall between pages."""
+    sentry.latency = 0.01
+    ids = sentry.add_synthetic_issues(300)
+    results = fetch([IssueRef(issue_id) for issue_id in ids], settings_for(sentry))
+    assert all(isinstance(result, RawIssue) for result in results.values())
+    by_group = {r.query["group"][0]: r.started for r in sentry.requests if r.endpoint == "index"}
+    event_started = {
+        r.path.split("/issues/")[1].split("/")[0]: r.started for r in sentry.requests if r.endpoint == "event"
+    }
+    for page in (1, 2):
+        last_event_before = max(event_started[issue_id] for issue_id in ids[(page - 1) * 100 : page * 100])
+        assert by_group[ids[page * 100]] < last_event_before, f"index page {page + 1} waited for page {page}"
