@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import getpass
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
@@ -333,5 +334,23 @@ class _ProgressBar:
             self.stream.flush()
 
 
+def run() -> NoReturn:
+    """The console command: :func:`main`, then a quick exit.
+
+    A normal exit tears down every imported module one by one, about 0.15 s on a slow machine, which a
+    finished command does not need: its files are closed and renamed by then. Exit handlers (logging's among
+    them, and any a plugin registered) still run and the standard streams are flushed; only the teardown is
+    skipped. ``main`` itself returns, for tests and callers that embed the command.
+    """
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach the reader
+            code = code or 120  # what Python itself exits with when it cannot flush
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -250,9 +252,33 @@ print(json.dumps({"loaded": loaded, "cli_installed": cli_installed, "real_after"
 
 
 def test_the_http_stack_loads_without_httpx_command_line_client() -> None:
-    import json
-
     done = subprocess.run([sys.executable, "-c", HTTPX_PROBE], capture_output=True, text=True, check=True)
     found = json.loads(done.stdout)
     assert found["loaded"] is False
     assert found["real_after"] is found["cli_installed"]
+
+
+RUN_WITH_EXIT_HANDLER = """
+import atexit, sys
+atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+from sentry_issue_export.cli import run
+sys.argv[0] = "export-sentry-issue"
+run()
+"""
+
+
+def test_the_console_command_exits_quickly_with_every_byte_written_and_its_exit_code(tmp_path: Path) -> None:
+    """``run`` skips the interpreter's teardown: the report on stdout still arrives whole, exit handlers run,
+    and the exit code is main's."""
+    env = {**os.environ, "EXPORT_SENTRY_ISSUE_OUTPUT_DIR": str(tmp_path)}
+    command = [sys.executable, "-c", RUN_WITH_EXIT_HANDLER, "--demo", "--format", "json", "--output", "-"]
+    done = subprocess.run(command, capture_output=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "exit handler ran" in done.stderr.decode()
+    printed = json.loads(done.stdout)  # the whole document, or this fails
+    assert len(printed["reports"]) > 1
+
+    failing = subprocess.run([*command[:3], "--demo", "no-such-sample-42"], capture_output=True, env=env, cwd=tmp_path)
+    assert failing.returncode == 1
+    assert b"no-such-sample-42" in failing.stderr
+    assert main(["--demo", "--output-dir", str(tmp_path)]) == 0  # main itself still returns
