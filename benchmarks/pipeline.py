@@ -21,7 +21,6 @@ import argparse
 import copy
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,15 +62,37 @@ def run_cli(args: list[str], env: dict[str, str], cwd: str) -> Figure:
     return Figure(finished.seconds, finished.peak_mb, size, finished.returncode)
 
 
-def _environment(home: str, fake: FakeSentry | None) -> dict[str, str]:
-    repo_root = str(Path(__file__).resolve().parent.parent)
+@attrs.frozen
+class Code:
+    """The checkout whose command is measured: this one, or another given with ``--compare``."""
+
+    label: str
+    root: str
+
+    @property
+    def common(self) -> list[str]:
+        # A checkout from before --concurrency existed sent eight requests at a time: the same number.
+        cli = Path(self.root, "sentry_issue_export", "cli.py").read_text(encoding="utf-8")
+        return ["--concurrency", str(CONCURRENCY)] if "--concurrency" in cli else []
+
+
+def _revision(root: str) -> str:
+    """The commit a checkout is at, or its path when it is no git checkout."""
+    done = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else root
+
+
+HERE = Code("this checkout", str(Path(__file__).resolve().parent.parent))
+
+
+def _environment(home: str, fake: FakeSentry | None, code: Code = HERE) -> dict[str, str]:
     skipped = ("SENTRY_", "EXPORT_SENTRY_ISSUE_", "PYTHONDONTWRITEBYTECODE")  # byte-code is used, as once installed
     env = {key: value for key, value in os.environ.items() if not key.startswith(skipped)}
     env.update(
         HOME=home,
         XDG_CONFIG_HOME=os.path.join(home, ".config"),
         XDG_CACHE_HOME=os.path.join(home, ".cache"),
-        PYTHONPATH=os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [code.root, os.environ.get("PYTHONPATH")])),
     )
     if fake is not None:
         env.update(SENTRY_URL=fake.url, SENTRY_AUTH_TOKEN=TOKEN, SENTRY_ORG=fake.org)
@@ -140,62 +161,95 @@ SCENARIOS = (
 )
 
 
-def _print(name: str, figure: Figure, floor: float, target_s: float | None, target_mb: float | None) -> bool:
+def _print(
+    name: str, figure: Figure, floor: float, target_s: float | None, target_mb: float | None, *, judged: bool = True
+) -> bool:
     ok = (target_s is None or figure.seconds <= target_s) and (target_mb is None or figure.peak_mb <= target_mb)
     targets = " and ".join(
         part
         for part in (f"<= {target_s:.2f} s" if target_s else "", f"<= {target_mb:.0f} MB" if target_mb else "")
         if part
     )
+    verdict = ("ok" if ok else "MISSED") if judged else ""
     print(
         f"{name:<30} {figure.seconds:7.2f} s  floor {floor:6.2f} s  ratio {figure.seconds / floor:5.2f}  "
         f"peak RSS {figure.peak_mb:6.0f} MB  output {figure.output_bytes / 1e6:7.2f} MB  "
-        f"exit {figure.exit_code}  target {targets or '-':<22} {'ok' if ok else 'MISSED'}"
+        f"exit {figure.exit_code}  target {(targets or '-') if judged else '':<22} {verdict}"
     )
-    return ok
+    return ok or not judged
 
 
-def _median(runs: list[list[str]], env: dict[str, str], cwd: str) -> Figure:
-    """The run of median time, with the highest peak RSS of all runs."""
-    figures = [run_cli(args, env, cwd) for args in runs]
-    middle = sorted(figures, key=lambda figure: figure.seconds)[len(figures) // 2]
-    return attrs.evolve(middle, peak_mb=max(figure.peak_mb for figure in figures))
+def _medians(
+    runs: int, command: Callable[[Code], list[str]], codes: list[Code], home: str, fake: FakeSentry | None, cwd: str
+) -> dict[Code, Figure]:
+    """Per checkout, the run of median time with the highest peak RSS of all its runs; the checkouts take turns,
+    run by run, so a slow spell of the machine falls on both."""
+    figures: dict[Code, list[Figure]] = {code: [] for code in codes}
+    for _ in range(runs):
+        for code in codes:
+            figures[code].append(run_cli(command(code), _environment(home, fake, code), cwd))
+    medians = {}
+    for code, each in figures.items():
+        middle = sorted(each, key=lambda figure: figure.seconds)[len(each) // 2]
+        medians[code] = attrs.evolve(middle, peak_mb=max(figure.peak_mb for figure in each))
+    return medians
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is shown (default 3)")
     parser.add_argument("--only", help="run only the figures whose name contains this text")
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="also measure the command of another checkout (a worktree of an older commit), run for run in turn "
+        "with this one, for a before/after table from one run",
+    )
     args = parser.parse_args(argv)
+    codes = [HERE] + (
+        [Code(f"before ({_revision(args.compare)})", str(Path(args.compare).resolve()))] if args.compare else []
+    )
 
     def wanted(name: str) -> bool:
         return args.only is None or args.only in name
 
+    def show(name: str, figures: dict[Code, Figure], floors: dict[Code, float], *targets: float | None) -> None:
+        for code in codes:
+            label = name if code is HERE else f"  {code.label}"[:30]
+            results.append(_print(label, figures[code], floors[code], *targets, judged=code is HERE))
+
     results: list[bool] = []
+    starts: dict[Code, float] = {}
     with tempfile.TemporaryDirectory() as home:
         work = os.path.join(home, "work")
         os.mkdir(work)
         print(f"python {sys.version.split()[0]}; {LATENCY * 1000:.0f} ms per request; median of {args.runs} runs")
         with FakeSentry() as fake:
             ids = fake.add_synthetic_issues(max([1, *(s.issues for s in SCENARIOS if wanted(s.name))]))
-            env = _environment(home, fake)
-            common = ["--concurrency", str(CONCURRENCY), "--output-dir", work]
-            run_cli([ids[0], *common], env, work)  # warm the disk cache and byte-code
-            start = statistics.median(run_cli([ids[0], *common], env, work).seconds for _ in range(args.runs))
-            print(f"{'start (one issue, no latency)':<30} {start:7.2f} s")
+
+            def export(count: int) -> Callable[[Code], list[str]]:
+                return lambda code: [*ids[:count], *code.common, "--output-dir", work]
+
+            _medians(1, export(1), codes, home, fake, work)  # warm the disk cache and byte-code
+            starts = {
+                code: figure.seconds for code, figure in _medians(args.runs, export(1), codes, home, fake, work).items()
+            }
+            for code in codes:
+                label = "start (one issue, no latency)" if code is HERE else f"  {code.label}"
+                print(f"{label[:30]:<30} {starts[code]:7.2f} s")
             for scenario in SCENARIOS:
                 if not wanted(scenario.name):
                     continue
                 fake.latency = LATENCY
                 fake.rate_limits = dict(SENTRY_IO_LIMITS) if scenario.limits else {}
                 runs = 1 if scenario.issues >= 10_000 else args.runs
-                figure = _median([[*ids[: scenario.issues], *common]] * runs, env, work)
-                results.append(
-                    _print(scenario.name, figure, scenario.floor(start), scenario.target_seconds, scenario.target_mb)
-                )
+                figures = _medians(runs, export(scenario.issues), codes, home, fake, work)
+                floors = {code: scenario.floor(starts[code]) for code in codes}
+                show(scenario.name, figures, floors, scenario.target_seconds, scenario.target_mb)
                 if fake.rate_limited:
                     print(f"{'':<30} the server answered 429 {fake.rate_limited} times")
                 fake.clear_log()
+                fake.latency = 0.0
         if wanted("20 MB event"):
             payload = Path(home, "big_event.json")
             sample = big_event()
@@ -204,8 +258,9 @@ def main(argv: list[str]) -> int:
             started = time.perf_counter()
             json.loads(text)
             loads = time.perf_counter() - started
-            env = _environment(home, None)
-            figure = _median([["--from-file", str(payload), "--output-dir", work]] * args.runs, env, work)
+            figures = _medians(
+                args.runs, lambda code: ["--from-file", str(payload), "--output-dir", work], codes, home, None, work
+            )
             name = f"the {len(text) / 1e6:.0f} MB event (--from-file)"
-            results.append(_print(name, figure, start + loads, 1.5, 120.0))
+            show(name, figures, {code: starts.get(code, 0.0) + loads for code in codes}, 1.5, 120.0)
     return 0 if all(results) else 1
