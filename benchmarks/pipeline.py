@@ -31,8 +31,8 @@ from typing import Any
 
 import attrs
 
-from tests.child_rss import run_measured
-from tests.fake_sentry import SENTRY_IO_LIMITS, TOKEN, FakeSentry
+from tests.child_process import REPO_ROOT, command_environment, run_measured
+from tests.fake_sentry import SENTRY_IO_LIMITS, FakeSentry
 
 LATENCY = 0.05
 CONCURRENCY = 8
@@ -82,21 +82,7 @@ def _revision(root: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else root
 
 
-HERE = Code("this checkout", str(Path(__file__).resolve().parent.parent))
-
-
-def _environment(home: str, fake: FakeSentry | None, code: Code = HERE) -> dict[str, str]:
-    skipped = ("SENTRY_", "EXPORT_SENTRY_ISSUE_", "PYTHONDONTWRITEBYTECODE")  # byte-code is used, as once installed
-    env = {key: value for key, value in os.environ.items() if not key.startswith(skipped)}
-    env.update(
-        HOME=home,
-        XDG_CONFIG_HOME=os.path.join(home, ".config"),
-        XDG_CACHE_HOME=os.path.join(home, ".cache"),
-        PYTHONPATH=os.pathsep.join(filter(None, [code.root, os.environ.get("PYTHONPATH")])),
-    )
-    if fake is not None:
-        env.update(SENTRY_URL=fake.url, SENTRY_AUTH_TOKEN=TOKEN, SENTRY_ORG=fake.org)
-    return env
+HERE = Code("this checkout", REPO_ROOT)
 
 
 def big_event(target_bytes: int = BIG_EVENT_BYTES) -> dict[str, Any]:
@@ -187,7 +173,7 @@ def _medians(
     figures: dict[Code, list[Figure]] = {code: [] for code in codes}
     for _ in range(runs):
         for code in codes:
-            figures[code].append(run_cli(command(code), _environment(home, fake, code), cwd))
+            figures[code].append(run_cli(command(code), command_environment(home, fake, root=code.root), cwd))
     medians = {}
     for code, each in figures.items():
         middle = sorted(each, key=lambda figure: figure.seconds)[len(each) // 2]

@@ -12,8 +12,8 @@ import pytest
 
 from sentry_issue_export.renderers import template_cache
 from sentry_issue_export.renderers.template_cache import bytecode_cache, cache_directory
+from tests.child_process import command_environment
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 RENDER = """
 import sys
 from sentry_issue_export import Settings, export_issues_sync
@@ -24,13 +24,7 @@ sys.stdout.write(result.text)
 
 def render_in_a_new_process(home: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """A fresh interpreter, so its templates come from the cache on disk or are compiled, never from memory."""
-    environment = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_CACHE_HOME": str(home / ".cache"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-        **env,
-    }
+    environment = {**command_environment(home), **env}
     return subprocess.run([sys.executable, "-c", RENDER], env=environment, capture_output=True, text=True)
 
 

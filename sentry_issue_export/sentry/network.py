@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import httpcore
@@ -182,38 +182,33 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(
-                    _BufferingProtocol, host, port, local_addr=(local_address, 0) if local_address else None
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"could not connect within {timeout} s") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return _stream(transport, protocol, socket_options)
+        local = (local_address, 0) if local_address else None
+        opening = asyncio.get_running_loop().create_connection(_BufferingProtocol, host, port, local_addr=local)
+        return await _connect(opening, timeout, socket_options)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(_BufferingProtocol, path)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"could not connect within {timeout} s") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        return _stream(transport, protocol, socket_options)
+        opening = asyncio.get_running_loop().create_unix_connection(_BufferingProtocol, path)
+        return await _connect(opening, timeout, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-def _stream(
-    transport: asyncio.Transport, protocol: _BufferingProtocol, socket_options: Iterable[Any] | None
+async def _connect(
+    opening: Coroutine[Any, Any, tuple[asyncio.Transport, _BufferingProtocol]],
+    timeout: float | None,
+    socket_options: Iterable[Any] | None,
 ) -> AsyncioStream:
+    """The stream once ``opening`` connects within ``timeout``, its socket options set; httpcore's errors else."""
+    try:
+        async with asyncio.timeout(timeout):
+            transport, protocol = await opening
+    except TimeoutError:
+        raise httpcore.ConnectTimeout(f"could not connect within {timeout} s") from None
+    except OSError as exc:
+        raise httpcore.ConnectError(str(exc)) from exc
     sock = transport.get_extra_info("socket")
     for option in socket_options or ():
         sock.setsockopt(*option)

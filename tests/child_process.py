@@ -1,4 +1,4 @@
-"""A command's own peak RSS, measured from a small launcher.
+"""The export command as a child process: in an environment of its own, and with its own peak RSS.
 
 Linux counts into a child's ``ru_maxrss`` the memory image it had before ``exec``, which is its parent's, so a
 command spawned straight from a large process (pytest late in a run, a fake server holding 10,000 issues)
@@ -12,9 +12,35 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from tests.fake_sentry import FakeSentry
+
+REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+def command_environment(home: str | Path, fake: FakeSentry | None = None, *, root: str = REPO_ROOT) -> dict[str, str]:
+    """This process's environment for a command run as a user would: its own home, config and cache under
+    ``home``, the checkout at ``root`` first on the path, no Sentry or export setting inherited, byte-code
+    written as once installed; and, given a fake Sentry, its address, organisation and token."""
+    from tests.fake_sentry import TOKEN
+
+    skipped = ("SENTRY_", "EXPORT_SENTRY_ISSUE_", "PYTHONDONTWRITEBYTECODE")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(skipped)}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=os.path.join(home, ".config"),
+        XDG_CACHE_HOME=os.path.join(home, ".cache"),
+        PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+    )
+    if fake is not None:
+        env.update(SENTRY_URL=fake.url, SENTRY_AUTH_TOKEN=TOKEN, SENTRY_ORG=fake.org)
+    return env
+
 
 _LAUNCHER = """
 import os, subprocess, sys, time
