@@ -1,16 +1,26 @@
-"""Reports that fit a character budget: what an assistant reads, while the file keeps everything.
+"""Answers that fit a character budget: what an assistant reads, while the file keeps everything.
 
 An assistant reads the tool's answer, not the file, and its client bounds that answer (Claude Code warns past
-10,000 tokens). So the answer must fit a budget, by default 32,000 characters (about 10,000 tokens), and still
-show every issue's header and every non-empty section. Cutting the text at a count would drop whole sections;
-instead each issue is rendered with ever tighter limits, one step of :data:`ANSWER_LADDER` at a time, until it
-fits: library frames on one line, code and variables for the frames nearest the error only, shorter values,
-the newest breadcrumbs, the slowest spans, the crashed thread. Every cut is announced where it happens.
+10,000 tokens). So an answer must fit a budget, by default 32,000 characters (about 10,000 tokens), and still
+say what matters most. It is built in this order, each part only when the ones before it fit:
 
-In a batch, each issue gets a fair share (max-min fairness): issues that need less than an equal share keep
-their whole rendering, and what they leave goes to the larger ones. When even the tightest step cannot fit
-every issue (hundreds of them), the first issues in the order given are shown and the rest are only listed.
-Everything here is deterministic: the same reports and budget give the same answer.
+1. the caller's head (what was exported, failures, where the file is);
+2. one headline line per issue (id, level, events, users, last seen, the last day's trend, title), so a
+   search for 30 issues shows all 30 before any detail; when even these do not fit, as many as fit and a
+   count of the rest;
+3. the issues in detail, in the order given, each with every non-empty section. Cutting the text at a count
+   would drop whole sections; instead each issue is rendered with ever tighter limits, one step of
+   :data:`ANSWER_LADDER` at a time: library frames on one line, code and variables for the frames nearest
+   the error only, shorter values, the newest breadcrumbs, the slowest spans. What an issue says across all
+   its events (trend, tag shares, releases, activity) is cut last. Every cut is announced where it happens.
+
+Sizes are counted in UTF-16 code units, as the JavaScript clients that enforce these limits count them (an
+emoji is two). Every rendering is measured once; the answer is put together from those measurements, so it
+fits by construction rather than by trying and trimming. In a batch each issue gets a fair share (max-min
+fairness) of the room its tightest rendering leaves. Everything here is deterministic.
+
+The exporter knows nothing of this: a front end passes :meth:`AnswerKeeper.offer` as the export's
+``on_report``, so only the reports an answer could show are kept while thousands stream past.
 """
 
 from __future__ import annotations
@@ -22,10 +32,12 @@ import attrs
 
 from .hookspecs import Renderer
 from .models import IssueReport, IssueSummary, apply_limits
+from .renderers.overview import headline
+from .rendering import render_part
 from .settings import RenderLimits, Settings
 
 DEFAULT_BUDGET = 32_000
-"""Characters of report an answer may hold by default: about 10,000 tokens."""
+"""Characters (UTF-16 units) an answer may hold by default: about 10,000 tokens."""
 
 ANSWER_LADDER: tuple[dict[str, Any], ...] = (
     {},
@@ -35,14 +47,14 @@ ANSWER_LADDER: tuple[dict[str, Any], ...] = (
     {"max_value_chars": 500, "max_depth": 4, "max_vars": 20},
     {"max_frames": 30, "max_detail_frames": 5},
     {"max_breadcrumbs": 20, "max_spans": 20, "max_threads": 1},
-    {"max_value_chars": 300},
+    {"max_value_chars": 300, "max_activity": 10, "max_recent_events": 5},
     {"max_frames": 16, "max_detail_frames": 3, "max_context_lines": 2, "max_vars": 10},
     {"max_breadcrumbs": 10, "max_spans": 10},
-    {"max_value_chars": 200, "max_depth": 3},
+    {"max_value_chars": 200, "max_depth": 3, "max_tag_values": 5},
     {"max_fields": 50},
     {"max_frames": 8, "max_detail_frames": 1, "max_context_lines": 1, "max_vars": 5},
-    {"max_value_chars": 120},
-    {"max_breadcrumbs": 5, "max_spans": 5, "max_fields": 20},
+    {"max_value_chars": 120, "max_activity": 5, "max_recent_events": 3},
+    {"max_breadcrumbs": 5, "max_spans": 5, "max_fields": 20, "max_tag_values": 3},
     {"max_value_chars": 80, "max_depth": 2, "max_fields": 10},
     {
         "rule_width": 20,
@@ -54,18 +66,35 @@ ANSWER_LADDER: tuple[dict[str, Any], ...] = (
         "max_spans": 3,
         "max_fields": 5,
         "max_depth": 1,
+        "max_activity": 3,
+        "max_tag_keys": 8,
     },
-    {"max_frames": 3, "max_vars": 2, "max_value_chars": 40, "max_breadcrumbs": 2, "max_spans": 2, "max_fields": 2},
+    {
+        "max_frames": 3,
+        "max_vars": 2,
+        "max_value_chars": 40,
+        "max_breadcrumbs": 2,
+        "max_spans": 2,
+        "max_fields": 2,
+        "max_tag_values": 2,
+        "max_recent_events": 2,
+    },
 )
 """The steps, each tightening the one before (and never looser than the file's limits). Step 0 is the file's
 own rendering. The bulk goes first (library frames, code and variables of distant frames, old breadcrumbs,
-fast spans, long values); the short lists that say most per character (tags, contexts, user) are cut last.
-The last step still shows, for every non-empty section, its first items: the frame closest to the error with
-its line and a few variables, the newest breadcrumbs, two of every list."""
+fast spans, long values); what the issue says across all its events (trend, tag shares, releases, activity,
+recent events) and the short lists that say most per character (tags, contexts, user) are cut last. The last
+step still shows, for every non-empty section, its first items: the frame closest to the error with its line
+and a few variables, the newest breadcrumbs, two of every list."""
 
-FILE_OVERHEAD = 200
-"""Characters reserved for what the file template adds around several issues (contents, banners)."""
-PER_ISSUE_OVERHEAD = 150
+CONTENT_HEADING = "=== Issue Content ==="
+PART_SEPARATOR = "\n"
+"""Between two issues' parts, each of which ends its last line: a blank line."""
+
+
+def size(text: str) -> int:
+    """How long ``text`` is for a client that counts UTF-16 code units (JavaScript's ``length``)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
 def answer_ladder(file_limits: RenderLimits) -> tuple[RenderLimits, ...]:
@@ -88,53 +117,117 @@ def answer_ladder(file_limits: RenderLimits) -> tuple[RenderLimits, ...]:
 
 @attrs.frozen
 class FittedAnswer:
-    """The reports as they fit the budget.
+    """An answer and how much of the export it shows.
 
-    ``content`` is the rendered text; ``shortened`` has one line per issue that was shortened, saying what was
-    cut; ``omitted`` are the issues left out of ``content`` entirely (only listed), for a budget that cannot
-    hold them all.
+    ``text`` holds the head, then ``listed`` headline lines (of ``total`` issues), then ``detailed`` issues
+    in detail; ``shortened`` has one line per detailed issue that the answer shows less of than the file.
     """
 
-    content: str
+    text: str
+    total: int
+    listed: int
+    detailed: int
     shortened: tuple[str, ...] = ()
-    omitted: tuple[IssueSummary, ...] = ()
 
 
-def fit_reports(
+def fit_answer(
+    head: str,
+    summaries: Sequence[IssueSummary],
     reports: Sequence[IssueReport],
     renderer: Renderer,
     settings: Settings,
     budget: int = DEFAULT_BUDGET,
     *,
-    unheld: Sequence[IssueSummary] = (),
+    where: str = "the saved report",
 ) -> FittedAnswer:
-    """Render ``reports`` in ``renderer``'s format within ``budget`` characters, shrinking by the ladder.
+    """The answer to an export of ``summaries`` (every exported issue, in order) within ``budget`` units.
 
-    ``unheld`` are the issues after ``reports`` whose reports were not kept (see :class:`AnswerKeeper`): they
-    are listed as omitted."""
-    from .exporter import render_capped
+    ``reports`` are the full reports of the first issues (a prefix of ``summaries``: the ones an
+    :class:`AnswerKeeper` kept, or all of them); only those can be shown in detail. ``where`` names the file
+    that has everything, for the lines that say what the answer leaves out.
+    """
+    budget = max(budget, 0)
+    pieces = [head] if head else []
+    used = size(head)
+    several = len(summaries) > 1
+    listed = len(summaries)
+    if several:
+        listed, lines = _headlines(summaries, budget - used - 2 * len(pieces))
+        pieces.append("\n".join(lines))
+        used += size(pieces[-1]) + (2 if len(pieces) > 1 else 0)
+    if listed < len(summaries) or not reports:
+        return FittedAnswer("\n\n".join(pieces), len(summaries), listed, 0)
 
-    ladder = answer_ladder(settings.limits)
-    render = lambda capped: render_capped(capped, renderer, settings)  # noqa: E731
-    fitter = _Fitter(list(reports), ladder, render, several=len(reports) + len(unheld) > 1)
-    fitted = fitter.fit(max(budget, 0))
-    return attrs.evolve(fitted, omitted=fitted.omitted + tuple(unheld)) if unheld else fitted
+    fitter = _Fitter(list(reports[: len(summaries)]), answer_ladder(settings.limits), renderer, settings)
+    fixed = used + 2 * bool(pieces) + size(CONTENT_HEADING) + 1
+    # The lines about what is left out: at most an intro and a heading (notes are counted in each issue's cost).
+    notes_room = size(_intro(len(summaries), len(summaries) + 1, True)) + size(_shortened_heading(where)) + 3
+    shown, steps = fitter.choose(budget - fixed - notes_room)
+    if not shown:
+        nothing = _no_details(where)
+        if used + 2 + size(nothing) <= budget:
+            pieces.append(nothing)
+        return FittedAnswer("\n\n".join(pieces), len(summaries), listed, 0)
+    notes = [note for issue in shown if (note := fitter.note(issue, steps[issue]))]
+    lines = [_intro(len(shown), len(summaries), several)] if len(shown) < len(summaries) else []
+    if notes:
+        lines += [_shortened_heading(where), *(f"- {note}" for note in notes)]
+    if lines:
+        pieces.append("\n".join(lines))
+    parts = [fitter.part(issue, steps[issue]) for issue in shown]
+    pieces.append(CONTENT_HEADING + "\n" + PART_SEPARATOR.join(parts))
+    return FittedAnswer("\n\n".join(pieces), len(summaries), listed, len(shown), tuple(notes))
+
+
+def _headlines(summaries: Sequence[IssueSummary], room: int) -> tuple[int, list[str]]:
+    """The heading and as many headline lines as fit in ``room``, and how many that is; when not all fit, the
+    last line counts the rest."""
+    heading = f"Issues ({len(summaries):,}), one line each: id, level, events, users, last seen, trend, title:"
+    lines = [heading]
+    used = size(heading)
+    for number, summary in enumerate(summaries, 1):
+        line = headline(summary, number)
+        rest = len(summaries) - number
+        reserve = size(_rest_line(rest)) + 1 if rest else 0
+        if used + 1 + size(line) + reserve > room:
+            lines.append(_rest_line(len(summaries) - number + 1))
+            return number - 1, lines
+        lines.append(line)
+        used += 1 + size(line)
+    return len(summaries), lines
+
+
+def _rest_line(rest: int) -> str:
+    return f"… and {rest:,} more issue{'' if rest == 1 else 's'}, listed only in the file."
+
+
+def _intro(shown: int, total: int, several: bool) -> str:
+    if not several or shown >= total:
+        return ""
+    first = "issue 1" if shown == 1 else f"issues 1–{shown:,}"
+    return f"Details below for {first} of {total:,}; the others are in the headlines above and in the file."
+
+
+def _no_details(where: str) -> str:
+    return f"No issue fits this answer in detail, even shortened; {where} has every one."
+
+
+def _shortened_heading(where: str) -> str:
+    return f"Shortened to fit this answer; {where} has everything:"
 
 
 class AnswerKeeper:
-    """The reports an answer of ``budget`` characters could show, chosen as they arrive, in any order.
+    """The reports an answer of ``budget`` units could show in detail, kept as they arrive, in any order.
 
-    An answer shows the leading issues in the order given, as many as fit at the ladder's tightest step, and
-    lists the rest. A report is kept while the kept reports before it leave room in the budget; the others
-    are dropped at once. So an export of thousands of issues holds a bounded number of reports for its
-    answer, and the answer is the same as if every report had been kept.
+    An answer shows the leading issues in the order given, as many as fit at the ladder's tightest step. A
+    report is kept while the kept reports before it leave room in the budget; the others are dropped at once.
+    So an export of thousands of issues holds a bounded number of reports for its answer, and the answer is
+    the same as if every report had been kept. Pass :meth:`offer` as the export's ``on_report``.
     """
 
-    def __init__(self, renderer: Renderer, settings: Settings, budget: int) -> None:
-        from .exporter import render_capped
-
+    def __init__(self, renderer: Renderer, settings: Settings, budget: int = DEFAULT_BUDGET) -> None:
         tightest = answer_ladder(settings.limits)[-1]
-        self._size = lambda report: len(render_capped([apply_limits(report, tightest)], renderer, settings))
+        self._size = lambda report: size(render_part(apply_limits(report, tightest), renderer, settings))
         self._budget = max(budget, 0)
         self._kept: dict[int, tuple[IssueReport, int]] = {}
         self._cutoff: int | None = None
@@ -158,18 +251,22 @@ class AnswerKeeper:
 
 
 class _Fitter:
-    """One fitting: renders each issue at each step at most once."""
+    """One fitting: renders each issue at each step at most once, and measures it."""
 
     def __init__(
-        self, reports: list[IssueReport], ladder: tuple[RenderLimits, ...], render: Any, *, several: bool
+        self, reports: list[IssueReport], ladder: tuple[RenderLimits, ...], renderer: Renderer, settings: Settings
     ) -> None:
-        self.several = several
-        """Whether the export holds more than one issue (the file template then adds contents and banners)."""
         self.reports = reports
         self.ladder = ladder
-        self.render = render
-        self._sizes: dict[tuple[int, int], int] = {}
+        self.renderer = renderer
+        self.settings = settings
         self._capped: dict[tuple[int, int], IssueReport] = {}
+        self._parts: dict[tuple[int, int], str] = {}
+        self._notes: dict[tuple[int, int], str] = {}
+
+    @property
+    def last(self) -> int:
+        return len(self.ladder) - 1
 
     def capped(self, issue: int, step: int) -> IssueReport:
         key = (issue, step)
@@ -177,63 +274,69 @@ class _Fitter:
             self._capped[key] = apply_limits(self.reports[issue], self.ladder[step])
         return self._capped[key]
 
-    def size(self, issue: int, step: int) -> int:
+    def part(self, issue: int, step: int) -> str:
         key = (issue, step)
-        if key not in self._sizes:
-            self._sizes[key] = len(self.render([self.capped(issue, step)]))
-        return self._sizes[key]
+        if key not in self._parts:
+            text = render_part(self.capped(issue, step), self.renderer, self.settings)
+            self._parts[key] = text if text.endswith("\n") else text + "\n"
+        return self._parts[key]
 
-    def fit(self, budget: int) -> FittedAnswer:
-        last = len(self.ladder) - 1
-        # What the file template adds: a heading, then a line of contents and a banner per issue shown.
-        per_issue = PER_ISSUE_OVERHEAD if self.several else 0
-        room = budget - (FILE_OVERHEAD if self.several else 0)
-        # The issues that fit at all: in the order given, while even their tightest renderings fit.
+    def note(self, issue: int, step: int) -> str:
+        """What the answer leaves out of one issue at ``step``, compared with the file; ``""`` for nothing."""
+        key = (issue, step)
+        if key not in self._notes:
+            full, short = self.capped(issue, 0), self.capped(issue, step)
+            name = full.issue.short_id or full.issue.id or full.ref_text or "?"
+            cuts = describe_cuts(full, short) if step else []
+            self._notes[key] = f"{name}: {'; '.join(cuts)}" if cuts else ""
+        return self._notes[key]
+
+    def cost(self, issue: int, step: int) -> int:
+        """What showing ``issue`` at ``step`` adds to the answer: its part, the separator, its note line."""
+        note = self.note(issue, step)
+        return size(self.part(issue, step)) + size(PART_SEPARATOR) + (size(note) + 3 if note else 0)
+
+    def choose(self, room: int) -> tuple[list[int], dict[int, int]]:
+        """The issues shown (the leading ones whose tightest renderings fit) and each one's step: the loosest
+        that fits its tightest cost plus a max-min fair share of what the tightest renderings leave."""
         shown: list[int] = []
+        floor: dict[int, int] = {}
+        left = room
         for issue in range(len(self.reports)):
-            need = self.size(issue, last) + per_issue
-            if shown and need > room:
+            need = self.cost(issue, self.last)
+            if need > left:
                 break
             shown.append(issue)
-            room -= need
-        overhead = (FILE_OVERHEAD + per_issue * len(shown)) if self.several else 0
-        steps = self._steps(shown, budget - overhead)
-        text = self.render([self.capped(issue, steps[issue]) for issue in shown])
-        # The template's own overhead was estimated; tighten the largest issue until the whole fits.
-        while len(text) > budget:
-            loosest = [issue for issue in shown if steps[issue] < last]
-            if loosest:
-                largest = max(loosest, key=lambda issue: (self.size(issue, steps[issue]), -issue))
-                steps[largest] += 1
-            elif len(shown) > 1:
-                shown.pop()
-            else:
-                break  # one issue at the tightest step: it is as small as an answer that keeps every section gets
-            text = self.render([self.capped(issue, steps[issue]) for issue in shown])
-        omitted = tuple(IssueSummary.of(self.reports[issue]) for issue in range(len(shown), len(self.reports)))
-        shortened = tuple(note for issue in shown if steps[issue] and (note := self._shortened(issue, steps[issue])))
-        return FittedAnswer(text, shortened, omitted)
+            floor[issue] = need
+            left -= need
+        extra = fair_shares({issue: max(self.cost(issue, 0) - floor[issue], 0) for issue in shown}, left)
+        steps = {issue: self._loosest_within(issue, floor[issue] + extra[issue]) for issue in shown}
+        self._spend_rest(steps, room - sum(self.cost(issue, step) for issue, step in steps.items()))
+        return shown, steps
 
-    def _steps(self, shown: list[int], room: int) -> dict[int, int]:
-        """The loosest step of each shown issue that fits its fair share of ``room``."""
-        shares = fair_shares({issue: self.size(issue, 0) for issue in shown}, room)
-        return {issue: self._loosest_within(issue, shares[issue]) for issue in shown}
+    def _spend_rest(self, steps: dict[int, int], rest: int) -> None:
+        """Loosen issues one step at a time, the smallest first, while what the shares left over allows: the
+        shares are cut at step boundaries, so some room is always left."""
+        while True:
+            candidates = [
+                (self.cost(issue, step), issue, looser)
+                for issue, step in steps.items()
+                for looser in [self._loosest_within(issue, self.cost(issue, step) + rest)]
+                if looser < step
+            ]
+            if not candidates:
+                return
+            _, issue, looser = min(candidates)
+            rest -= self.cost(issue, looser) - self.cost(issue, steps[issue])
+            steps[issue] = looser
 
-    def _loosest_within(self, issue: int, share: float) -> int:
-        """The first step whose rendering fits ``share``; the last step when none does.
+    def _loosest_within(self, issue: int, room: float) -> int:
+        """The first step whose cost fits ``room``; the last step when none does.
 
         The steps are tried in order: a step usually shrinks the rendering, but not always (the line that
         announces a cut can be longer than what it cut), so halving could skip a step that fits.
         """
-        last = len(self.ladder) - 1
-        return next((step for step in range(last) if self.size(issue, step) <= share), last)
-
-    def _shortened(self, issue: int, step: int) -> str:
-        """What the answer leaves out of one issue, compared with the file."""
-        full, short = self.capped(issue, 0), self.capped(issue, step)
-        name = full.issue.short_id or full.issue.id or full.ref_text or "?"
-        cuts = describe_cuts(full, short)
-        return f"{name}: {'; '.join(cuts)}" if cuts else ""
+        return next((step for step in range(self.last) if self.cost(issue, step) <= room), self.last)
 
 
 def fair_shares(sizes: dict[int, int], room: float) -> dict[int, float]:
@@ -243,13 +346,13 @@ def fair_shares(sizes: dict[int, int], room: float) -> dict[int, float]:
     waiting = dict(sizes)
     while waiting:
         share = room / len(waiting)
-        modest = {issue: size for issue, size in waiting.items() if size <= share}
+        modest = {issue: need for issue, need in waiting.items() if need <= share}
         if not modest:
             shares.update(dict.fromkeys(waiting, share))
             break
-        for issue, size in modest.items():
-            shares[issue] = size
-            room -= size
+        for issue, need in modest.items():
+            shares[issue] = need
+            room -= need
             del waiting[issue]
     return shares
 
@@ -257,8 +360,6 @@ def fair_shares(sizes: dict[int, int], room: float) -> dict[int, float]:
 def describe_cuts(full: IssueReport, short: IssueReport) -> list[str]:
     """Each kind of content ``short`` shows less of than ``full``, as ``"breadcrumbs: 10 of 1,000"``."""
     cuts: list[str] = []
-    if full.event is None or short.event is None:
-        return cuts
     limits = short.limits or RenderLimits()
     full_limits = full.limits or RenderLimits()
 
@@ -266,16 +367,23 @@ def describe_cuts(full: IssueReport, short: IssueReport) -> list[str]:
         if shown < total:
             cuts.append(f"{label} {shown:,} of {total:,}")
 
-    full_frames = [_frames(exc.stacktrace) for exc in full.event.exceptions]
-    short_frames = [_frames(exc.stacktrace) for exc in short.event.exceptions]
-    counted("stack frames", sum(shown for shown, _, _ in short_frames), sum(shown for shown, _, _ in full_frames))
-    detailed = sum(with_details for _, with_details, _ in short_frames)
-    if any(left_out for _, _, left_out in short_frames) and detailed < sum(n for _, n, _ in full_frames):
-        cuts.append(f"code and variables for {detailed:,} frames only")
-    counted("breadcrumbs (newest kept)", len(short.event.breadcrumbs), len(full.event.breadcrumbs))
-    spans_label = "spans (top level and slowest kept)" if limits.spans_kept == "slowest" else "spans"
-    counted(spans_label, len(short.event.spans), len(full.event.spans))
-    counted("threads (crashed first)", len(short.event.threads), len(full.event.threads))
+    overview, full_overview = short.overview, full.overview
+    counted("tag keys", len(overview.tags), len(full_overview.tags))
+    shown_values = sum(len(tag.values) for tag in overview.tags)
+    counted("tag values", shown_values, sum(len(tag.values) for tag in full_overview.tags[: len(overview.tags)]))
+    counted("activity entries", len(overview.activity), len(full_overview.activity))
+    counted("recent events", len(overview.recent_events), len(full_overview.recent_events))
+    if full.event is not None and short.event is not None:
+        full_frames = [_frames(exc.stacktrace) for exc in full.event.exceptions]
+        short_frames = [_frames(exc.stacktrace) for exc in short.event.exceptions]
+        counted("stack frames", sum(shown for shown, _, _ in short_frames), sum(shown for shown, _, _ in full_frames))
+        detailed = sum(with_details for _, with_details, _ in short_frames)
+        if any(left_out for _, _, left_out in short_frames) and detailed < sum(n for _, n, _ in full_frames):
+            cuts.append(f"code and variables for {detailed:,} frames only")
+        counted("breadcrumbs (newest kept)", len(short.event.breadcrumbs), len(full.event.breadcrumbs))
+        spans_label = "spans (top level and slowest kept)" if limits.spans_kept == "slowest" else "spans"
+        counted(spans_label, len(short.event.spans), len(full.event.spans))
+        counted("threads (crashed first)", len(short.event.threads), len(full.event.threads))
     if limits.max_value_chars < full_limits.max_value_chars:
         cuts.append(f"values cut at {limits.max_value_chars:,} characters")
     if limits.max_fields < full_limits.max_fields and _has_long_lists(full, limits.max_fields):

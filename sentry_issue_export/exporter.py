@@ -3,7 +3,8 @@
 Front ends call ``export_issues`` (or ``export_issues_sync``) and format its ``ExportResult``; nothing here knows
 about MCP or argparse. One failing issue never stops the others: it becomes an ``IssueFailure`` in the result,
 carrying the typed error. The ``RenderLimits`` are applied here, once, so every renderer (a plugin's too) gets
-the same capped reports.
+the same capped reports. A front end that wants each report as it arrives (to fit an answer to a budget, say)
+passes ``on_report``; the pipeline itself keeps only a summary per issue.
 """
 
 from __future__ import annotations
@@ -12,22 +13,25 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 
-from .budget import AnswerKeeper
-from .errors import ExportError, FetchError, InvalidReferenceError, NotFoundError, RenderError
-from .hookspecs import FetchFailure, RawIssue, Renderer, RenderOptions, SearchResult, Source
+from .errors import ExportError, FetchError, InvalidReferenceError, NotFoundError
+from .hookspecs import FetchFailure, RawIssue, Renderer, SearchResult, Source
 from .models import IssueReport, IssueSummary, apply_limits, build_report
 from .output import default_report_name, resolve_output_path, safe_name_part, write_new_file
 from .plugins import Registry, get_registry
 from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, NO_REFERENCE, IssueRef, IssueSearch, collect_refs
-from .settings import RenderLimits, Settings
+from .rendering import guarded, render_options
+from .settings import Settings
 from .spool import IssueSpool
 
 ProgressCallback = Callable[[int, int, str], Any]
 """Called as ``(done, total, message)`` after each issue is fetched; may return an awaitable."""
+ReportCallback = Callable[[int, IssueReport], Any]
+"""Called as ``(position, report)`` for each exported issue as it arrives: its position among the issues in
+the order given, and its report (redacted, uncapped). The pipeline keeps no reference to the report."""
 
 FAILURES_LISTED = 20
 """Front ends list this many failures and count the rest; a longer list is kept whole in the report file,
@@ -69,9 +73,8 @@ class ExportResult:
 
     ``issues`` names every exported issue, in the order given. The document is in the file at ``path``;
     ``content`` reads it back (or is the text itself when nothing was written). ``reports`` holds the full
-    reports the call asked to keep: every one with ``keep_reports``, else the leading ones an answer of
-    ``answer_budget`` characters could show, else none; so an export of thousands of issues need not hold
-    them all.
+    reports when the call asked to keep them (``keep_reports``), else none; so an export of thousands of issues
+    need not hold them all.
     """
 
     issues: tuple[IssueSummary, ...]
@@ -107,7 +110,7 @@ async def export_issues(
     search: IssueSearch | None = None,
     limit: int = DEFAULT_SEARCH_LIMIT,
     keep_reports: bool = True,
-    answer_budget: int | None = None,
+    on_report: ReportCallback | None = None,
 ) -> ExportResult:
     """Export every reference in ``refs`` with ``settings``; write one report file unless ``write`` is false.
 
@@ -116,8 +119,8 @@ async def export_issues(
 
     Each issue is redacted, capped and rendered as soon as it arrives, and its payloads are then dropped;
     the file is written from the rendered issues at the end. ``keep_reports=False`` keeps only a summary per
-    issue (and, with ``answer_budget``, the reports an answer of that many characters could show): memory
-    then stays flat however many issues are exported.
+    issue: memory then stays flat however many issues are exported. ``on_report`` sees every report as it
+    arrives, for a caller that keeps what it needs of them itself.
 
     Raises ``ExportError`` only for problems that concern the whole call (unknown format or source, bad output
     file name, nothing to export, a limit out of range, a renderer that fails); everything that concerns one
@@ -153,8 +156,7 @@ async def export_issues(
             raise InvalidReferenceError("No issue reference given: pass an issue URL, a numeric id or a short id.")
         return ExportResult((), tuple(failures), renderer.name, searches=tuple(outcomes))
 
-    keeper = None if keep_reports or answer_budget is None else AnswerKeeper(renderer, settings, answer_budget)
-    with _Assembly(renderer, settings, registry, keep_reports, keeper, debug=write and settings.debug) as assembly:
+    with _Assembly(renderer, settings, registry, keep_reports, on_report, debug=write and settings.debug) as assembly:
         await _fetch_all(source, wanted, settings, assembly, on_progress)
         failures += [IssueFailure(str(wanted[position]), error) for position, error in assembly.failed()]
         issues = assembly.summaries()
@@ -188,7 +190,7 @@ class _Assembly:
         settings: Settings,
         registry: Registry,
         keep_reports: bool,
-        keeper: AnswerKeeper | None,
+        on_report: ReportCallback | None,
         *,
         debug: bool,
     ) -> None:
@@ -196,9 +198,9 @@ class _Assembly:
         self.settings = settings
         self.registry = registry
         self.keep_reports = keep_reports
-        self.keeper = keeper
+        self.on_report = on_report
         self.debug = debug
-        self.options = _render_options(renderer, settings)
+        self.options = render_options(renderer, settings)
         self.spool = IssueSpool() if renderer.streams else None
         self._summaries: dict[int, IssueSummary] = {}
         self._errors: dict[int, ExportError] = {}
@@ -224,14 +226,14 @@ class _Assembly:
         if self.spool is not None:
             assert self.renderer.render_issue is not None
             render_issue = self.renderer.render_issue
-            self.spool.put(position, _guarded(self.renderer, lambda: render_issue(capped, self.options)))
+            self.spool.put(position, guarded(self.renderer, lambda: render_issue(capped, self.options)))
         else:
             self._capped[position] = capped
         self._summaries[position] = IssueSummary.of(report)
         if self.keep_reports:
             self._reports[position] = report
-        elif self.keeper is not None:
-            self.keeper.offer(position, report)
+        if self.on_report is not None:
+            self.on_report(position, report)
         return None
 
     def failed(self) -> list[tuple[int, ExportError]]:
@@ -244,8 +246,6 @@ class _Assembly:
         return tuple(self._debug_paths[position] for position in sorted(self._debug_paths))
 
     def kept_reports(self) -> tuple[IssueReport, ...]:
-        if self.keeper is not None:
-            return self.keeper.kept()
         return tuple(self._reports[position] for position in sorted(self._reports))
 
     def document(self, failures: Sequence[IssueFailure]) -> Callable[[Callable[[str], Any]], None]:
@@ -254,12 +254,12 @@ class _Assembly:
         renderer = self.renderer
         if self.spool is None:
             capped = [self._capped[position] for position in sorted(self._capped)]
-            return lambda write: write(_guarded(renderer, lambda: renderer.render(capped, options)))
+            return lambda write: write(guarded(renderer, lambda: renderer.render(capped, options)))
         spool = self.spool
         parts = [spool.part(position, self._summaries[position]) for position in sorted(self._summaries)]
         assert renderer.write_document is not None
         write_document = renderer.write_document
-        return lambda write: _guarded(renderer, lambda: write_document(parts, options, write))
+        return lambda write: guarded(renderer, lambda: write_document(parts, options, write))
 
     def __enter__(self) -> _Assembly:
         return self
@@ -301,49 +301,6 @@ async def detected_source(settings: Settings, registry: Registry) -> str:
                 break
         _detected[key] = found
     return _detected[key]
-
-
-def render(
-    reports: Sequence[IssueReport],
-    renderer: Renderer,
-    settings: Settings,
-    *,
-    limits: RenderLimits | None = None,
-    failures: Sequence[IssueFailure] = (),
-) -> str:
-    """``reports`` capped to ``limits`` (default: the settings' file limits) and rendered; ``RenderError`` if the
-    renderer fails."""
-    limits = limits or settings.limits
-    return render_capped([apply_limits(report, limits) for report in reports], renderer, settings, failures=failures)
-
-
-def render_capped(
-    capped: Sequence[IssueReport], renderer: Renderer, settings: Settings, *, failures: Sequence[IssueFailure] = ()
-) -> str:
-    """Render reports that ``apply_limits`` has capped already (each may have its own limits)."""
-    options = attrs.evolve(_render_options(renderer, settings), failures=tuple(failures))
-    return _guarded(renderer, lambda: renderer.render(capped, options))
-
-
-def _render_options(renderer: Renderer, settings: Settings) -> RenderOptions:
-    return RenderOptions(
-        limits=settings.limits,
-        templates_dir=settings.templates_dir,
-        template_paths=(renderer.templates_path,) if renderer.templates_path else (),
-    )
-
-
-T = TypeVar("T")
-
-
-def _guarded(renderer: Renderer, render: Callable[[], T]) -> T:
-    """``render()``, with any failure but an ``ExportError`` turned into a ``RenderError`` naming the renderer."""
-    try:
-        return render()
-    except ExportError:
-        raise
-    except Exception as exc:
-        raise RenderError(f"The {renderer.name} renderer failed: {type(exc).__name__}: {exc}") from exc
 
 
 def export_issues_sync(
@@ -407,22 +364,34 @@ def _prepare(raw: RawIssue, settings: Settings, registry: Registry) -> tuple[Iss
     """Redact the raw payloads, then build the typed report. A failing redactor fails the issue, safely."""
     issue: Any = raw.issue
     event: Any = raw.event
+    overview: Any = {"tags": raw.tags, "events": raw.events} if raw.tags is not None or raw.events is not None else None
     for redactor in registry.redactors:
         try:
             issue = redactor.redact(issue, "issue", settings)
             if event is not None:
                 event = redactor.redact(event, "event", settings)
+            if overview is not None:
+                overview = redactor.redact(overview, "overview", settings)
         except Exception as exc:
             owner = registry.owners.get(("redactor", redactor.name), redactor.name)
             return ExportError(
                 f"The redactor {redactor.name!r} (plugin {owner}) failed ({type(exc).__name__}), so the issue "
                 "was not exported rather than risk leaking a secret."
             )
-    redacted = RawIssue(raw.ref, issue, event)
-    return build_report(issue, event, str(raw.ref)), redacted
+    overview = overview if isinstance(overview, dict) else {}
+    redacted = RawIssue(raw.ref, issue, event, overview.get("tags"), overview.get("events"), raw.unavailable)
+    report = build_report(
+        issue, event, str(raw.ref), tags=redacted.tags, events=redacted.events, unavailable=raw.unavailable
+    )
+    return report, redacted
 
 
 def _write_debug_dump(output_dir: Path, raw: RawIssue) -> Path:
+    """The redacted payloads as the file source reads them back (``--from-file``)."""
     issue_id = str(raw.issue.get("id") or raw.ref.issue_id) if isinstance(raw.issue, dict) else raw.ref.issue_id
-    dump = json.dumps({"issue": raw.issue, "event": raw.event}, indent=2, ensure_ascii=False, default=str)
-    return write_new_file(output_dir / f"debug_issue_{safe_name_part(issue_id)}.json", dump + "\n")
+    dump: dict[str, Any] = {"issue": raw.issue, "event": raw.event}
+    dump.update({name: value for name in ("tags", "events") if (value := getattr(raw, name)) is not None})
+    if raw.unavailable:
+        dump["unavailable"] = dict(raw.unavailable)
+    text = json.dumps(dump, indent=2, ensure_ascii=False, default=str)
+    return write_new_file(output_dir / f"debug_issue_{safe_name_part(issue_id)}.json", text + "\n")

@@ -12,7 +12,7 @@ thing it provides. The built-in sources, redactors and renderers are plugins tha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
@@ -35,27 +35,42 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @attrs.frozen
 class RawIssue:
-    """What a source fetched for one reference: the issue and its event, as JSON objects.
+    """What a source fetched for one reference: the issue, its event, and what the issue says across all its
+    events, as JSON.
 
     The payload contract (the models read both shapes, tolerating missing keys and nulls anywhere):
 
     - ``issue`` is shaped like Sentry's issue API (``GET /api/0/organizations/{org}/issues/{id}/``): the keys
       ``models.Issue.from_api`` reads, ``id``, ``shortId``, ``title``, ``culprit``, ``permalink``, ``level``,
       ``status``, ``project`` (``{slug, name}``), ``count``, ``userCount``, ``firstSeen``, ``lastSeen``,
-      ``metadata``... (snake_case spellings are read too). A source for another server maps its own issue into
-      this shape; keys it cannot fill are simply left out.
+      ``metadata``... (snake_case spellings are read too), and the issue-wide ones: ``stats``
+      (``{"24h": [[epoch, count], ...], "30d": [...]}``), ``firstRelease`` and ``lastRelease`` (a release
+      object or ``{"version": v}``), ``activity`` (``[{type, data, dateCreated, user}]``) and ``numComments``.
+      A source for another server maps its own issue into this shape; keys it cannot fill are simply left out.
     - ``event`` is ``None`` when the issue has no event left in retention, else either shape of an event:
       Sentry's REST API event (``entries: [{type, data}]``, tags as ``[{key, value}]``, ``context`` for the extra
       data), or the SDK event as SDKs send it and Bugsink, Relay and ``before_send`` hooks store it (top-level
       ``exception.values``, ``threads.values``, ``breadcrumbs.values``, ``request`` with a header dict,
       ``logentry`` or ``message``, ``tags`` as a dict, ``extra``, ``modules``, ``contexts``, ``user``, ``sdk``).
+    - ``tags`` is the issue's tags across all its events, shaped like Sentry's ``GET …/issues/{id}/tags/``:
+      ``[{key, name, totalValues, uniqueValues?, topValues: [{value, name, count, firstSeen?, lastSeen?}]}]``.
+    - ``events`` is the issue's recent events, newest first, shaped like Sentry's events list
+      (``GET …/issues/{id}/events/``): ``[{eventID, dateCreated, title, message, tags: [{key, value}], user}]``.
+    - ``unavailable`` names each part of the issue-wide overview the server does not give, or did not give
+      this time, with a sentence saying so (``{"tags": "Bugsink 2.5 has no tag counts in its API."}``); the
+      parts are ``trend``, ``releases``, ``tags``, ``activity`` and ``events``.
 
-    ``ref`` is the reference it answers. Payloads are redacted after the source hands them over.
+    ``tags`` and ``events`` are ``None`` when they were not asked for (``Settings.tag_values`` or
+    ``Settings.recent_events`` is 0) or could not be had (then ``unavailable`` says why). ``ref`` is the
+    reference it answers. Payloads are redacted after the source hands them over.
     """
 
     ref: IssueRef
     issue: dict[str, Any]
     event: dict[str, Any] | None
+    tags: list[Any] | None = None
+    events: list[Any] | None = None
+    unavailable: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -227,10 +242,12 @@ class Renderer:
 
 @attrs.frozen
 class Redactor:
-    """A function that returns a copy of a raw API payload with secrets replaced.
+    """A function that returns a copy of a raw payload with secrets replaced.
 
-    ``kind`` is ``"issue"`` or ``"event"``. Redactors run in registration order, each on the previous output,
-    before anything else (models, templates, debug dumps) sees the payload.
+    ``kind`` says which payload it is: ``"issue"``, ``"event"``, or ``"overview"`` (an object holding the
+    issue's ``tags`` across all events and its recent ``events``, see ``RawIssue``). Redactors run in
+    registration order, each on the previous output, before anything else (models, templates, debug dumps)
+    sees the payload.
     """
 
     name: str

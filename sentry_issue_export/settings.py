@@ -43,6 +43,14 @@ class RenderLimits:
     """Lines of code context shown on each side of a frame's executing line."""
     max_fields: int = 1000
     """Items shown per list of name-value pairs: tags, extra data, each context, headers, packages."""
+    max_tag_keys: int = 100
+    """Tag keys shown across all events (release, environment and browser first)."""
+    max_tag_values: int = 10
+    """Values shown per tag key across all events, the most frequent first (the rest are counted as others)."""
+    max_activity: int = 30
+    """Entries shown of the issue's activity (notes, regressions, assignments ...), newest kept."""
+    max_recent_events: int = 100
+    """Recent events listed, newest kept."""
     library_frame_details: bool = True
     """False shows frames outside the application (``in_app`` false) on one line, except the one closest to
     the error."""
@@ -86,4 +94,8 @@ class Settings:
     retries: int = 4
     """Extra attempts after a 429, 5xx, timeout or connection error."""
     max_response_bytes: int = 50 * 1024 * 1024
+    tag_values: int = attrs.field(default=5, validator=attrs.validators.in_(range(0, 101)))
+    """Top values asked for per tag key across all the issue's events; 0 asks for no tags at all."""
+    recent_events: int = attrs.field(default=5, validator=attrs.validators.in_(range(0, 101)))
+    """Recent events listed per issue (newest first); 0 asks for none."""
     limits: RenderLimits = attrs.field(factory=RenderLimits)

@@ -63,10 +63,14 @@ def cut_marker(removed: int) -> str:
 
 
 def cut(text: str, max_chars: int) -> str:
-    """Return ``text`` cut to ``max_chars`` characters plus a marker saying how many were removed."""
+    """Return ``text`` cut to ``max_chars`` characters plus a marker saying how many were removed; a text whose
+    cut would save no more than its marker costs is left whole."""
     if max_chars < 0 or len(text) <= max_chars:
         return text
-    return text[:max_chars] + cut_marker(len(text) - max_chars)
+    marker = cut_marker(len(text) - max_chars)
+    if len(text) <= max_chars + len(marker):
+        return text
+    return text[:max_chars] + marker
 
 
 _LINE_START = re.compile(r"\n(?=[^\n])")

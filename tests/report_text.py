@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import re
 
-RULE = "-" * 80
+RULE = re.compile(r"-{20,}")
+"""The rule under a heading: 80 dashes in the file, 20 at an answer's tightest step."""
 
 
 def section_headings(report: str) -> list[str]:
-    """Every section heading of a text report: a line of text over an 80-character rule, in order."""
+    """Every section heading of a text report: a line of text over a rule of dashes, in order."""
     lines = report.splitlines()
-    return [line for line, below in itertools.pairwise(lines) if below == RULE and line.strip()]
+    return [line for line, below in itertools.pairwise(lines) if RULE.fullmatch(below) and line.strip()]

@@ -1,4 +1,5 @@
-"""budget.py: answers that fit a character budget by the ladder, keeping every issue's every section."""
+"""budget.py: answers that fit a budget: a headline per issue first, then every section of each issue shown,
+shrunk by the ladder, what the issue says across its events cut last."""
 
 from __future__ import annotations
 
@@ -7,34 +8,49 @@ import re
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sentry_issue_export import Settings, export_issues_sync
 from sentry_issue_export.budget import (
     ANSWER_LADDER,
+    CONTENT_HEADING,
     DEFAULT_BUDGET,
     answer_ladder,
     describe_cuts,
     fair_shares,
-    fit_reports,
+    fit_answer,
+    size,
 )
-from sentry_issue_export.models import apply_limits
-from sentry_issue_export.plugins import Registry
+from sentry_issue_export.models import IssueSummary, apply_limits
+from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
 from sentry_issue_export.samples import SAMPLE_NAMES
 from sentry_issue_export.settings import RenderLimits
 from tests.report_text import section_headings
 
 SAMPLES = Settings(source="samples")
+HEAD = "✅ Export completed!\nSuccess: 1"
 
 
 def exported(refs: str, fmt: str = "text", **settings: object):
     return export_issues_sync(refs, attrs.evolve(SAMPLES, format=fmt, **settings), write=False)
 
 
+def fitted(result, registry: Registry, budget: int = DEFAULT_BUDGET, fmt: str = "text", head: str = HEAD):
+    settings = attrs.evolve(SAMPLES, format=fmt)
+    return fit_answer(head, result.issues, result.reports, registry.renderer(fmt), settings, budget)
+
+
+def content(answer: str) -> str:
+    """The issues shown in detail, after the content heading."""
+    return answer.split(CONTENT_HEADING + "\n", 1)[1]
+
+
 def test_each_step_is_at_least_as_tight_as_the_one_before_and_the_first_is_the_file() -> None:
     ladder = answer_ladder(RenderLimits())
     assert ladder[0] == RenderLimits() and len(ladder) == len(ANSWER_LADDER)
     numbers = [field.name for field in attrs.fields(RenderLimits) if field.type in ("int", int)]
-    assert len(numbers) >= 11
+    assert len(numbers) >= 15
     for looser, tighter in itertools.pairwise(ladder):
         assert all(getattr(tighter, name) <= getattr(looser, name) for name in numbers)
         assert looser.library_frame_details or not tighter.library_frame_details
@@ -43,6 +59,18 @@ def test_each_step_is_at_least_as_tight_as_the_one_before_and_the_first_is_the_f
 def test_the_ladder_never_loosens_tighter_file_limits() -> None:
     strict = RenderLimits(max_breadcrumbs=3, max_value_chars=50)
     assert all(step.max_breadcrumbs <= 3 and step.max_value_chars <= 50 for step in answer_ladder(strict))
+
+
+def test_what_the_issue_says_across_its_events_is_cut_last() -> None:
+    """The tag summary, activity and recent events stay until well after the event's bulk is cut."""
+    ladder = answer_ladder(RenderLimits())
+    first_cut = {
+        name: next(n for n, step in enumerate(ladder) if getattr(step, name) < getattr(ladder[0], name))
+        for name in ("max_tag_keys", "max_tag_values", "max_activity", "max_recent_events", "max_breadcrumbs")
+    }
+    assert first_cut["max_breadcrumbs"] < min(first_cut[name] for name in first_cut if name != "max_breadcrumbs")
+    assert first_cut["max_tag_keys"] == len(ladder) - 2 and ladder[-1].max_tag_keys >= 8
+    assert ladder[-1].max_tag_values >= 2 and ladder[-1].max_activity >= 3 and ladder[-1].max_recent_events >= 2
 
 
 def test_fair_shares_give_small_issues_what_they_need_and_the_rest_to_the_large() -> None:
@@ -55,78 +83,146 @@ def test_fair_shares_give_small_issues_what_they_need_and_the_rest_to_the_large(
     assert fair_shares({0: 10, 1: 20}, 1_000) == {0: 10, 1: 20}
 
 
+def test_size_counts_what_javascript_clients_count() -> None:
+    assert size("abc") == 3
+    assert size("日本語") == 3
+    assert size("😀") == 2  # one code point outside the BMP is two UTF-16 units
+    assert size("▁▂█·") == 4
+
+
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_every_sample_fits_the_default_budget(name: str, fmt: str, registry: Registry) -> None:
+def test_every_sample_fits_the_default_budget_with_every_section(name: str, fmt: str, registry: Registry) -> None:
     result = exported(name, fmt)
-    fitted = fit_reports(result.reports, registry.renderer(fmt), attrs.evolve(SAMPLES, format=fmt))
-    assert len(fitted.content) <= DEFAULT_BUDGET and not fitted.omitted
-    if len(result.content) <= DEFAULT_BUDGET:
-        assert fitted.content == result.content and not fitted.shortened  # what fits is answered as it is
+    answer = fitted(result, registry, fmt=fmt)
+    assert size(answer.text) <= DEFAULT_BUDGET and answer.detailed == 1 and answer.listed == 1
+    if len(result.content) <= DEFAULT_BUDGET - 200:
+        assert content(answer.text).strip() == result.content.strip()  # what fits is answered as it is
+        assert not answer.shortened
     if fmt == "text":
-        assert section_headings(fitted.content) == section_headings(result.content)
+        assert section_headings(content(answer.text)) == section_headings(result.content)
 
 
-def test_the_deep_recursion_and_huge_samples_keep_every_section_and_say_what_was_cut(registry: Registry) -> None:
+def test_the_huge_and_deep_recursion_samples_keep_every_section_and_say_what_was_cut(registry: Registry) -> None:
     result = exported("huge_event")
-    fitted = fit_reports(result.reports, registry.renderer("text"), SAMPLES)
-    assert len(result.content) > 5 * DEFAULT_BUDGET and len(fitted.content) <= DEFAULT_BUDGET
-    assert section_headings(fitted.content) == section_headings(result.content)
-    [note] = fitted.shortened
+    answer = fitted(result, registry)
+    assert len(result.content) > 5 * DEFAULT_BUDGET and size(answer.text) <= DEFAULT_BUDGET
+    assert section_headings(content(answer.text)) == section_headings(result.content)
+    [note] = answer.shortened
     assert note.startswith("INGEST-WORKER-2B: ") and "breadcrumbs (newest kept)" in note and " of 200" in note
-    # The newest breadcrumb is the one kept last; the file's newest is the answer's newest.
-    newest = result.reports[0].event.breadcrumbs[-1].message
-    assert newest and newest[:40] in fitted.content
-    assert (
-        "… 178 more frames of recurse"
-        in fit_reports(exported("deep_recursion").reports, registry.renderer("text"), SAMPLES).content
-    )
+    assert f"- {note}" in answer.text
+    newest = result.reports[0].event.breadcrumbs[-1].message  # the file's newest breadcrumb is the answer's
+    assert newest and newest[:40] in answer.text
+    assert "… 178 more frames of recurse" in fitted(exported("deep_recursion"), registry).text
 
 
-def per_issue(batch: str) -> list[str]:
-    """The issues of a multi-issue text report, split at their banners."""
-    return re.split(r"^### Issue \d+ of \d+: .*$", batch, flags=re.MULTILINE)[1:]
+def per_issue(answer: str) -> list[str]:
+    """The issues shown in detail, split where each one's header begins."""
+    return re.split(r"^=+\nIssue ID: ", content(answer), flags=re.MULTILINE)[1:]
 
 
-def test_a_batch_of_every_sample_fits_with_each_issue_keeping_each_of_its_sections(registry: Registry) -> None:
-    batch = exported(" ".join(SAMPLE_NAMES))
-    fitted = fit_reports(batch.reports, registry.renderer("text"), SAMPLES, DEFAULT_BUDGET - 2_000)
-    assert len(fitted.content) <= DEFAULT_BUDGET - 2_000 and not fitted.omitted
-    parts = per_issue(fitted.content)
-    assert len(parts) == len(SAMPLE_NAMES)
-    for name, part in zip(SAMPLE_NAMES, parts, strict=True):
+SMALL_SAMPLES = [name for name in SAMPLE_NAMES if name != "huge_event"]
+
+
+def test_a_batch_opens_with_a_headline_per_issue_then_each_issue_with_each_of_its_sections(
+    registry: Registry,
+) -> None:
+    batch = exported(" ".join(SMALL_SAMPLES))
+    answer = fitted(batch, registry, DEFAULT_BUDGET - 2_000)
+    assert size(answer.text) <= DEFAULT_BUDGET - 2_000
+    assert answer.listed == answer.detailed == len(SMALL_SAMPLES)
+    before_details = answer.text.split(CONTENT_HEADING)[0]
+    for number, summary in enumerate(batch.issues, 1):
+        assert re.search(rf"^{number}\.\s+{re.escape(summary.name)}\s+{summary.level}\s", before_details, re.M)
+        assert (summary.title or "")[:60] in before_details
+    parts = per_issue(answer.text)
+    assert len(parts) == len(SMALL_SAMPLES)
+    for name, part in zip(SMALL_SAMPLES, parts, strict=True):
         for heading in section_headings(exported(name).content):
-            assert f"\n{heading}\n" in part, (name, heading)
+            assert re.search(rf"^{re.escape(heading)}\n-+$", part, re.M), (name, heading)
 
 
 def test_small_issues_keep_everything_when_a_large_one_is_shortened(registry: Registry) -> None:
     batch = exported("csp_report huge_event")
-    fitted = fit_reports(batch.reports, registry.renderer("text"), SAMPLES)
+    answer = fitted(batch, registry)
     small = exported("csp_report").content
-    assert per_issue(fitted.content)[0].strip() == small.strip()
-    assert [note.split(":")[0] for note in fitted.shortened] == ["INGEST-WORKER-2B"]
+    assert ("Issue ID: " + per_issue(answer.text)[0]).strip() == small.strip().split("\n", 1)[1]
+    assert [note.split(":")[0] for note in answer.shortened] == ["INGEST-WORKER-2B"]
 
 
-def test_a_budget_too_small_for_every_issue_shows_the_first_and_lists_the_rest(registry: Registry) -> None:
+def test_a_budget_too_small_for_every_issue_in_detail_still_lists_every_issue(registry: Registry) -> None:
     batch = exported(" ".join(SAMPLE_NAMES))
-    fitted = fit_reports(batch.reports, registry.renderer("text"), SAMPLES, 9_000)
-    assert len(fitted.content) <= 9_000
-    shown = len(SAMPLE_NAMES) - len(fitted.omitted)
-    assert 1 <= shown < len(SAMPLE_NAMES)
-    assert [report.ref_text for report in fitted.omitted] == list(SAMPLE_NAMES[shown:])
+    answer = fitted(batch, registry, 12_000)
+    assert size(answer.text) <= 12_000
+    assert answer.listed == len(SAMPLE_NAMES) and 1 <= answer.detailed < len(SAMPLE_NAMES)
+    assert f"Details below for issues 1–{answer.detailed} of {len(SAMPLE_NAMES)}" in answer.text or (
+        answer.detailed == 1 and f"Details below for issue 1 of {len(SAMPLE_NAMES)}" in answer.text
+    )
+    assert len(per_issue(answer.text)) == answer.detailed
+    tiny = fitted(batch, registry, 3_000)
+    assert tiny.listed == len(SAMPLE_NAMES) and tiny.detailed == 0 and size(tiny.text) <= 3_000
+    assert tiny.text.endswith("No issue fits this answer in detail, even shortened; the saved report has every one.")
+
+
+def summary(number: int) -> IssueSummary:
+    return IssueSummary(
+        ref_text=str(number),
+        id=str(4_100_000_000 + number),
+        short_id=f"SRCH-{number}",
+        title=f"ValueError: invalid amount in cart {number} " + "x" * 80,
+        level="error",
+        count=1_000 + number,
+        user_count=number,
+    )
+
+
+def test_hundreds_of_issues_show_as_many_headlines_as_fit_and_count_the_rest(registry: Registry) -> None:
+    summaries = [summary(number) for number in range(1, 601)]
+    answer = fit_answer(HEAD, summaries, [], registry.renderer("text"), SAMPLES, 20_000)
+    assert size(answer.text) <= 20_000
+    assert 50 < answer.listed < 600 and answer.detailed == 0
+    lines = answer.text.splitlines()
+    assert lines[-1] == f"… and {600 - answer.listed:,} more issues, listed only in the file."
+    assert f"{answer.listed}.  SRCH-{answer.listed}  error" in answer.text
+    assert f"SRCH-{answer.listed + 1} " not in answer.text
+
+
+BATCH = exported(" ".join(SAMPLE_NAMES))
+BUILT_INS = build_registry(*make_plugin_manager(load_entrypoints=False))
+
+
+@settings(max_examples=30)
+@given(budget=st.integers(min_value=1_500, max_value=40_000), emoji=st.integers(min_value=0, max_value=50))
+def test_an_answer_never_passes_its_budget(budget: int, emoji: int) -> None:
+    answer = fitted(BATCH, BUILT_INS, budget, head=HEAD + "\nFile saved: /tmp/" + "😀" * emoji)
+    assert size(answer.text) <= budget
+    assert answer.listed == len(SAMPLE_NAMES) or answer.detailed == 0
+
+
+def test_the_issue_wide_part_survives_a_tight_answer(registry: Registry) -> None:
+    """Shrunk to the ladder's last step, an issue still shows its trend, releases, tag shares, the team's note
+    and its recent events."""
+    result = exported("python_chained_exception huge_event huge_event", fmt="text")
+    answer = fitted(result, registry, 14_000)
+    assert answer.detailed >= 1
+    first = per_issue(answer.text)[0]
+    assert "24 h, hourly" in first and "131 events; peak 14 in the hour from 2025-03-13 17:00 UTC" in first
+    assert "Regressed in:" in first and "storefront-api@2025.03.2+8c1e4f7" in first
+    assert re.search(r"^  browser\s+Chrome 122\.0\.0 888 \(69%\) · Safari 17\.3 347 \(27%\)", first, re.M)
+    assert "note by Priya Raman" in first and "Happens when the SKU was swapped" in first
+    assert "b7e3c0f1a4d94e8c9a2f6d51e0c3b8a7" in first and "0c4f9a3e2d1b48a7b6e5d4c3b2a19f08" in first
 
 
 def test_fitting_is_deterministic(registry: Registry) -> None:
-    batch = exported("huge_event deep_recursion python_chained_exception").reports
-    first = fit_reports(batch, registry.renderer("markdown"), SAMPLES, 20_000)
-    assert fit_reports(batch, registry.renderer("markdown"), SAMPLES, 20_000) == first
+    batch = exported("huge_event deep_recursion python_chained_exception", fmt="markdown")
+    first = fitted(batch, registry, 20_000, fmt="markdown")
+    assert fitted(batch, registry, 20_000, fmt="markdown") == first
 
 
 def test_every_format_fits_the_huge_sample(registry: Registry) -> None:
-    report = exported("huge_event").reports
     for fmt in ("text", "markdown", "json"):
-        settings = attrs.evolve(SAMPLES, format=fmt)
-        assert len(fit_reports(report, registry.renderer(fmt), settings).content) <= DEFAULT_BUDGET, fmt
+        result = exported("huge_event", fmt)
+        assert size(fitted(result, registry, fmt=fmt).text) <= DEFAULT_BUDGET, fmt
 
 
 def test_describe_cuts_counts_what_the_answer_shows_of_each_kind() -> None:
@@ -138,3 +234,6 @@ def test_describe_cuts_counts_what_the_answer_shows_of_each_kind() -> None:
     assert any(cut.startswith("spans (top level and slowest kept)") for cut in cuts)
     assert f"values cut at {short.limits.max_value_chars} characters" in cuts
     assert describe_cuts(full, full) == []
+    rich = exported("python_chained_exception").reports[0]
+    cuts = describe_cuts(apply_limits(rich, RenderLimits()), apply_limits(rich, answer_ladder(RenderLimits())[-1]))
+    assert "recent events 2 of 5" in cuts and "activity entries 3 of 4" in cuts

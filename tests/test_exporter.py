@@ -75,8 +75,9 @@ def test_debug_dump_is_redacted_and_re_renders_identically(demo: Settings, regis
     [dump] = result.debug_paths
     assert dump.name.startswith("debug_issue_")
     payload = json.loads(dump.read_text())
-    assert set(payload) == {"issue", "event"}
+    assert set(payload) == {"issue", "event", "tags", "events"}  # the issue across its events re-renders too
     assert "[Filtered]" in dump.read_text()
+    assert "RECENT EVENTS" in result.content and "TAGS ACROSS ALL EVENTS" in result.content
 
     again = export_issues_sync(
         [], Settings(source="file", from_file=dump, output_dir=demo.output_dir / "again"), registry=registry

@@ -48,8 +48,16 @@ def redacted(payload: Any) -> Any:
 
 @cache
 def sample_report(name: str) -> IssueReport:
+    """A sample's report as an export builds it: redacted, with its tags and recent events when it has them."""
     sample = load_sample(name)
-    return build_report(redacted(sample["issue"]), redacted(sample["event"]), sample["issue"].get("shortId", ""))
+    overview = redacted({"tags": sample.get("tags"), "events": sample.get("events")})
+    return build_report(
+        redacted(sample["issue"]),
+        redacted(sample["event"]),
+        sample["issue"].get("shortId", ""),
+        tags=overview["tags"],
+        events=overview["events"],
+    )
 
 
 def render(fmt: str, reports: Sequence[IssueReport], **options: Any) -> str:

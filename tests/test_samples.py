@@ -85,7 +85,7 @@ def test_each_load_is_a_fresh_copy() -> None:
 @pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_issue_has_the_api_shape_and_quirks(samples: dict[str, dict[str, Any]], name: str) -> None:
     issue = samples[name]["issue"]
-    assert set(samples[name]) == {"issue", "event"}
+    assert {"issue", "event"} <= set(samples[name]) <= {"issue", "event", "tags", "events"}
     assert isinstance(issue["id"], str) and issue["id"].isdigit()
     assert SHORT_ID.match(issue["shortId"])
     assert isinstance(issue["count"], str) and int(issue["count"]) >= 1  # Sentry sends the count as a string
@@ -95,6 +95,23 @@ def test_issue_has_the_api_shape_and_quirks(samples: dict[str, dict[str, Any]], 
     for field in ("firstSeen", "lastSeen"):
         assert datetime.fromisoformat(issue[field]).tzinfo is not None
     assert sample_issue(name) == issue
+
+
+@pytest.mark.parametrize("name", [name for name in SAMPLE_NAMES if "tags" in load_sample(name)])
+def test_issue_wide_payloads_have_the_api_shape(samples: dict[str, dict[str, Any]], name: str) -> None:
+    """``tags`` as ``GET …/issues/{id}/tags/`` answers, ``events`` as ``GET …/issues/{id}/events/`` does."""
+    issue, tags, events = samples[name]["issue"], samples[name]["tags"], samples[name]["events"]
+    for tag in tags:
+        assert {"key", "name", "totalValues", "topValues"} <= set(tag)
+        counts = [value["count"] for value in tag["topValues"]]
+        assert counts == sorted(counts, reverse=True) and sum(counts) <= tag["totalValues"] <= int(issue["count"])
+        assert all(value["key"] == tag["key"] for value in tag["topValues"])
+    dates = [datetime.fromisoformat(event["dateCreated"]) for event in events]
+    assert dates == sorted(dates, reverse=True)  # newest first, as Sentry lists them
+    for event in events:
+        assert HEX32.match(event["eventID"]) and event["id"] == event["eventID"] and event["groupID"] == issue["id"]
+        assert all(set(tag) == {"key", "value"} for tag in event["tags"])
+    assert events[0]["eventID"] == samples[name]["event"]["eventID"]  # the latest event is the newest listed
 
 
 @pytest.mark.parametrize("name", SAMPLE_NAMES)

@@ -76,7 +76,8 @@ def test_a_rest_api_event_alone_and_a_debug_dump_both_load(tmp_path: Path) -> No
     dump = tmp_path / "dump.json"
     dump.write_text(json.dumps(sample))
     assert "Thread" in export_file(event_only) and "Thread" in export_file(dump)
-    [(issue_id, (issue, event))] = load_dumps(dump)
+    [(issue_id, loaded)] = load_dumps(dump)
+    issue, event = loaded.issue, loaded.event
     assert (issue_id, issue, event) == (sample["issue"]["id"], sample["issue"], sample["event"])
 
 

@@ -18,15 +18,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export import Settings, export_issues_sync, hookimpl
-from sentry_issue_export.budget import AnswerKeeper, fit_reports
+from sentry_issue_export.budget import AnswerKeeper, fit_answer
 from sentry_issue_export.errors import RenderError
-from sentry_issue_export.exporter import render
 from sentry_issue_export.hookspecs import BaseSource, FetchFailure, IssuePart, RawIssue, Renderer, RenderOptions
 from sentry_issue_export.models import IssueReport, IssueSummary, apply_limits
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
 from sentry_issue_export.refs import IssueRef
 from sentry_issue_export.renderers.formatting import fitted_json
 from sentry_issue_export.renderers.templating import _TrailingSpaceStripper
+from sentry_issue_export.rendering import render
 from sentry_issue_export.samples import SAMPLE_NAMES, load_sample
 from sentry_issue_export.sources.fetching import as_completed
 from sentry_issue_export.spool import IssueSpool
@@ -233,19 +233,17 @@ def test_the_answer_from_kept_reports_is_the_answer_from_all_of_them(registry: R
     """The keeper picks, in any arrival order, exactly the reports the answer can show."""
     settings = Settings(source="samples")
     reports = [load_report(name) for name in SMALL_SAMPLES * 12]  # more than a budget can show
+    summaries = [IssueSummary.of(report) for report in reports]
     renderer = registry.renderer("text")
-    budget = 12_000
-    everything = fit_reports(reports, renderer, settings, budget)
-    assert everything.omitted  # the test needs a budget the batch overflows
+    budget = 24_000
+    everything = fit_answer("head", summaries, reports, renderer, settings, budget)
+    assert 0 < everything.detailed < len(reports)  # the test needs a budget the batch overflows
     keeper = AnswerKeeper(renderer, settings, budget)
     for position in [*range(len(reports) - 1, 40, -1), *range(41)]:  # the last ones first
         keeper.offer(position, reports[position])
     kept = keeper.kept()
-    assert len(kept) < len(reports)
-    unheld = [IssueSummary.of(report) for report in reports[len(kept) :]]
-    fitted = fit_reports(kept, renderer, settings, budget, unheld=unheld)
-    assert fitted.content == everything.content
-    assert [s.name for s in fitted.omitted] == [s.name for s in everything.omitted]
+    assert everything.detailed <= len(kept) < len(reports)
+    assert fit_answer("head", summaries, kept, renderer, settings, budget) == everything
 
 
 def load_report(name: str) -> IssueReport:

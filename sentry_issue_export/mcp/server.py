@@ -292,6 +292,7 @@ async def _export_answer(
     from fastmcp.tools.base import ToolResult
     from mcp_types import ResourceLink, TextContent
 
+    from ..budget import AnswerKeeper
     from ..config import resolve_settings
     from ..exporter import export_issues
     from ..plugins import get_registry
@@ -313,6 +314,8 @@ async def _export_answer(
         )
         from ..refs import DEFAULT_SEARCH_LIMIT
 
+        renderer = registry.renderer(settings.format)
+        keeper = AnswerKeeper(renderer, settings, opts.max_inline_chars) if opts.max_inline_chars > 0 else None
         result = await export_issues(
             refs,
             settings,
@@ -322,7 +325,7 @@ async def _export_answer(
             search=search,
             limit=DEFAULT_SEARCH_LIMIT if limit is None else limit,
             keep_reports=False,
-            answer_budget=opts.max_inline_chars if opts.max_inline_chars > 0 else None,
+            on_report=keeper.offer if keeper is not None else None,
         )
         if result.path is not None:
             shelf.add(result.path)
@@ -330,8 +333,14 @@ async def _export_answer(
             raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
         offline = not registry.source(settings.source).needs_credentials
         notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
-        renderer = registry.renderer(settings.format)
-        answer = wording.export_answer(result, renderer, settings, max_inline_chars=opts.max_inline_chars, notes=notes)
+        answer = wording.export_answer(
+            result,
+            renderer,
+            settings,
+            reports=keeper.kept() if keeper is not None else (),
+            max_inline_chars=opts.max_inline_chars,
+            notes=notes,
+        )
     content: list[Any] = [TextContent(type="text", text=answer)]
     if result.path is not None:
         content.append(

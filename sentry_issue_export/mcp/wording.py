@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..budget import DEFAULT_BUDGET, FittedAnswer, fit_reports
+from ..budget import CONTENT_HEADING, DEFAULT_BUDGET, fit_answer
 from ..exporter import FAILURES_LISTED
 
 if TYPE_CHECKING:
     from ..exporter import ExportResult
     from ..hookspecs import Renderer
+    from ..models import IssueReport
     from ..settings import Settings
 
 DEFAULT_MAX_INLINE_CHARS = DEFAULT_BUDGET
@@ -104,11 +105,13 @@ def export_answer(
     renderer: Renderer,
     settings: Settings,
     *,
+    reports: Sequence[IssueReport] | None = None,
     max_inline_chars: int = DEFAULT_MAX_INLINE_CHARS,
     notes: Sequence[str] = (),
 ) -> str:
     """The answer to a successful export within ``max_inline_chars`` (0: no budget): counts, failures, where
-    the file is, what was shortened, then the report, shrunk by the ladder of ``budget`` rather than cut."""
+    the file is, a headline per issue, then the issues in detail, shrunk by the ladder of ``budget`` rather
+    than cut. ``reports`` are the leading reports an ``AnswerKeeper`` kept (default: ``result.reports``)."""
     head = ["✅ Export completed!", *search_lines(result), f"Success: {len(result.issues)}"]
     head.append(f"Failed: {len(result.failures)}")
     head += failure_lines(result, max_inline_chars // FAILURES_SHARE if max_inline_chars > 0 else 0)
@@ -116,32 +119,20 @@ def export_answer(
         head += [f"File saved: {result.path}", f"Resource: {report_uri(result.path)} (the complete report)"]
     head += [f"Debug payload saved: {path}" for path in result.debug_paths]
     head += list(notes)
+    head = [_capped_line(line) for line in head]
     if max_inline_chars <= 0:
         return "\n".join([*head, "", CONTENT_HEADING, result.content])
-    room = max_inline_chars - len("\n".join(head)) - len(CONTENT_HEADING) - 2
-    while True:
-        unheld = result.issues[len(result.reports) :]
-        fitted = fit_reports(result.reports, renderer, settings, max(room, 0), unheld=unheld)
-        answer = "\n".join([*head, *_shortened_lines(fitted, result.path), "", CONTENT_HEADING, fitted.content])
-        if len(answer) <= max_inline_chars or room <= 0:
-            return answer
-        # The notes on what was shortened took more than was left: fit again in less room.
-        room -= len(answer) - max_inline_chars + 200
+    where = f"the file {result.path}" if result.path is not None else "the saved report"
+    shown = result.reports if reports is None else reports
+    return fit_answer("\n".join(head), result.issues, shown, renderer, settings, max_inline_chars, where=where).text
 
 
-CONTENT_HEADING = "=== Issue Content ==="
+HEAD_LINE_CHARS = 500
+"""A line of an answer's head (a search, a failure, a note) is cut here, so no input can blow the budget."""
 
 
-def _shortened_lines(fitted: FittedAnswer, path: Path | None) -> list[str]:
-    where = f"the file {path}" if path is not None else "the saved report"
-    lines = []
-    if fitted.shortened or fitted.omitted:
-        lines.append(f"Shortened to fit this answer; {where} has everything:")
-        lines += [f"- {note}" for note in fitted.shortened]
-    if fitted.omitted:
-        names = ", ".join(summary.name for summary in fitted.omitted)
-        lines.append(f"- Not shown here, only in the file ({len(fitted.omitted)}): {names}")
-    return lines
+def _capped_line(line: str) -> str:
+    return line if len(line) <= HEAD_LINE_CHARS else line[: HEAD_LINE_CHARS - 1] + "…"
 
 
 def failure_lines(result: ExportResult, max_chars: int = 0) -> list[str]:
@@ -150,7 +141,7 @@ def failure_lines(result: ExportResult, max_chars: int = 0) -> list[str]:
     lines: list[str] = []
     used = 0
     for failure in result.failures[:FAILURES_LISTED]:
-        line = f"- {failure}"
+        line = _capped_line(f"- {failure}")
         if max_chars and lines and used + len(line) > max_chars:
             break
         lines.append(line)

@@ -18,6 +18,8 @@ Import from this package; its modules are one part each, from the leaves up:
 - ``exceptions``: ``ExceptionInfo``, ``Mechanism`` and the linking of a chain
 - ``entries``: threads, message, request, breadcrumbs, spans, CSP, occurrence, unknown entries
 - ``event``: ``Event`` and its event-level data (user, contexts, tags, SDK, processing errors)
+- ``overview``: what the issue says across all its events: ``TagDistribution``, ``Trend``, ``Release``,
+  ``ActivityEntry``, ``RecentEvent``, gathered in ``IssueOverview``
 - ``issue``: ``Issue``, ``Project``, ``IssueReport``, ``IssueSummary`` and ``build_report``
 - ``limits``: ``apply_limits``, a report capped to a ``RenderLimits``, every cut announced
 """
@@ -40,12 +42,14 @@ from .event import CONTEXT_ORDER, Context, Event, ProcessingError, SdkInfo, Tag,
 from .exceptions import RELATIONS, ExceptionInfo, Mechanism, link_chain
 from .issue import Issue, IssueReport, IssueSummary, Project, build_report
 from .limits import apply_limits
+from .overview import ActivityEntry, IssueOverview, RecentEvent, Release, TagDistribution, TagValue, Trend
 from .stacktrace import ContextLine, Frame, Stacktrace, Variable
 
 __all__ = [
     "CONTEXT_ORDER",
     "RELATIONS",
     "SQL_CATEGORIES",
+    "ActivityEntry",
     "Breadcrumb",
     "Context",
     "ContextLine",
@@ -56,6 +60,7 @@ __all__ = [
     "Field",
     "Frame",
     "Issue",
+    "IssueOverview",
     "IssueReport",
     "IssueSummary",
     "Mechanism",
@@ -64,13 +69,18 @@ __all__ = [
     "Pair",
     "ProcessingError",
     "Project",
+    "RecentEvent",
+    "Release",
     "Request",
     "SdkInfo",
     "Span",
     "Stacktrace",
     "Tag",
+    "TagDistribution",
+    "TagValue",
     "Thread",
     "Timestamp",
+    "Trend",
     "UnknownEntry",
     "User",
     "Variable",

@@ -1,16 +1,19 @@
 """The issue (a Sentry "group") and the report that pairs it with one of its events.
 
-The top of the model tree: ``build_report`` is what the exporter calls with the two API responses.
+The top of the model tree: ``build_report`` is what the exporter calls with the API responses: the issue, its
+event, and what the issue says across all its events (``overview``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
 from .coerce import Field, Timestamp, as_fields, as_int, as_mapping, as_text, parse_timestamp, pick, release_version
 from .event import Event
+from .overview import IssueOverview, Trend
 
 if TYPE_CHECKING:
     from ..settings import RenderLimits
@@ -107,14 +110,17 @@ class IssueReport:
     """The reference as the user typed it."""
     limits: RenderLimits | None = None
     """The limits the report was capped with (``apply_limits``); ``None`` for an uncapped report."""
+    overview: IssueOverview = attrs.field(factory=IssueOverview)
+    """What the issue says across all its events: tag shares, trend, releases, activity, recent events."""
 
 
 @attrs.frozen
 class IssueSummary:
-    """What an export keeps of each issue once its report is rendered: enough to name and list it.
+    """What an export keeps of each issue once its report is rendered: enough to name it and to give it one
+    headline line (level, counts, last seen, the last day's trend).
 
     A streaming export holds one of these per issue instead of the report, so its memory does not grow with
-    the size of the events; the file template lists issues by them.
+    the size of the events; the file template lists issues by them, and an answer opens with their headlines.
     """
 
     ref_text: str = ""
@@ -124,12 +130,37 @@ class IssueSummary:
     level: str | None = None
     permalink: str | None = None
     event_id: str | None = None
+    status: str | None = None
+    count: int | None = None
+    user_count: int | None = None
+    last_seen: Timestamp = None
+    trend: Trend | None = None
+    """The shortest period of the issue's stats (hourly over the last 24 hours on Sentry), if it has any."""
 
     @classmethod
     def of(cls, report: IssueReport) -> Self:
         issue = report.issue
-        event_id = report.event.id if report.event is not None else None
-        return cls(report.ref_text, issue.id, issue.short_id, issue.title, issue.level, issue.permalink, event_id)
+        event = report.event
+        trends = report.overview.trends
+        return cls(
+            report.ref_text,
+            issue.id,
+            issue.short_id,
+            issue.title or (event.title if event is not None else None),
+            issue.level or (event.level if event is not None else None),
+            issue.permalink,
+            event.id if event is not None else None,
+            issue.status,
+            issue.count,
+            issue.user_count,
+            issue.last_seen,
+            trends[0] if trends else None,
+        )
+
+    @classmethod
+    def from_api(cls, issue_json: Any, ref_text: str = "") -> Self:
+        """A summary straight from an issue's JSON (an issue list's row), with no event."""
+        return cls.of(IssueReport(Issue.from_api(issue_json), None, ref_text, overview=IssueOverview.build(issue_json)))
 
     @property
     def name(self) -> str:
@@ -137,10 +168,24 @@ class IssueSummary:
         return self.short_id or self.id or self.ref_text or "?"
 
 
-def build_report(issue_json: Any, event_json: Any, ref_text: str = "") -> IssueReport:
-    """Models for one issue from its API JSON; ``event_json`` is ``None`` when no event is available."""
+def build_report(
+    issue_json: Any,
+    event_json: Any,
+    ref_text: str = "",
+    *,
+    tags: Any = None,
+    events: Any = None,
+    unavailable: Mapping[str, str] | None = None,
+) -> IssueReport:
+    """Models for one issue from its API JSON; ``event_json`` is ``None`` when no event is available.
+
+    ``tags`` and ``events`` are the answers of the issue's tags and events endpoints (or ``None`` when they
+    were not asked for), ``unavailable`` the parts of the overview the server did not give, each with why.
+    """
+    event = None if event_json is None else Event.from_api(event_json)
     return IssueReport(
         issue=Issue.from_api(issue_json),
-        event=None if event_json is None else Event.from_api(event_json),
+        event=event,
         ref_text=ref_text if isinstance(ref_text, str) else str(ref_text),
+        overview=IssueOverview.build(issue_json, tags, events, unavailable, shown=event),
     )

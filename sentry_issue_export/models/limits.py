@@ -31,6 +31,7 @@ from .entries import Request, Span, Thread
 from .event import Context, Event, SdkInfo, Tag, User
 from .exceptions import ExceptionInfo
 from .issue import IssueReport
+from .overview import IssueOverview
 from .stacktrace import Frame, Stacktrace
 
 HEADER_VALUE_CHARS = 500
@@ -53,6 +54,7 @@ def apply_limits(report: IssueReport, limits: RenderLimits) -> IssueReport:
         report,
         issue=_ValueCapper(header_limits).model(report.issue),
         event=None if event is None else _ValueCapper(limits).model(event),
+        overview=_ValueCapper(limits).model(_cap_overview(report.overview, limits)),
         ref_text=_ValueCapper(header_limits).text(report.ref_text),
         limits=limits,
     )
@@ -85,6 +87,27 @@ def _cap_event(event: Event, limits: RenderLimits) -> Event:
         extra=fields.pairs(event.extra),
         packages=fields.pairs(event.packages),
         sdk=_cap_sdk(event.sdk, fields),
+    )
+
+
+def _cap_overview(overview: IssueOverview, limits: RenderLimits) -> IssueOverview:
+    """The most frequent tag values of the first tag keys, the newest activity and the newest events."""
+    max_keys, max_values = max(limits.max_tag_keys, 0), max(limits.max_tag_values, 0)
+    tags = tuple(
+        attrs.evolve(tag, values=tag.values[:max_values], values_truncated=max(len(tag.values) - max_values, 0))
+        if len(tag.values) > max_values
+        else tag
+        for tag in overview.tags[:max_keys]
+    )
+    max_activity, max_events = max(limits.max_activity, 0), max(limits.max_recent_events, 0)
+    return attrs.evolve(
+        overview,
+        tags=tags,
+        tags_truncated=overview.tags_truncated + max(len(overview.tags) - max_keys, 0),
+        activity=overview.activity[:max_activity],
+        activity_truncated=overview.activity_truncated + max(len(overview.activity) - max_activity, 0),
+        recent_events=overview.recent_events[:max_events],
+        recent_events_truncated=overview.recent_events_truncated + max(len(overview.recent_events) - max_events, 0),
     )
 
 

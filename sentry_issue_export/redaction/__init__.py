@@ -88,7 +88,8 @@ def redact_payload(payload: Any, *, remove_pii: bool = False, secrets: tuple[str
 
 
 def redact_payload_for_settings(payload: dict[str, Any], kind: str, settings: Settings) -> dict[str, Any]:
-    """The built-in :class:`Redactor`. Issue and event payloads get the same rules, so ``kind`` is not needed;
+    """The built-in :class:`Redactor`. Issue, event and overview payloads get the same rules, so ``kind`` is not
+    needed;
     the settings' token is one of the secrets hidden wherever it appears."""
     secrets = (settings.token,) if settings.token else ()
     redacted: dict[str, Any] = redact_payload(payload, remove_pii=settings.remove_pii, secrets=secrets)

@@ -27,7 +27,7 @@ import jinja2
 from ..errors import RenderError
 from ..hookspecs import IssuePart, Renderer, RenderOptions
 from ..models import IssueReport, IssueSummary
-from . import formatting
+from . import formatting, overview
 from .template_cache import bytecode_cache
 
 PACKAGE = "sentry_issue_export"
@@ -43,7 +43,8 @@ class SafeText(str):
 class Flavor:
     """What differs between output formats that use templates: template names, escaping and filters.
 
-    Templates are ``issue.<suffix>.j2`` (one issue; sees ``report``, ``issue``, ``event``, ``limits``) and
+    Templates are ``issue.<suffix>.j2`` (one issue; sees ``report``, ``issue``, ``event``, ``overview``,
+    ``limits``) and
     ``issues.<suffix>.j2`` (the whole file; sees ``issues``, a list of ``(summary, rendered_issue)`` where
     ``summary`` is an ``IssueSummary``, and ``failures``).
     """
@@ -99,6 +100,17 @@ SHARED_GLOBALS: dict[str, Any] = {
     "frame_has_details": formatting.frame_has_details,
     "csp_fields": formatting.csp_fields,
     "user_fields": formatting.user_fields,
+    "sparkline": overview.sparkline,
+    "trend_label": overview.trend_label,
+    "trend_summary": overview.trend_summary,
+    "tag_values_text": overview.tag_values_text,
+    "release_lines": overview.release_lines,
+    "activity_text": overview.activity_text,
+    "recent_event_text": overview.recent_event_text,
+    "recent_event_fields": overview.recent_event_fields,
+    "has_differences": overview.has_differences,
+    "notes_elsewhere": overview.notes_elsewhere,
+    "headline": overview.headline,
 }
 
 _environments: dict[tuple[str, tuple[str, ...]], jinja2.Environment] = {}
@@ -167,7 +179,13 @@ def render_issue(report: IssueReport, options: RenderOptions, flavor: Flavor) ->
     """One (capped) report through the issue template: its part of the document."""
     env = environment(flavor, options.templates_dir, *options.template_paths)
     limits = report.limits or options.limits
-    context = {"report": report, "issue": report.issue, "event": report.event, "limits": limits}
+    context = {
+        "report": report,
+        "issue": report.issue,
+        "event": report.event,
+        "overview": report.overview,
+        "limits": limits,
+    }
     return _render(env, flavor.issue_template, context, flavor, options, _describe(report))
 
 

@@ -2,9 +2,10 @@
 
 Each sample is ``{"issue": ..., "event": ...}`` exactly as ``GET /api/0/organizations/acme/issues/{id}/`` and
 ``GET .../issues/{id}/events/latest/`` return them, quirks included (a string ``count``, nulls, ``_meta``, frames
-oldest first, unknown entry types). Users can pin their own templates against them. Most ship as JSON files next to this
-module; ``huge_event`` and ``deep_recursion`` are expanded when loaded, because stored whole they would weigh
-megabytes.
+oldest first, unknown entry types); some also hold ``tags`` and ``events``, the answers of ``.../tags/`` and
+``.../events/`` (the issue's tags across all its events, and its recent events). Users can pin their own
+templates against them. Most ship as JSON files next to this module; ``huge_event`` and ``deep_recursion`` are
+expanded when loaded, because stored whole they would weigh megabytes.
 
 Every call returns a fresh copy, so a caller may mutate what it gets.
 """
@@ -51,7 +52,8 @@ def sample_names() -> tuple[str, ...]:
 
 
 def load_sample(name: str) -> dict[str, Any]:
-    """``{"issue": ..., "event": ...}`` for the sample called ``name``; a fresh copy on every call."""
+    """``{"issue": ..., "event": ..., "tags"?: ..., "events"?: ...}`` for the sample called ``name``; a fresh copy
+    on every call."""
     _check_name(name)
     if name == _HUGE:
         return huge_event_sample()

@@ -2,7 +2,9 @@
 
 Accepted file shapes:
 
-- ``{"issue": {...}, "event": {...}}``, what debug mode writes (``debug_issue_123.json``), or a list of those;
+- ``{"issue": {...}, "event": {...}}``, what debug mode writes (``debug_issue_123.json``, with the issue's
+  ``tags`` across all events, its recent ``events`` and the ``unavailable`` parts when they were fetched), or a
+  list of those;
 - an event alone, in either shape the models read: the REST API event (``GET .../events/latest/``) or the raw
   SDK event that SDKs send and Bugsink, Relay or a ``before_send`` hook store. A minimal issue is then derived
   from the event (its group id, title, level, platform and culprit).
@@ -14,6 +16,8 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import attrs
 
 from ..errors import ExportError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, hookimpl
@@ -35,14 +39,14 @@ class FileSource(BaseSource):
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         dumps = dict(load_dumps(_path(settings)))
         for ref in refs:
-            pair = dumps.get(ref.issue_id)
-            if pair is None:
+            dump = dumps.get(ref.issue_id)
+            if dump is None:
                 available = ", ".join(dumps) or "none"
                 yield FetchFailure(
                     ref, NotFoundError(f"Issue {ref.issue_id} is not in {_path(settings)} (it holds: {available}).")
                 )
             else:
-                yield RawIssue(ref, pair[0], pair[1])
+                yield attrs.evolve(dump, ref=ref)
 
 
 def _path(settings: Settings) -> Path:
@@ -51,8 +55,8 @@ def _path(settings: Settings) -> Path:
     return Path(settings.from_file)
 
 
-def load_dumps(path: Path) -> list[tuple[str, tuple[dict[str, Any], dict[str, Any] | None]]]:
-    """Read a dump file into ``(issue id, (issue, event))`` pairs, with a clear error for a bad file."""
+def load_dumps(path: Path) -> list[tuple[str, RawIssue]]:
+    """Read a dump file into ``(issue id, payloads)`` pairs, with a clear error for a bad file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -66,29 +70,38 @@ def load_dumps(path: Path) -> list[tuple[str, tuple[dict[str, Any], dict[str, An
     except RecursionError:
         raise ExportError(f"{path} nests its JSON too deeply to be a Sentry payload.") from None
     items = data if isinstance(data, list) else [data]
-    pairs = []
+    dumps = []
     for position, item in enumerate(items, 1):
-        pair = _as_pair(item)
-        if pair is None:
+        dump = _as_dump(item)
+        if dump is None:
             raise ExportError(
                 f"Item {position} of {path} is neither a debug dump ({{'issue': ..., 'event': ...}}) nor an event "
                 "(a REST API event with 'entries', or an SDK event with 'event_id' or 'exception')."
             )
-        issue_id = str(pair[0].get("id") or f"{path.stem}-{position}")
-        pairs.append((issue_id, pair))
-    if not pairs:
+        issue_id = str(dump.issue.get("id") or f"{path.stem}-{position}")
+        dumps.append((issue_id, attrs.evolve(dump, ref=IssueRef(issue_id, text=issue_id))))
+    if not dumps:
         raise ExportError(f"{path} holds no issues.")
-    return pairs
+    return dumps
 
 
-def _as_pair(item: Any) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+def _as_dump(item: Any) -> RawIssue | None:
     if not isinstance(item, dict):
         return None
+    unnamed = IssueRef("")
     if isinstance(item.get("issue"), dict):
         event = item.get("event")
-        return item["issue"], event if isinstance(event, dict) else None
+        tags, events, unavailable = item.get("tags"), item.get("events"), item.get("unavailable")
+        return RawIssue(
+            unnamed,
+            item["issue"],
+            event if isinstance(event, dict) else None,
+            tags if isinstance(tags, list) else None,
+            events if isinstance(events, list) else None,
+            {str(k): str(v) for k, v in unavailable.items()} if isinstance(unavailable, dict) else {},
+        )
     if _EVENT_KEYS & item.keys():
-        return issue_from_event(item), item
+        return RawIssue(unnamed, issue_from_event(item), item)
     return None
 
 

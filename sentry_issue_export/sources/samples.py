@@ -38,11 +38,13 @@ class SamplesSource(BaseSource):
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         for ref in refs:
-            yield fetch_sample(ref)
+            yield fetch_sample(ref, settings)
 
 
-def fetch_sample(ref: IssueRef) -> RawIssue | FetchFailure:
-    """The sample ``ref`` names, or a ``FetchFailure`` that lists the samples there are."""
+def fetch_sample(ref: IssueRef, settings: Settings | None = None) -> RawIssue | FetchFailure:
+    """The sample ``ref`` names, or a ``FetchFailure`` that lists the samples there are.
+
+    Its tags and recent events are cut to what ``settings`` asks for, as a server would answer."""
     name = find_sample(ref.issue_id)
     if name is None:
         return FetchFailure(ref, NotFoundError(f"No bundled sample matches {str(ref)!r}. {_available()}"))
@@ -56,7 +58,13 @@ def fetch_sample(ref: IssueRef) -> RawIssue | FetchFailure:
                 "Leave the event id out to get it."
             ),
         )
-    return RawIssue(ref, sample["issue"], event)
+    settings = settings or Settings()
+    tags = sample.get("tags") if settings.tag_values else None
+    if tags is not None:
+        tags = [{**tag, "topValues": tag.get("topValues", [])[: settings.tag_values]} for tag in tags]
+    listed = sample.get("events")
+    events = listed[: settings.recent_events] if isinstance(listed, list) and settings.recent_events else None
+    return RawIssue(ref, sample["issue"], event, tags, events)
 
 
 @functools.cache
