@@ -2,7 +2,11 @@
 
 ``FakeSentry`` serves issues and events you add, on the organisation-scoped and legacy paths, with Sentry's
 bodies for 401/403/404, its rate-limit headers and 429s (per endpoint class, fixed one-second windows aligned to
-epoch seconds), and a GlitchTip mode. Faults are injected per request with :meth:`FakeSentry.inject`::
+epoch seconds), and a GlitchTip mode. Besides issue and event details it answers what Sentry says about an issue
+across its events: its tags with their top values (``key=``, ``limit=``; counted from the issue's events unless
+given), its events list (newest first, the light shape, ``per_page`` and cursor pages), its activity, and its
+``stats`` in the details (24 hourly and 30 daily buckets) and in the index (``groupStatsPeriod``: 24h by
+default, 14d, or none). Faults are injected per request with :meth:`FakeSentry.inject`::
 
     with FakeSentry(rate_limits=SENTRY_IO_LIMITS, latency=0.01) as sentry:
         issue_id = sentry.add_synthetic_issues(1)[0]
@@ -31,8 +35,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 TOKEN = "sntryu_" + "5e" * 32
 """The token a ``FakeSentry`` accepts unless told otherwise."""
 ORG = "acme"
-SENTRY_IO_LIMITS: dict[str, int] = {"issue": 5, "event": 15, "index": 5}
-"""sentry.io's limits per second: issue details, event details, the issue index."""
+SENTRY_IO_LIMITS: dict[str, int] = {"issue": 5, "event": 15, "index": 5, "tags": 10, "events": 40, "activity": 40}
+"""sentry.io's limits per second: issue details, event details, the issue index, an issue's tags (Sentry's own
+override); an issue's events list and activity have no override, so the default applies, which sentry.io does
+not publish: 40 stands in for it, well below what it allows."""
+SENTRY_IO_CONCURRENCY: dict[str, int] = {"tags": 10}
+"""Concurrent limits per endpoint class where sentry.io sets one below the general 25."""
 ALL_SCOPES = frozenset({"event:read", "project:read", "org:read", "member:read", "team:read"})
 
 FAULTS = frozenset(
@@ -113,7 +121,9 @@ class FakeSentry:
     index answers 404), ``index_ignores_group`` (the index lists every issue, as GlitchTip's does),
     ``redirect_to`` (answer every request with a 302 to this origin), ``oversized_bytes``, ``slow_seconds``,
     ``repeat_cursor`` (the search's next page link keeps naming the same cursor), ``max_page`` (the most items
-    a page holds; Sentry's is 100). ``peak_in_flight`` is the most requests it answered at once.
+    a page holds; Sentry's is 100), ``concurrent_limits`` (endpoint class -> concurrent limit, overriding
+    ``concurrent_limit``; SENTRY_IO_CONCURRENCY for sentry.io's). ``peak_in_flight`` is the most requests it
+    answered at once.
     """
 
     def __init__(
@@ -139,6 +149,7 @@ class FakeSentry:
         self.glitchtip_html_status = 200
         self.retry_after = retry_after
         self.concurrent_limit = concurrent_limit
+        self.concurrent_limits: dict[str, int] = dict(SENTRY_IO_CONCURRENCY) if rate_limits else {}
         self.rate_limit_headers = True
         self.index_supported = True
         self.index_ignores_group = glitchtip  # GlitchTip's organisation issue list ignores group=
@@ -154,6 +165,7 @@ class FakeSentry:
         self._issues: dict[str, dict[str, Any]] = {}
         self._issue_org: dict[str, str] = {}
         self._events: dict[str, list[dict[str, Any]]] = {}
+        self._tags: dict[str, list[dict[str, Any]]] = {}
         self._short_ids: dict[str, str] = {}
         self._forbidden: set[str] = set()
         self._merged: dict[str, str] = {}
@@ -200,8 +212,12 @@ class FakeSentry:
         *,
         events: Iterable[Mapping[str, Any]] = (),
         org: str | None = None,
+        tags: Iterable[Mapping[str, Any]] | None = None,
     ) -> str:
-        """Serve ``issue`` with its events (oldest first; ``event`` is appended as the latest). Returns its id."""
+        """Serve ``issue`` with its events (oldest first; ``event`` is appended as the latest). Returns its id.
+
+        ``tags`` is what ``…/tags/`` answers, in Sentry's shape; by default it is counted from the events' tags.
+        """
         stored = copy.deepcopy(dict(issue))
         issue_id = str(stored["id"])
         all_events = [copy.deepcopy(dict(e)) for e in events] + ([copy.deepcopy(dict(event))] if event else [])
@@ -211,18 +227,23 @@ class FakeSentry:
             self._issues[issue_id] = stored
             self._issue_org[issue_id] = org or self.org
             self._events[issue_id] = all_events
+            self._tags[issue_id] = copy.deepcopy(list(tags)) if tags is not None else _count_tags(all_events)
             if stored.get("shortId"):
                 self._short_ids[str(stored["shortId"]).upper()] = issue_id
         return issue_id
 
     def add_samples(self) -> list[str]:
-        """Serve every bundled sample payload; returns their issue ids."""
+        """Serve every bundled sample payload (with its tags and recent events when it has them); returns their
+        issue ids."""
         from sentry_issue_export.samples import SAMPLE_NAMES, load_sample
 
         ids = []
         for name in SAMPLE_NAMES:
             sample = load_sample(name)
-            ids.append(self.add_issue(sample["issue"], sample.get("event")))
+            latest = sample.get("event")
+            latest_id = (latest or {}).get("eventID")
+            older = [item for item in reversed(sample.get("events") or []) if item.get("eventID") != latest_id]
+            ids.append(self.add_issue(sample["issue"], latest, events=older, tags=sample.get("tags")))
         return ids
 
     def add_synthetic_issues(self, count: int, *, start: int = 4_100_000_000) -> list[str]:
@@ -384,6 +405,7 @@ class FakeSentry:
         if not limit:
             return {}, None
         window = int(time.time())
+        concurrent_limit = self.concurrent_limits.get(endpoint, self.concurrent_limit)
         with self._lock:
             used = self._window_counts[(endpoint, window)] = self._window_counts.get((endpoint, window), 0) + 1
             concurrent = self._in_flight.get(endpoint, 0)
@@ -391,17 +413,17 @@ class FakeSentry:
             "X-Sentry-Rate-Limit-Limit": str(limit),
             "X-Sentry-Rate-Limit-Remaining": str(max(0, limit - used)),
             "X-Sentry-Rate-Limit-Reset": str(window + 1),
-            "X-Sentry-Rate-Limit-ConcurrentLimit": str(self.concurrent_limit),
-            "X-Sentry-Rate-Limit-ConcurrentRemaining": str(max(0, self.concurrent_limit - concurrent)),
+            "X-Sentry-Rate-Limit-ConcurrentLimit": str(concurrent_limit),
+            "X-Sentry-Rate-Limit-ConcurrentRemaining": str(max(0, concurrent_limit - concurrent)),
         }
-        if used <= limit and concurrent <= self.concurrent_limit:
+        if used <= limit and concurrent <= concurrent_limit:
             return headers, None
         extra = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else {}
         body = (
             _too_many(limit)
             if used > limit
             else "You are attempting to go above the allowed concurrency for this endpoint. "
-            f"Concurrency limit is {self.concurrent_limit}"
+            f"Concurrency limit is {concurrent_limit}"
         )
         return headers, _json(429, body, extra)
 
@@ -428,6 +450,10 @@ class FakeSentry:
                 return self._issue(key, org)
             case ["organizations", org, "issues", key, "events"]:
                 return self._event_list(key, org, q)
+            case ["organizations", org, "issues", key, "tags"]:
+                return self._tag_list(key, org, q)
+            case ["organizations", org, "issues", key, "activities"]:
+                return self._activity(key, org)
             case ["organizations", org, "issues", key, "events", event_id]:
                 return self._event(key, org, event_id)
             case ["organizations", org, "shortids", short_id]:
@@ -436,6 +462,10 @@ class FakeSentry:
                 return self._issue(key, None)
             case ["issues", key, "events"] if key.isdigit():
                 return self._event_list(key, None, q)
+            case ["issues", key, "tags"] if key.isdigit():
+                return self._tag_list(key, None, q)
+            case ["issues", key, "activities"] if key.isdigit() and not self.glitchtip:
+                return self._activity(key, None)
             case ["issues", key, "events", event_id] if key.isdigit():
                 return self._event(key, None, event_id)
             case ["projects", org, project, "issues"]:
@@ -497,10 +527,20 @@ class FakeSentry:
             issue["permalink"] = f"{self.url}/{slug}/issues/{issue['id']}"
         return issue
 
-    def _light(self, issue: dict[str, Any]) -> dict[str, Any]:
+    def _light(self, issue: dict[str, Any], stats_period: str | None = None) -> dict[str, Any]:
+        """The index's shape of an issue: without activity or releases, and with ``stats`` for one period only
+        (``groupStatsPeriod``: 24 hourly buckets by default, the last 14 daily ones for ``14d``, none for
+        ``""``)."""
         light = self._shape(issue)
         for key in LIGHT_ISSUE_DROPS:
             light.pop(key, None)
+        stats = light.pop("stats", None)
+        if not isinstance(stats, dict) or self.glitchtip:
+            return light
+        if stats_period in (None, "24h") and "24h" in stats:
+            light["stats"] = {"24h": stats["24h"]}
+        elif stats_period == "14d" and "30d" in stats:
+            light["stats"] = {"14d": stats["30d"][-14:]}
         return light
 
     def _issue(self, key: str, org: str | None) -> _Reply:
@@ -518,18 +558,22 @@ class FakeSentry:
         if org != self.org:
             return self._not_found()
         groups = query.get("group", [])
+        period = (query.get("groupStatsPeriod") or [None])[0]
+        if period not in (None, "", "24h", "14d", "auto"):
+            return _json(400, {"detail": "Invalid groupStatsPeriod. Valid choices are '', '24h', '14d', and 'auto'."})
         if not groups:
             found = self._search(org, query)
             if isinstance(found, _Reply):
                 return found
-            return self._page(f"/api/0/organizations/{org}/issues/", query, list(map(self._light, found)), 25)
+            light = [self._light(issue, period) for issue in found]
+            return self._page(f"/api/0/organizations/{org}/issues/", query, light, 25)
         if len(groups) > 100:
             return _json(400, {"detail": "Too many groups requested."})
         with self._lock:
             found = [self._issues[g] for g in groups if g in self._issues and self._issue_org.get(g) == org]
         if any(str(issue["id"]) in self._forbidden for issue in found):
             return self._forbidden_reply()  # Sentry refuses the whole call
-        return _json(200, [self._light(issue) for issue in found])
+        return _json(200, [self._light(issue, period) for issue in found])
 
     def _search(self, org: str, query: Mapping[str, list[str]]) -> list[dict[str, Any]] | _Reply:
         """Sentry's issue search, as far as tests need it: ``is:``, ``level:``, ``project:`` and free text in the
@@ -565,14 +609,50 @@ class FakeSentry:
         return sorted(issues, key=lambda i: (str(i.get(keys[sort]) or ""), int(i["id"])), reverse=True)
 
     def _event_list(self, key: str, org: str | None, query: dict[str, list[str]]) -> _Reply:
+        """An issue's events, newest first, in the events list's light shape (``full=true``: whole events), in
+        pages of ``per_page`` (at most 100; GlitchTip ignores it and pages by 50)."""
         found = self._lookup(key, org)
         if isinstance(found, _Reply):
             return found
         events = list(reversed(self._events.get(found[0], [])))  # newest first, as Sentry lists them
         if query.get("full", [""])[0] != "true":
-            events = [{k: v for k, v in e.items() if k not in {"entries", "_meta"}} for e in events]
+            events = [_light_event(event) for event in events]
         path = f"/api/0/issues/{found[0]}/events/"
-        return self._page(path, query, events, 100)
+        size, size_param = (50, None) if self.glitchtip else (100, "per_page")
+        return self._page(path, query, events, size, size_param=size_param)
+
+    def _tag_list(self, key: str, org: str | None, query: dict[str, list[str]]) -> _Reply:
+        """An issue's tags across its events: every key (or the ``key=`` ones) with its top ``limit`` values (10,
+        or 9 when keys are named, as Sentry does). GlitchTip lists every value, with ``uniqueValues`` and without
+        the values' dates."""
+        found = self._lookup(key, org)
+        if isinstance(found, _Reply):
+            return found
+        with self._lock:
+            tags = copy.deepcopy(self._tags.get(found[0], []))
+        keys = [name for name in query.get("key", []) if name]
+        if keys:
+            tags = [tag for tag in tags if tag.get("key") in keys]
+        if self.glitchtip:
+            for tag in tags:
+                tag["uniqueValues"] = len(tag.get("topValues") or [])
+                for value in tag.get("topValues") or []:
+                    value.pop("firstSeen", None)
+                    value.pop("lastSeen", None)
+            return _json(200, tags)
+        try:
+            limit = int((query.get("limit") or ["9" if keys else "10"])[0])
+        except ValueError:
+            return _json(400, {"detail": "Invalid limit"})
+        for tag in tags:
+            tag["topValues"] = (tag.get("topValues") or [])[: max(limit, 0)]
+        return _json(200, tags)
+
+    def _activity(self, key: str, org: str | None) -> _Reply:
+        found = self._lookup(key, org)
+        if isinstance(found, _Reply):
+            return found
+        return _json(200, {"activity": copy.deepcopy(found[1].get("activity") or [])})
 
     def _event(self, key: str, org: str | None, event_id: str) -> _Reply:
         found = self._lookup(key, org)
@@ -609,9 +689,19 @@ class FakeSentry:
             },
         )
 
-    def _page(self, path: str, query: Mapping[str, list[str]], items: list[Any], default_size: int) -> _Reply:
-        """One page of ``items`` with a Sentry ``Link`` header (GlitchTip: opaque cursors)."""
-        size = min(self.max_page, int((query.get("limit") or [str(default_size)])[0]))
+    def _page(
+        self,
+        path: str,
+        query: Mapping[str, list[str]],
+        items: list[Any],
+        default_size: int,
+        *,
+        size_param: str | None = "limit",
+    ) -> _Reply:
+        """One page of ``items`` with a Sentry ``Link`` header (GlitchTip: opaque cursors). The page size is the
+        ``size_param`` query parameter (the issue index's ``limit``, a list's ``per_page``), else the default."""
+        asked = query.get(size_param) if size_param else None
+        size = min(self.max_page, int((asked or [str(default_size)])[0]))
         cursor = (query.get("cursor") or [""])[0]
         offset = _decode_cursor(cursor, self.glitchtip)
         page = items[offset : offset + size]
@@ -670,7 +760,71 @@ def _endpoint_class(api: list[str]) -> str:
             return "event"
         case ["organizations", _, "issues"]:
             return "index"
+        case ["organizations", _, "issues", _, "tags"] | ["issues", _, "tags"]:
+            return "tags"
+        case ["organizations", _, "issues", _, "events"] | ["issues", _, "events"]:
+            return "events"
+        case ["organizations", _, "issues", _, "activities"] | ["issues", _, "activities"]:
+            return "activity"
     return "other"
+
+
+LIGHT_EVENT_KEYS = (
+    "id",
+    "event.type",
+    "groupID",
+    "eventID",
+    "projectID",
+    "message",
+    "title",
+    "location",
+    "culprit",
+    "user",
+    "tags",
+    "platform",
+    "dateCreated",
+    "crashFile",
+    "metadata",
+)
+"""What the events list holds of each event without ``full=true`` (Sentry's SimpleEventSerializer)."""
+
+
+def _light_event(event: dict[str, Any]) -> dict[str, Any]:
+    light = {key: copy.deepcopy(event.get(key)) for key in LIGHT_EVENT_KEYS}
+    light["event.type"] = event.get("event.type") or event.get("type") or "error"
+    return light
+
+
+def _count_tags(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What ``…/tags/`` answers for these events: each key with its values, most frequent first, and when each
+    was first and last seen; ``totalValues`` is the number of events carrying the key."""
+    counts: dict[str, dict[str, list[Any]]] = {}
+    for event in events:
+        when = event.get("dateCreated")
+        for tag in event.get("tags") or []:
+            name, value = (tag.get("key"), tag.get("value")) if isinstance(tag, dict) else (None, None)
+            if not name or value is None:
+                continue
+            seen = counts.setdefault(name, {}).setdefault(value, [0, when, when])
+            seen[0] += 1
+            if when:
+                seen[1] = min(filter(None, [seen[1], when]))
+                seen[2] = max(filter(None, [seen[2], when]))
+    tags = []
+    for name, values in counts.items():
+        ordered = sorted(values.items(), key=lambda item: -item[1][0])
+        tags.append(
+            {
+                "key": name,
+                "name": name.replace("_", " ").title(),
+                "totalValues": sum(count for count, _, _ in values.values()),
+                "topValues": [
+                    {"key": name, "name": value, "value": value, "count": count, "firstSeen": first, "lastSeen": last}
+                    for value, (count, first, last) in ordered
+                ],
+            }
+        )
+    return sorted(tags, key=lambda tag: tag["key"])
 
 
 def _too_many(limit: int) -> str:
@@ -777,6 +931,10 @@ def synthetic_issue(number: int, *, org: str = ORG, project: str = "backend") ->
         "firstRelease": {"version": "1.0.0"},
         "lastRelease": {"version": "1.0.1"},
         "tags": [{"key": "environment", "name": "Environment", "totalValues": 3}],
+        "stats": _synthetic_stats(number),
+        "activity": [
+            {"id": "0", "type": "first_seen", "data": {}, "user": None, "dateCreated": "2024-05-01T10:00:00.123456Z"}
+        ],
     }
     event = {
         "id": event_id,
@@ -788,7 +946,11 @@ def synthetic_issue(number: int, *, org: str = ORG, project: str = "backend") ->
         "type": "error",
         "platform": "python",
         "dateCreated": "2024-05-02T11:30:00Z",
-        "tags": [{"key": "environment", "value": "production"}],
+        "tags": [
+            {"key": "environment", "value": "production"},
+            {"key": "release", "value": "1.0.1"},
+            {"key": "server_name", "value": f"web-{number % 3}"},
+        ],
         "context": {},
         "contexts": {"runtime": {"type": "runtime", "name": "CPython", "version": "3.11.7"}},
         "sdk": {"name": "sentry.python", "version": "2.0.0"},
@@ -827,3 +989,15 @@ def synthetic_issue(number: int, *, org: str = ORG, project: str = "backend") ->
         ],
     }
     return issue, event
+
+
+SYNTHETIC_NOW = 1714647600
+"""2024-05-02 11:00 UTC: the hour the synthetic issues were last seen in."""
+
+
+def _synthetic_stats(number: int) -> dict[str, list[list[int]]]:
+    """24 hourly and 30 daily buckets, oldest first, ending at :data:`SYNTHETIC_NOW`; the counts vary by issue."""
+    hourly = [[SYNTHETIC_NOW - 3600 * (23 - hour), (number + hour) % 4] for hour in range(24)]
+    today = SYNTHETIC_NOW - SYNTHETIC_NOW % 86400
+    daily = [[today - 86400 * (29 - day), (number * 7 + day) % 9 if day > 20 else 0] for day in range(30)]
+    return {"24h": hourly, "30d": daily}

@@ -128,7 +128,8 @@ def test_source_exports_the_event_a_url_names(sentry: FakeSentry) -> None:
     result = fetch([ref], settings_for(sentry))[ref]
     assert isinstance(result, RawIssue)
     assert result.event is not None and result.event["title"] == "the older one"
-    assert paths(sentry)[-1] == f"/api/0/organizations/acme/issues/5/events/{'a' * 32}/"
+    assert f"/api/0/organizations/acme/issues/5/events/{'a' * 32}/" in paths(sentry)
+    assert "/api/0/organizations/acme/issues/5/events/latest/" not in paths(sentry)
 
 
 def test_issue_without_an_event_in_retention_is_exported_without_one(sentry: FakeSentry) -> None:
@@ -211,15 +212,22 @@ def test_source_against_glitchtip_uses_one_scoped_request_in_total() -> None:
     with FakeSentry(glitchtip=True) as glitchtip:
         ids = glitchtip.add_synthetic_issues(4, start=40)
         refs = [IssueRef(i) for i in ids]
-        results = fetch(refs, settings_for(glitchtip))
+        results = fetch(refs, settings_for(glitchtip, tag_values=0, recent_events=0))
         assert all(isinstance(r, RawIssue) and r.event is not None for r in results.values())
         scoped = [p for p in paths(glitchtip) if p.startswith("/api/0/organizations/")]
-        # GlitchTip's issue list answers (ignoring group=), so the issues come from it; the first scoped event
-        # request finds a web page, and the other three events, which waited for it, go to the legacy paths.
-        assert scoped == [
+        # GlitchTip's issue list answers (ignoring group=), so the issues come from it (asked twice: for their
+        # hourly and daily stats); the first scoped event request finds a web page, and the other three events,
+        # which waited for it, go to the legacy paths. The activity, which the index leaves out, is asked for
+        # once: its web page shows there is none to read.
+        assert sorted(scoped) == [
             "/api/0/organizations/acme/issues/",
+            "/api/0/organizations/acme/issues/",
+            f"/api/0/organizations/acme/issues/{ids[0]}/activities/",
             f"/api/0/organizations/acme/issues/{ids[0]}/events/latest/",
         ]
+        assert not any("activities" in path for path in paths(glitchtip) if not path.startswith("/api/0/org"))
+        first = results[refs[0]]
+        assert isinstance(first, RawIssue) and "GlitchTip's API gives no activity" in first.unavailable["activity"]
         assert sorted(p for p in paths(glitchtip) if p.startswith("/api/0/issues/")) == [
             f"/api/0/issues/{i}/events/latest/" for i in ids
         ]
@@ -246,7 +254,9 @@ def test_without_an_organisation_numeric_ids_use_the_legacy_path(sentry: FakeSen
     ref = IssueRef(issue_id)
     result = fetch([ref], settings_for(sentry, org=None))[ref]
     assert isinstance(result, RawIssue)
-    assert paths(sentry) == [f"/api/0/issues/{issue_id}/", f"/api/0/issues/{issue_id}/events/latest/"]
+    assert paths(sentry)[0] == f"/api/0/issues/{issue_id}/"
+    legacy = [f"/api/0/issues/{issue_id}/{part}/" for part in ("events/latest", "events", "tags")]
+    assert sorted(paths(sentry)[1:]) == sorted(legacy)  # the event, the events list and the tags, at once
 
 
 def test_without_an_organisation_a_short_id_fails_before_any_request(sentry: FakeSentry) -> None:
@@ -265,11 +275,15 @@ def test_several_issues_of_one_org_come_from_the_index(sentry: FakeSentry) -> No
     results = fetch([IssueRef(i) for i in ids], settings_for(sentry))
     assert all(isinstance(r, RawIssue) and r.event is not None for r in results.values())
     index = [r for r in sentry.requests if r.endpoint == "index"]
-    assert len(index) == 1
-    assert sorted(index[0].query["group"]) == sorted(ids) and index[0].query["project"] == ["-1"]
+    assert len(index) == 2  # the issues with their hourly stats, then their daily ones
+    assert all(sorted(r.query["group"]) == sorted(ids) and r.query["project"] == ["-1"] for r in index)
+    assert sorted(r.query.get("groupStatsPeriod", ["(default)"])[0] for r in index) == ["(default)", "14d"]
     assert sentry.count(endpoint="issue") == 0 and sentry.count(endpoint="event") == 5
+    # The index leaves out the activity, which each issue reads from its own endpoint.
+    assert sentry.count(endpoint="activity") == 5
     first = results[IssueRef(ids[0])]
-    assert isinstance(first, RawIssue) and "tags" not in first.issue  # the index's lighter shape, kept as is
+    assert isinstance(first, RawIssue) and "firstRelease" not in first.issue  # the index's lighter shape
+    assert sorted(first.issue["stats"]) == ["14d", "24h"] and first.issue["activity"][0]["type"] == "first_seen"
 
 
 def test_index_asks_for_at_most_100_issues_per_call(sentry: FakeSentry) -> None:
@@ -824,6 +838,8 @@ UNUSED_TOKEN = "sntryu_" + "a1" * 32
 
 # an unexpected exception while fetching one reference fails that reference only.
 class _ExplodingClient:
+    index_ignores_groups = False
+
     async def __aenter__(self) -> _ExplodingClient:
         return self
 
@@ -833,7 +849,9 @@ class _ExplodingClient:
     def scrub(self, text: str) -> str:
         return text
 
-    async def get_issues_batch(self, org: str, ids: list[str]) -> dict:
+    scoped_routes = True
+
+    async def get_issues_batch(self, org: str, ids: list[str], *, daily_stats: bool = False) -> dict:
         return {}
 
     async def get_issue(self, issue_id: str, org: str | None = None) -> dict:
@@ -843,6 +861,14 @@ class _ExplodingClient:
 
     async def get_event(self, issue_id: str, org: str | None, event_id: str) -> dict:
         return {"eventID": "a" * 32}
+
+    async def get_issue_tags(self, issue_id: str, org: str | None = None, *, values: int = 5) -> list:
+        if issue_id == "3":
+            raise RuntimeError("unexpected tags")
+        return []
+
+    async def get_issue_events(self, issue_id: str, org: str | None = None, *, limit: int = 5) -> list:
+        return []
 
 
 def test_an_unexpected_error_fails_one_reference_only() -> None:
@@ -861,6 +887,9 @@ def test_an_unexpected_error_fails_one_reference_only() -> None:
     assert sorted(results) == ["1", "2", "3"]
     assert isinstance(results["1"], RawIssue) and isinstance(results["3"], RawIssue)
     assert isinstance(results["2"], FetchFailure) and "please report this bug" in str(results["2"].error)
+    # A bug in reading one issue-wide part costs that part only, and says so.
+    assert results["3"].event is not None and results["3"].tags is None
+    assert results["3"].unavailable == {"tags": "Not read: reading it failed unexpectedly (RuntimeError)."}
 
 
 def test_a_sentry_named_only_by_the_environment_is_asked_once_whether_it_is_another_kind(monkeypatch) -> None:
@@ -885,7 +914,9 @@ def test_a_server_forced_to_glitchtip_gets_the_legacy_routes_from_the_first_requ
         settings = resolve_settings(env={**env, "EXPORT_SENTRY_ISSUE_SERVER": "glitchtip"})
         assert (settings.source, settings.server, settings.detect_source) == ("sentry", "glitchtip", False)
         assert export_issues_sync(issue_id, settings, write=False).failures == ()
-        assert paths(glitchtip) == [f"/api/0/issues/{issue_id}/", f"/api/0/issues/{issue_id}/events/latest/"]
+        assert paths(glitchtip)[0] == f"/api/0/issues/{issue_id}/"
+        legacy = [f"/api/0/issues/{issue_id}/{part}/" for part in ("events/latest", "events", "tags")]
+        assert sorted(paths(glitchtip)[1:]) == sorted(legacy)
     with pytest.raises(ConfigError, match="EXPORT_SENTRY_ISSUE_SERVER must be one of sentry, glitchtip, bugsink"):
         resolve_settings(env={"EXPORT_SENTRY_ISSUE_SERVER": "gitlab"})
 
@@ -927,7 +958,7 @@ def test_the_issue_index_is_read_a_page_at_a_time_as_its_issues_start(sentry: Fa
     results = fetch([IssueRef(issue_id) for issue_id in ids], settings_for(sentry))
     assert all(isinstance(result, RawIssue) for result in results.values())
     order = [r.endpoint for r in sentry.requests if r.endpoint in {"index", "event"}]
-    assert order.count("index") == 4 and order.count("event") == 350
+    assert order.count("index") == 8 and order.count("event") == 350  # each page twice: hourly and daily stats
     last_index = len(order) - 1 - order[::-1].index("index")
     assert "event" in order[:last_index]
     assert not any(r.endpoint == "issue" for r in sentry.requests)  # every issue came from the index

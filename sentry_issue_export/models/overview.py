@@ -184,11 +184,14 @@ def _period_hours(period: str) -> float:
 
 @attrs.frozen
 class Release:
-    """A release the issue was seen in: its version and, when Sentry sends the release object, its dates."""
+    """A release the issue was seen in: its version and, when Sentry sends the release object, its dates; or,
+    read from the release tag's values, when the issue's events in it were first and last seen."""
 
     version: str
     date_created: Timestamp = None
     date_released: Timestamp = None
+    first_seen: Timestamp = None
+    last_seen: Timestamp = None
 
     @classmethod
     def from_api(cls, data: Any) -> Self | None:
@@ -332,6 +335,11 @@ class IssueOverview:
     recent_events: tuple[RecentEvent, ...] = ()
     """Newest first."""
     recent_events_truncated: int = 0
+    releases_from_tags: int = 0
+    """When the issue JSON names no first and last release, they are read from the release tag's values: this
+    many of them, all there are or (when fewer than all the events carry one of them) the most common only."""
+    releases_complete: bool = True
+    """Whether the release tag's values read account for every event that carries a release."""
     comments: int | None = None
     """How many notes the issue has in all (Sentry's ``numComments``)."""
     unavailable: tuple[Field, ...] = ()
@@ -359,10 +367,19 @@ class IssueOverview:
         distributions = [tag for item in as_list(tags) if (tag := TagDistribution.from_api(item))]
         ordered = [tag for _, tag in sorted(enumerate(distributions), key=_tag_rank)]
         recent = [RecentEvent.from_api(item).compared_with(shown) for item in as_list(events)]
+        first = Release.from_api(pick(issue, "firstRelease", "first_release"))
+        last = Release.from_api(pick(issue, "lastRelease", "last_release"))
+        from_tags, complete = 0, True
+        release_tag = next((tag for tag in ordered if tag.key == "release"), None)
+        if first is None and last is None and release_tag is not None:
+            first, last, from_tags = _releases_from(release_tag)
+            complete = release_tag.other_count == 0
         return cls(
             trends=_trends(issue.get("stats")),
-            first_release=Release.from_api(pick(issue, "firstRelease", "first_release")),
-            last_release=Release.from_api(pick(issue, "lastRelease", "last_release")),
+            first_release=first,
+            last_release=last,
+            releases_from_tags=from_tags,
+            releases_complete=complete,
             tags=tuple(ordered),
             activity=tuple(entries),
             recent_events=tuple(recent),
@@ -371,6 +388,24 @@ class IssueOverview:
                 (part, reason) for part, reason in (unavailable or {}).items() if part in PARTS and reason
             ),
         )
+
+
+def _releases_from(tag: TagDistribution) -> tuple[Release | None, Release | None, int]:
+    """The first and last release among the release tag's dated values, and how many values were read."""
+    dated = [
+        value
+        for value in tag.values
+        if value.value and isinstance(value.first_seen, datetime) and isinstance(value.last_seen, datetime)
+    ]
+    if not dated:
+        return None, None, 0
+    first = min(dated, key=lambda value: value.first_seen)  # type: ignore[arg-type, return-value]
+    last = max(dated, key=lambda value: value.last_seen)  # type: ignore[arg-type, return-value]
+
+    def release(value: TagValue) -> Release:
+        return Release(value.value or "", first_seen=value.first_seen, last_seen=value.last_seen)
+
+    return release(first), release(last), len(dated)
 
 
 def _newest_first(entry: ActivityEntry) -> tuple[int, float]:

@@ -13,7 +13,19 @@ Containers that fit in 100 columns are written on one line, so the file also rea
   ``NotFoundError``; see ``sentry_issue_export/errors.py``), ``message`` (the sentence saying why).
 - ``Report``: ``issue`` (Issue), ``event`` (Event or ``null`` when no event is left in retention),
   ``ref_text`` (the reference as typed), ``limits`` (the caps this report was cut to: the fields of
-  ``RenderLimits``).
+  ``RenderLimits``), ``overview`` (Overview: what the issue says across all its events).
+- ``Overview``: ``trends`` [{``period`` (``24h``, ``14d``, ``30d``), ``interval`` (``hour`` or ``day``),
+  ``buckets`` [[timestamp, count], ...] oldest first}], ``first_release`` and ``last_release`` ({``version``,
+  ``date_created``, ``date_released``, ``first_seen``, ``last_seen``} or ``null``), ``releases_from_tags`` (how
+  many release tag values they were read from, 0 when the issue named them) and ``releases_complete``,
+  ``tags`` [{``key``, ``name``, ``total`` (events carrying the tag), ``unique``, ``values`` [{``value``,
+  ``name``, ``count``, ``first_seen``, ``last_seen``}] most frequent first, ``values_truncated``}],
+  ``tags_truncated``, ``activity`` [{``type`` (Sentry's activity type: ``note``, ``set_regression`` ...),
+  ``date``, ``user``, ``text``, ``version``, ``data``}] newest first, ``activity_truncated``,
+  ``recent_events`` [{``id``, ``date``, ``title``, ``release``, ``environment``, ``user``, ``is_shown`` (the
+  event shown in detail), ``differs`` (what differs from it: ``title``, ``release``, ``environment``)}] newest
+  first, ``recent_events_truncated``, ``comments`` (notes on the issue in all), and ``unavailable`` [[part,
+  why]] for each part (``trend``, ``releases``, ``tags``, ``activity``, ``events``) the server did not give.
 - ``Issue``: ``id``, ``short_id``, ``title``, ``culprit``, ``permalink``, ``level``, ``status``, ``substatus``,
   ``priority``, ``platform``, ``project`` {``id``, ``slug``, ``name``}, ``type``, ``issue_category``,
   ``metadata`` (pairs), ``count`` and ``user_count`` (integers), ``first_seen``, ``last_seen``,

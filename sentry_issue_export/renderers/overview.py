@@ -101,10 +101,19 @@ def release_lines(overview: IssueOverview) -> list[tuple[str, str]]:
             continue
         dates = [
             f"{word} {format_when(when)}"
-            for word, when in (("created", release.date_created), ("released", release.date_released))
+            for word, when in (
+                ("created", release.date_created),
+                ("released", release.date_released),
+                ("its events from", release.first_seen),
+                ("to", release.last_seen),
+            )
             if when
         ]
         lines.append((label, release.version + (f" ({', '.join(dates)})" if dates else "")))
+    if overview.releases_from_tags and not overview.releases_complete:
+        lines.append(("Read from", f"the {plural(overview.releases_from_tags, 'most common release')} only"))
+    elif overview.releases_from_tags:
+        lines.append(("Read from", f"the release tag's {plural(overview.releases_from_tags, 'value')}"))
     for entry in reversed(overview.activity):  # oldest first, as a history reads
         milestone = _MILESTONES.get(entry.type)
         if milestone is None:

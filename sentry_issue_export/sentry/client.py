@@ -99,6 +99,8 @@ class SentryClient:
         """Set to False once the server shows it has no organisation-scoped routes."""
         self._route_probes: dict[str, asyncio.Event] = {}
         """Per route shape: set once its first request has answered."""
+        self.index_ignores_groups = False
+        """Set once the issue index answered issues it was not asked for: GlitchTip's list does, Sentry's never."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> SentryClient:
@@ -178,21 +180,27 @@ class SentryClient:
         group_id = str(found.get("groupId") or "")
         return await self.get_issue(group_id, org) if group_id.isdigit() else None
 
-    async def get_issues_batch(self, org: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def get_issues_batch(
+        self, org: str, ids: Sequence[str], *, daily_stats: bool = False
+    ) -> dict[str, dict[str, Any]]:
         """Issues by numeric id through the organisation's issue index, keyed by the ``id`` each answer carries.
 
-        The index answers a lighter issue shape than :meth:`get_issue`. Ids it does not return (merged, deleted,
+        The index answers a lighter issue shape than :meth:`get_issue`: no activity or releases, and ``stats``
+        for the last 24 hours only. ``daily_stats`` asks the index a second time, for 14 daily buckets, and adds
+        them as ``stats["14d"]`` (the index offers no 30-day series). Ids it does not return (merged, deleted,
         not numeric) are simply absent. Raises ``FetchError`` when the server has no usable index.
         """
         wanted = list(dict.fromkeys(i for i in ids if i.isdigit()))
         chunks = [wanted[i : i + INDEX_PAGE_SIZE] for i in range(0, len(wanted), INDEX_PAGE_SIZE)]
         tasks = [asyncio.ensure_future(self._index_chunk(org, chunk)) for chunk in chunks]
+        daily = [asyncio.ensure_future(self._daily_stats(org, chunk)) for chunk in chunks] if daily_stats else []
         try:
             pages = await asyncio.gather(*tasks)
+            dailies = await asyncio.gather(*daily)
         except BaseException as exc:
-            for task in tasks:
+            for task in [*tasks, *daily]:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *daily, return_exceptions=True)
             if isinstance(exc, RouteMissing):
                 raise InvalidResponseError(
                     f"{self.origin} has no organisation issue index (it answered 405 or an HTML page)."
@@ -201,11 +209,28 @@ class SentryClient:
         found: dict[str, dict[str, Any]] = {}
         for page in pages:
             found.update(page)
+        for series in dailies:
+            for issue_id, stats in series.items():
+                issue = found.get(issue_id)
+                if issue is not None:
+                    hourly = issue.get("stats")
+                    issue["stats"] = {**(hourly if isinstance(hourly, dict) else {}), **stats}
         return found
 
-    async def _index_chunk(self, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    async def _daily_stats(self, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The index's 14 daily buckets per issue; nothing when it cannot give them (the hourly ones stay)."""
+        try:
+            page = await self._index_chunk(org, ids, stats_period="14d")
+        except FetchError:
+            return {}
+        return {issue_id: issue["stats"] for issue_id, issue in page.items() if isinstance(issue.get("stats"), dict)}
+
+    async def _index_chunk(
+        self, org: str, ids: list[str], *, stats_period: str | None = None
+    ) -> dict[str, dict[str, Any]]:
         what = f"the issue index of organisation {org} ({len(ids)} issues)"
         params = [("group", i) for i in ids] + [("project", "-1")]
+        params += [("groupStatsPeriod", stats_period)] if stats_period else []
         wanted, found = set(ids), {}
         cursor: str | None = None
         for _page in range(MAX_INDEX_PAGES):
@@ -223,7 +248,10 @@ class SentryClient:
                 else:
                     foreign = True
             # A server that ignores group= would page through every issue of the organisation: stop early.
-            if foreign or len(found) == len(wanted):
+            if foreign:
+                self.index_ignores_groups = True
+                break
+            if len(found) == len(wanted):
                 break
             cursor = next_cursor(headers.get("link"))
             if cursor is None:
@@ -294,6 +322,69 @@ class SentryClient:
         except RouteMissing:
             raise self._no_scoped_api(issue_id) from None
         return self._expect_object(data, what)
+
+    async def get_issue_tags(self, issue_id: str, org: str | None = None, *, values: int = 5) -> list[dict[str, Any]]:
+        """The issue's tags across all its events, each key with its ``values`` most frequent values.
+
+        Sentry answers ``[{key, name, totalValues, topValues: [{value, name, count, firstSeen, lastSeen}]}]``;
+        GlitchTip ignores ``limit`` and lists every value, so each key is cut here to its ``values`` most frequent.
+        """
+        org = org or self.org
+        what = f"the tags of issue {issue_id}"
+        data = await self._issue_part(issue_id, org, "tags", "tags", what, [("limit", str(values))])
+        if not isinstance(data, list):
+            raise self._transport.answers.wrong_shape(what, data, "a list of tags")
+        tags = [tag for tag in data if isinstance(tag, dict)]
+        for tag in tags:
+            top = [value for value in tag.get("topValues") or [] if isinstance(value, dict)]
+            top.sort(key=lambda value: -value["count"] if isinstance(value.get("count"), int) else 0)
+            tag["topValues"] = top[:values]
+        return tags
+
+    async def get_issue_events(self, issue_id: str, org: str | None = None, *, limit: int = 5) -> list[dict[str, Any]]:
+        """The issue's ``limit`` most recent events, newest first, in the events list's light shape (one page;
+        Sentry's pages hold up to 100, and ``per_page`` asks for fewer)."""
+        org = org or self.org
+        what = f"the events of issue {issue_id}"
+        params = [("per_page", str(limit))]
+        data = await self._issue_part(issue_id, org, "events", "events", what, params)
+        if not isinstance(data, list):
+            raise self._transport.answers.wrong_shape(what, data, "a list of events")
+        return [event for event in data if isinstance(event, dict)][:limit]
+
+    async def get_issue_activity(self, issue_id: str, org: str | None = None) -> list[dict[str, Any]]:
+        """The issue's activity (notes, regressions, assignments ...), newest first, at most 100: what issue
+        details carry as ``activity``, for an issue read from the index, which leaves it out."""
+        org = org or self.org
+        what = f"the activity of issue {issue_id}"
+        # Only Sentry has this route: a server without the scoped routes (GlitchTip) is not asked again.
+        data = await self._issue_part(issue_id, org, "activities", "activity", what, legacy=org is None)
+        activity = data.get("activity") if isinstance(data, dict) else None
+        if not isinstance(activity, list):
+            raise self._transport.answers.wrong_shape(what, data, "an object with the issue's activity")
+        return [entry for entry in activity if isinstance(entry, dict)]
+
+    async def _issue_part(
+        self,
+        issue_id: str,
+        org: str | None,
+        part: str,
+        kind: EndpointClass,
+        what: str,
+        params: Sequence[tuple[str, str]] = (),
+        *,
+        legacy: bool = True,
+    ) -> Any:
+        """GET ``…/issues/{id}/{part}/``, organisation-scoped or (when ``legacy``) on the legacy path."""
+        scoped = ("organizations", org, "issues", issue_id, part) if org else None
+        legacy_path = self._legacy(("issues", issue_id, part), issue_id, org) if legacy else None
+        try:
+            data, _ = await self._scoped_or_legacy(scoped, legacy_path, kind, what, Meaning(ISSUE_GONE), params=params)
+        except RouteMissing:
+            if legacy:
+                raise self._no_scoped_api(issue_id) from None
+            raise FetchError(f"{self.origin} has no route for {what} (it answered 405 or a web page).") from None
+        return data
 
     async def resolve_short_id(self, org: str, short_id: str) -> dict[str, Any]:
         """Sentry's short-id lookup: ``organizationSlug``, ``projectSlug``, ``groupId`` and ``group``."""

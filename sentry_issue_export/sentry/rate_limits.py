@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 RESET_MARGIN = 0.05
 """Seconds waited past a rate-limit reset, for clock skew and timer granularity."""
 
-EndpointClass = Literal["issue", "event", "index", "other"]
-"""Sentry limits each endpoint separately; requests are paced per class."""
+EndpointClass = Literal["issue", "event", "index", "tags", "events", "activity", "other"]
+"""Sentry limits each endpoint separately; requests are paced per class: issue details, event details, the
+issue index, an issue's tags (10 a second on sentry.io), its events list and its activity."""
 
 
 @attrs.frozen

@@ -4,13 +4,19 @@ What a caller may rely on: exactly one result per reference, yielded as each com
 names another server, or that cannot be fetched without a token or an organisation, fails before any request is
 made; the issue JSON is the one Sentry returned (its ``id`` may differ from the reference's after a merge), and
 ``event`` is ``None`` when the issue has no event left in retention.
+
+What the issue says across all its events is read beside its event, concurrently: its tags with their top
+values and its recent events (as many as the settings ask for; none when 0), and, for an issue read from the
+issue index (which leaves them out), its activity. A part that fails is named in ``RawIssue.unavailable``
+with the reason; the issue still exports. GlitchTip (a server without Sentry's organisation routes) answers the
+tags and events lists but gives no trend, releases, activity or user count, and the issue says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -160,7 +166,9 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
         read_page((page[0], page[1] + INDEX_PAGE_SIZE))  # read ahead: the next page is in hand before it is needed
         return batches[page]
 
-    jobs = (_fetch_one(client, ref, org, batch_for(ref, org)) for ref in refs for org in [ref.org or settings.org])
+    jobs = (
+        _fetch_one(client, ref, org, batch_for(ref, org), settings) for ref in refs for org in [ref.org or settings.org]
+    )
     async for result in as_completed(jobs, batches.values()):
         yield result
 
@@ -168,7 +176,7 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
 async def _issues_from_index(client: SentryClient, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     """Issues by id from the index, or nothing when it cannot answer: every issue is then fetched on its own."""
     try:
-        return await client.get_issues_batch(org, ids)
+        return await client.get_issues_batch(org, ids, daily_stats=True)
     except FetchError as exc:
         log.debug("issue index unusable for %s, fetching issues one by one: %s", org, exc)
         return {}
@@ -179,27 +187,84 @@ async def _fetch_one(
     ref: IssueRef,
     org: str | None,
     batch: asyncio.Future[dict[str, dict[str, Any]]] | None,
+    settings: Settings,
 ) -> Result:
     try:
         # Taken out of the shared index answer, so the answer shrinks as its issues are fetched.
         issue = (await batch).pop(ref.issue_id, None) if batch is not None else None
+        from_index = issue is not None
         if issue is None:
             issue = await client.get_issue(ref.issue_id, org)
         issue_id = str(issue.get("id") or ref.issue_id)  # a merged issue answers with its new id
         event_id = ref.event_id or "latest"
+        whole = asyncio.ensure_future(_issue_wide(client, issue, issue_id, org, settings, from_index=from_index))
         try:
             event: dict[str, Any] | None = await client.get_event(issue_id, org, event_id)
         except NotFoundError:
             if event_id != "latest":
+                whole.cancel()
                 raise
             event = None  # no event left in retention: the issue alone is still worth a report
-        return RawIssue(ref, issue, event)
+        except BaseException:
+            whole.cancel()
+            raise
+        tags, events, unavailable = await whole
+        return RawIssue(ref, issue, event, tags, events, unavailable)
     except FetchError as exc:
         return FetchFailure(ref, exc)
     except Exception as exc:  # one broken reference must not stop the others
         message = client.scrub(f"Fetching failed unexpectedly ({type(exc).__name__}: {exc}); please report this bug.")
         log.error("%s: %s", ref, message)
         return FetchFailure(ref, FetchError(message))
+
+
+IssueWide = tuple[list[Any] | None, list[Any] | None, dict[str, str]]
+
+
+async def _issue_wide(
+    client: SentryClient, issue: dict[str, Any], issue_id: str, org: str | None, settings: Settings, *, from_index: bool
+) -> IssueWide:
+    """The issue's tags and recent events, as the settings ask for them, and (for an issue read from the index)
+    its activity, added to ``issue``; each part that cannot be had is named with why."""
+    jobs: dict[str, Awaitable[list[dict[str, Any]]]] = {}
+    if settings.tag_values:
+        jobs["tags"] = client.get_issue_tags(issue_id, org, values=settings.tag_values)
+    if settings.recent_events:
+        jobs["events"] = client.get_issue_events(issue_id, org, limit=settings.recent_events)
+    if from_index and client.scoped_routes and not client.index_ignores_groups:
+        jobs["activity"] = client.get_issue_activity(issue_id, org)
+    outcomes = dict(zip(jobs, await asyncio.gather(*jobs.values(), return_exceptions=True), strict=True))
+    unavailable: dict[str, str] = {}
+    for part, outcome in outcomes.items():
+        if isinstance(outcome, FetchError):
+            unavailable[part] = f"Not read: {outcome}"
+        elif isinstance(outcome, Exception):  # a bug must cost this part only, not the issue
+            log.error("%s of issue %s: %s", part, issue_id, client.scrub(repr(outcome)))
+            unavailable[part] = client.scrub(f"Not read: reading it failed unexpectedly ({type(outcome).__name__}).")
+    if isinstance(activity := outcomes.get("activity"), list):
+        issue["activity"] = activity
+    if not client.scoped_routes or client.index_ignores_groups:
+        unavailable.update(_glitchtip_gaps(issue))
+    elif from_index and not settings.tag_values:
+        unavailable["releases"] = (
+            "Sentry's issue list, which this batch was read from, names no first and last release; export the "
+            "issue alone, or with tag values, to see them."
+        )
+    tags, events = outcomes.get("tags"), outcomes.get("events")
+    return (tags if isinstance(tags, list) else None, events if isinstance(events, list) else None, unavailable)
+
+
+def _glitchtip_gaps(issue: dict[str, Any]) -> dict[str, str]:
+    """What GlitchTip's issue does not say, which Sentry's does; its user count, which counts events, goes."""
+    issue.pop("userCount", None)
+    gaps = {
+        "releases": "GlitchTip's issue API names no first or last release.",
+        "activity": "GlitchTip's API gives no activity (notes, regressions, assignments) for an issue.",
+    }
+    stats = issue.get("stats")
+    if not (isinstance(stats, dict) and any(isinstance(series, list) and series for series in stats.values())):
+        gaps["trend"] = "GlitchTip's issue API gives no event counts over time (its stats are empty)."
+    return gaps
 
 
 @hookimpl
