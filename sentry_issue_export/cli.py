@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -23,7 +24,9 @@ from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SORTS, IssueSearch
 from .settings import RenderLimits, Settings
 
 if TYPE_CHECKING:
+    from .models import IssueSummary
     from .plugins import Registry
+    from .selection import SearchOutcome
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -69,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests in flight at once (default 8, or what the server advertises, up to 32)",
     )
+    whole = parser.add_argument_group("the issue across all its events (0 turns a part off and asks nothing)")
+    whole.add_argument(
+        "--events",
+        type=_part_size,
+        metavar="N",
+        help=f"recent events listed per issue, newest first (default {Settings().recent_events}, at most 100)",
+    )
+    whole.add_argument(
+        "--tag-values",
+        type=_part_size,
+        metavar="N",
+        help=f"top values shown per tag across all events (default {Settings().tag_values}, at most 100)",
+    )
     search = parser.add_argument_group("search (export the issues a query finds, in the server's order)")
     search.add_argument("--query", metavar="QUERY", help="Sentry's search syntax, e.g. 'is:unresolved level:error'")
     search.add_argument("--project", action="append", default=[], metavar="SLUG", help="only this project (repeatable)")
@@ -80,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_SEARCH_LIMIT,
         metavar="N",
         help=f"export the first N matches (default {DEFAULT_SEARCH_LIMIT}, at most {MAX_SEARCH_LIMIT:,})",
+    )
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print a table of the issues named or found (one line each: id, level, events, users, last seen, the "
+        "last day's trend, title) from the issue list alone, with no event fetched; --format json prints JSON lines",
     )
     parser.add_argument("--list-formats", action="store_true", help="list output formats and plugins, then exit")
     parser.add_argument("--list-sources", action="store_true", help="list sources and plugins, then exit")
@@ -102,6 +124,10 @@ _CAP_HELP = {
     "max_detail_frames": "frames per trace with code and variables, the one closest to the error first",
     "max_context_lines": "lines of code shown on each side of a frame's executing line",
     "max_fields": "items per list of tags, extra data, context fields, headers or packages",
+    "max_tag_keys": "tag keys shown across all events",
+    "max_tag_values": "values shown per tag across all events, the most frequent first",
+    "max_activity": "entries of the issue's activity shown, newest kept",
+    "max_recent_events": "recent events shown, newest kept",
     "max_breadcrumbs": "breadcrumbs shown, newest kept",
     "max_spans": "spans shown, earliest kept",
     "max_threads": "threads shown, crashed one first",
@@ -119,6 +145,16 @@ def _search_limit(text: str) -> int:
     value = _positive_int(text)
     if value > MAX_SEARCH_LIMIT:
         raise argparse.ArgumentTypeError(f"{value} is too large: a search exports at most {MAX_SEARCH_LIMIT:,} issues")
+    return value
+
+
+def _part_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: use 0 (none) to 100")
     return value
 
 
@@ -167,6 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of standard output went away (``| head``): nothing more can reach it, and Python must not
+        # complain when it flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 120
 
 
 def _export_command(args: argparse.Namespace) -> int:
@@ -205,8 +246,74 @@ def _export_command(args: argparse.Namespace) -> int:
             sort=args.sort,
             org=args.org,
         )
+    if args.list:
+        return asyncio.run(_list(args, settings, registry, search))
     # The whole export runs inside one coroutine that returns the exit code: nothing large crosses asyncio.run.
     return asyncio.run(_export(args, settings, registry, search, output_file, to_stdout))
+
+
+async def _list(args: argparse.Namespace, settings: Settings, registry: Registry, search: IssueSearch | None) -> int:
+    """The triage table on standard output; what failed, and what each search matched, on standard error."""
+    from .listing import list_issues, row_json
+
+    listed = await list_issues(args.refs, settings, search=search, limit=args.limit, registry=registry)
+    if settings.format == "json":
+        for summary in listed.issues:
+            print(json.dumps(row_json(summary), ensure_ascii=False))
+    else:
+        print("\n".join(issue_table(listed.issues, markdown=settings.format == "markdown")))
+    for outcome in listed.searches:
+        print(_search_line(outcome, "listing"), file=sys.stderr)
+    for failure in listed.failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    return EXIT_OK if listed.ok else EXIT_FAILED
+
+
+def _search_line(outcome: SearchOutcome, doing: str) -> str:
+    """``Search 'is:unresolved': 40 issues match; listing the first 30.``"""
+    matched = f"{outcome.hits:,} issues match" if outcome.hits is not None else "the server does not count"
+    described = str(outcome.search)
+    described = described[:1].upper() + described[1:]
+    return f"{described}: {matched}; {doing} the first {outcome.taken:,}."
+
+
+TITLE_CHARS = 100
+"""A row of the triage table cuts the title here."""
+
+
+def issue_table(issues: Sequence[IssueSummary], *, markdown: bool = False) -> list[str]:
+    """The triage table: a header and one row per issue, columns aligned (or a Markdown table)."""
+    from .renderers.formatting import format_number
+    from .renderers.overview import sparkline
+    from .textsafe import collapse_whitespace, escape_line
+
+    header = ["#", "ISSUE", "LEVEL", "STATUS", "EVENTS", "USERS", "LAST SEEN (UTC)", "LAST 24 H", "TITLE"]
+    rows = []
+    for number, issue in enumerate(issues, 1):
+        title = escape_line(collapse_whitespace(issue.title or ""))
+        when = issue.last_seen.strftime("%Y-%m-%d %H:%M") if isinstance(issue.last_seen, datetime) else ""
+        rows.append(
+            [
+                str(number),
+                escape_line(issue.name),
+                issue.level or "",
+                issue.status or "",
+                format_number(issue.count) if issue.count is not None else "",
+                format_number(issue.user_count) if issue.user_count is not None else "",
+                when or escape_line(str(issue.last_seen or "")),
+                sparkline(issue.trend) if issue.trend is not None and issue.trend.period == "24h" else "",
+                title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…",
+            ]
+        )
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return lines + ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    right = {0, 4, 5}
+    return [
+        "  ".join(cell.rjust(widths[n]) if n in right else cell.ljust(widths[n]) for n, cell in enumerate(row)).rstrip()
+        for row in [header, *rows]
+    ]
 
 
 async def _export(
@@ -237,8 +344,7 @@ async def _export(
         sys.stdout.write(result.text)
         sys.stdout.flush()
     for outcome in result.searches:
-        matched = f"{outcome.hits:,} issues match" if outcome.hits is not None else "the server does not count"
-        print(f"Search {outcome.search}: {matched}; exporting the first {outcome.taken:,}.", file=sys.stderr)
+        print(_search_line(outcome, "exporting"), file=sys.stderr)
     for failure in result.failures[:FAILURES_LISTED]:
         print(f"failed: {failure}", file=sys.stderr)
     if (rest := len(result.failures) - FAILURES_LISTED) > 0:
@@ -260,6 +366,10 @@ def _settings_from_args(args: argparse.Namespace, registry: Registry) -> Setting
         overrides["limits"] = attrs.evolve(RenderLimits(), **caps)
     if args.concurrency is not None:
         overrides["max_concurrency"] = args.concurrency
+    if args.events is not None:
+        overrides["recent_events"] = args.events
+    if args.tag_values is not None:
+        overrides["tag_values"] = args.tag_values
     source = args.source
     if args.demo:
         source = "samples"

@@ -17,15 +17,27 @@ from typing import Any
 
 import attrs
 
-from .errors import ExportError, FetchError, InvalidReferenceError, NotFoundError
-from .hookspecs import FetchFailure, RawIssue, Renderer, SearchResult, Source
+from .errors import ExportError, FetchError
+from .hookspecs import FetchFailure, RawIssue, Renderer, Source
 from .models import IssueReport, IssueSummary, apply_limits, build_report
 from .output import default_report_name, resolve_output_path, safe_name_part, write_new_file
 from .plugins import Registry, get_registry
-from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, NO_REFERENCE, IssueRef, IssueSearch, collect_refs
+from .refs import DEFAULT_SEARCH_LIMIT, IssueRef, IssueSearch
 from .rendering import guarded, render_options
+from .selection import IssueFailure, SearchOutcome, check_limit, select_issues, source_for
 from .settings import Settings
 from .spool import IssueSpool
+
+__all__ = [
+    "FAILURES_LISTED",
+    "ExportResult",
+    "IssueFailure",
+    "ProgressCallback",
+    "ReportCallback",
+    "SearchOutcome",
+    "export_issues",
+    "export_issues_sync",
+]
 
 ProgressCallback = Callable[[int, int, str], Any]
 """Called as ``(done, total, message)`` after each issue is fetched; may return an awaitable."""
@@ -36,35 +48,6 @@ the order given, and its report (redacted, uncapped). The pipeline keeps no refe
 FAILURES_LISTED = 20
 """Front ends list this many failures and count the rest; a longer list is kept whole in the report file,
 which is written for it even when no issue could be exported."""
-
-
-@attrs.frozen
-class IssueFailure:
-    """One reference that could not be exported: what the user typed, and the error saying why.
-
-    ``error`` is an ``InvalidReferenceError`` for input that is no usable reference, a ``FetchError`` subclass
-    for an issue the source could not fetch, an ``ExportError`` for one that could not be prepared.
-    """
-
-    ref_text: str
-    error: ExportError
-
-    @property
-    def message(self) -> str:
-        return str(self.error)
-
-    def __str__(self) -> str:
-        return f"{self.ref_text}: {self.message}"
-
-
-@attrs.frozen
-class SearchOutcome:
-    """One search of an export: how many issues the server says match (``None``: it does not say), and how
-    many of them were taken for export (at most the limit)."""
-
-    search: IssueSearch
-    hits: int | None
-    taken: int
 
 
 @attrs.frozen
@@ -126,35 +109,18 @@ async def export_issues(
     file name, nothing to export, a limit out of range, a renderer that fails); everything that concerns one
     issue or one search is reported in the result.
     """
-    if not 1 <= limit <= MAX_SEARCH_LIMIT:
-        raise InvalidReferenceError(f"The search limit must be from 1 to {MAX_SEARCH_LIMIT:,}, not {limit}.")
+    check_limit(limit)
     registry = registry or get_registry()
     renderer = registry.renderer(settings.format)
-    if settings.detect_source:
-        settings = attrs.evolve(settings, source=await detected_source(settings, registry), detect_source=False)
-    source = registry.source(settings.source)
+    settings, source = await source_for(settings, registry)
     if write and output_file:
         resolve_output_path(settings.output_dir, output_file, "unused")  # refuse a bad name before fetching
 
-    wanted, failures, searches = _collect(refs, source)
-    searches += [search] if search is not None else []
-    outcomes: list[SearchOutcome] = []
-    for each in searches:
-        found, failure = await _search(source, each, settings, limit)
-        if failure is not None:
-            failures.append(failure)
-        if found is not None:
-            outcomes.append(SearchOutcome(each, found.hits, len(found.refs)))
-            known = set(wanted)
-            wanted += [ref for ref in found.refs if ref not in known]
-    if not wanted and not failures and not searches:
-        wanted = list(source.default_refs(settings))
+    selection = await select_issues(refs, source, settings, search, limit)
+    selection.nothing_to_do()
+    wanted, failures, outcomes = list(selection.wanted), list(selection.failures), selection.searches
     if not wanted:
-        if failures and not searches:
-            raise InvalidReferenceError("; ".join(f.message for f in failures))
-        if not failures:
-            raise InvalidReferenceError("No issue reference given: pass an issue URL, a numeric id or a short id.")
-        return ExportResult((), tuple(failures), renderer.name, searches=tuple(outcomes))
+        return ExportResult((), tuple(failures), renderer.name, searches=outcomes)
 
     with _Assembly(renderer, settings, registry, keep_reports, on_report, debug=write and settings.debug) as assembly:
         await _fetch_all(source, wanted, settings, assembly, on_progress)
@@ -165,7 +131,7 @@ async def export_issues(
             tuple(failures),
             renderer.name,
             debug_paths=assembly.debug_paths(),
-            searches=tuple(outcomes),
+            searches=outcomes,
             reports=assembly.kept_reports(),
         )
         if not issues and len(failures) <= FAILURES_LISTED:
@@ -269,64 +235,11 @@ class _Assembly:
             self.spool.close()
 
 
-async def _search(
-    source: Source, search: IssueSearch, settings: Settings, limit: int
-) -> tuple[SearchResult | None, IssueFailure | None]:
-    """A search's result, or the failure saying why it gave nothing (a query the server refused, no match)."""
-    try:
-        found = await source.search(search, settings, limit)
-    except FetchError as exc:
-        return None, IssueFailure(str(search), exc)
-    if not found.refs:
-        where = f" ({found.hits:,} match)" if found.hits else ""
-        return found, IssueFailure(
-            str(search), NotFoundError(f"No issue matches {search}{where}; nothing was exported for it.")
-        )
-    return found, None
-
-
-_detected: dict[tuple[str | None, str], str] = {}
-"""(base URL, source asked for) -> the source that recognised the server, once per process."""
-
-
-async def detected_source(settings: Settings, registry: Registry) -> str:
-    """The source that reads the server of ``settings``: another source that recognises it (Bugsink), else the
-    one the settings name. The other sources are asked once per server and process."""
-    key = (settings.base_url, settings.source)
-    if key not in _detected:
-        found = settings.source
-        for name, candidate in sorted(registry.sources.items()):
-            if name != settings.source and candidate.needs_credentials and await candidate.recognises(settings):
-                found = name
-                break
-        _detected[key] = found
-    return _detected[key]
-
-
 def export_issues_sync(
     refs: str | Sequence[str] | Sequence[IssueRef], settings: Settings, **kwargs: Any
 ) -> ExportResult:
     """``export_issues`` for callers without an event loop."""
     return asyncio.run(export_issues(refs, settings, **kwargs))
-
-
-def _collect(
-    refs: str | Sequence[str] | Sequence[IssueRef], source: Source
-) -> tuple[list[IssueRef], list[IssueFailure], list[IssueSearch]]:
-    """The user's references in order, words the source claims included, a failure per unusable piece, and
-    the issue-list addresses among them (searches).
-
-    Blank input is no failure: the source's default references (the demo's samples) are used instead.
-    """
-    inputs = [refs] if isinstance(refs, str) else list(refs)
-    if all(isinstance(item, str) and not item.strip() for item in inputs):
-        return [], [], []
-    parsed = collect_refs(inputs, source.ref_from_word)
-    problems = parsed.problems
-    if parsed.refs or parsed.searches:  # prose around the references is fine
-        problems = tuple(problem for problem in problems if problem.reason != NO_REFERENCE)
-    failures = [IssueFailure(problem.text, InvalidReferenceError(str(problem))) for problem in problems]
-    return list(parsed.refs), failures, list(parsed.searches)
 
 
 async def _fetch_all(

@@ -84,10 +84,13 @@ class FetchFailure:
 @attrs.frozen
 class SearchResult:
     """The issues a search found, in the server's order, at most the limit asked for; ``hits`` is how many the
-    server says match in all (Sentry's ``X-Hits``), ``None`` when it does not say."""
+    server says match in all (Sentry's ``X-Hits``), ``None`` when it does not say. ``issues`` may hold the
+    issues as the search listed them (shaped like ``RawIssue.issue``, by reference), so a triage list needs no
+    second request for them."""
 
     refs: tuple[IssueRef, ...]
     hits: int | None = None
+    issues: Mapping[IssueRef, dict[str, Any]] = attrs.field(factory=dict)
 
 
 @runtime_checkable
@@ -144,6 +147,10 @@ class Source(Protocol):
         """
         ...
 
+    # Optional, and so not part of the protocol's checked members: ``headlines(refs, settings)``, an async
+    # iterator like ``fetch`` that yields each issue without its event (``RawIssue.event`` is ``None``), as
+    # cheaply as the server allows, for the triage list (``--list``). ``BaseSource`` has one built on ``fetch``.
+
 
 class BaseSource:
     """Defaults for the optional parts of :class:`Source`; a subclass sets ``name`` and implements ``fetch``."""
@@ -173,6 +180,15 @@ class BaseSource:
         from .errors import FetchError
 
         raise FetchError(f"The {self.name} source cannot search for issues; name them one by one instead.")
+
+    async def headlines(
+        self, refs: Sequence[IssueRef], settings: Settings
+    ) -> AsyncIterator[RawIssue | FetchFailure]:
+        """Each issue without its event, for the triage list: by default ``fetch``, asked for no tags or recent
+        events, with the event dropped. A source whose server lists issues cheaply overrides it."""
+        lean = attrs.evolve(settings, tag_values=0, recent_events=0)
+        async for item in self.fetch(refs, lean):
+            yield item if isinstance(item, FetchFailure) else RawIssue(item.ref, item.issue, None)
 
 
 @attrs.frozen

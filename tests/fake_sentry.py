@@ -105,6 +105,12 @@ class _Fault:
     kind: str | int
     times: int
     path_contains: str | None
+    path_endswith: str | None = None
+
+    def matches(self, path: str) -> bool:
+        return (self.path_contains is None or self.path_contains in path) and (
+            self.path_endswith is None or path.endswith(self.path_endswith)
+        )
 
 
 def _json(status: int, value: Any, headers: dict[str, str] | None = None) -> _Reply:
@@ -262,8 +268,11 @@ class FakeSentry:
 
     # --- faults and statistics ------------------------------------------------------------------------------
 
-    def inject(self, fault: str | int, *, times: int = 1, path_contains: str | None = None) -> None:
-        """Break the next ``times`` requests (whose path contains ``path_contains``, when given).
+    def inject(
+        self, fault: str | int, *, times: int = 1, path_contains: str | None = None, path_endswith: str | None = None
+    ) -> None:
+        """Break the next ``times`` requests (whose path contains ``path_contains`` and ends with
+        ``path_endswith``, when given).
 
         ``fault`` is an HTTP status (502 and 504 come as a gateway's HTML page, others as Sentry JSON) or one of
         ``FAULTS``: ``html`` / ``html500`` (a web page with status 200 / 500), ``malformed`` (not JSON),
@@ -275,7 +284,7 @@ class FakeSentry:
         if not isinstance(fault, int) and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose an HTTP status or one of {sorted(FAULTS)}")
         with self._lock:
-            self._faults.append(_Fault(fault, times, path_contains))
+            self._faults.append(_Fault(fault, times, path_contains, path_endswith))
 
     def count(self, *, status: int | None = None, endpoint: str | None = None, path_contains: str = "") -> int:
         """How many logged requests match."""
@@ -347,7 +356,7 @@ class FakeSentry:
     def _take_fault(self, path: str) -> str | int | None:
         with self._lock:
             for fault in self._faults:
-                if fault.times > 0 and (fault.path_contains is None or fault.path_contains in path):
+                if fault.times > 0 and fault.matches(path):
                     fault.times -= 1
                     return fault.kind
         return None

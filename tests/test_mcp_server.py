@@ -108,6 +108,8 @@ def test_exactly_the_five_tools_with_their_parameters():
         "output_file": None,
         "debug": False,
         "format": "text",
+        "events": None,
+        "tag_values": None,
     }
     export = tools["export_issues_tool"].input_schema
     assert "required" not in export  # issue_ids may be empty when query is given
@@ -120,7 +122,12 @@ def test_exactly_the_five_tools_with_their_parameters():
         "format",
         "query",
         "limit",
+        "events",
+        "tag_values",
     ]
+    for tool in ("view_sentry_issue", "export_issues_tool"):
+        [bounds] = [kind for kind in tools[tool].input_schema["properties"]["events"]["anyOf"] if "maximum" in kind]
+        assert (bounds["minimum"], bounds["maximum"]) == (0, 100)
     assert export["properties"]["format"]["default"] == "text"
     assert tools["initialize_config"].input_schema["required"] == ["base_url", "token"]
     assert tools["list_config"].input_schema.get("properties", {}) == {}

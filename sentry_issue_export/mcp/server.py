@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import attrs
 
@@ -66,13 +66,15 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
     from fastmcp.dependencies import CurrentContext
     from fastmcp.tools.base import ToolResult
     from mcp_types import ToolAnnotations
-    from pydantic import StrictInt
+    from pydantic import Field, StrictInt
 
     from ..version import __version__
 
     # What the reference arguments take: text, a number (MCP Inspector and assistants send 5001 as a JSON
     # number; true is not one), or a list of either.
     References = str | StrictInt | list[str | StrictInt]
+    # How many recent events, or top values per tag, to show: 0 (none, and nothing is asked) to 100.
+    PartSize = Annotated[StrictInt, Field(ge=0, le=100)]
 
     opts = options if options is not None else ServerOptions.from_env()
     server = FastMCP(
@@ -96,10 +98,13 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         output_file: str | None = None,
         debug: bool = False,
         format: str = "text",
+        events: PartSize | None = None,
+        tag_values: PartSize | None = None,
         ctx: Context = CurrentContext(),  # noqa: B008 - fastmcp's way to inject the request context
     ) -> ToolResult:
         refs = _references("issue_url_or_id", issue_url_or_id)
-        return await _export_answer(opts, shelf, refs, output_file, debug, format, ctx.report_progress)
+        whole = _whole_issue(events, tag_values)
+        return await _export_answer(opts, shelf, refs, output_file, debug, format, ctx.report_progress, whole=whole)
 
     @server.tool(
         description=wording.EXPORT_ISSUES_TOOL,
@@ -115,6 +120,8 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         format: str = "text",
         query: str | None = None,
         limit: int | None = None,
+        events: PartSize | None = None,
+        tag_values: PartSize | None = None,
         ctx: Context = CurrentContext(),  # noqa: B008
     ) -> ToolResult:
         from fastmcp.exceptions import ToolError
@@ -137,6 +144,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
             token=token,
             search=search,
             limit=limit,
+            whole=_whole_issue(events, tag_values),
         )
 
     @server.tool(
@@ -200,6 +208,12 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         return shelf.read(name)
 
     return server
+
+
+def _whole_issue(events: int | None, tag_values: int | None) -> dict[str, int]:
+    """The settings for what the issue says across its events, as the tool's arguments give them."""
+    asked = {"recent_events": events, "tag_values": tag_values}
+    return {name: value for name, value in asked.items() if value is not None}
 
 
 def _references(name: str, value: Any) -> list[str]:
@@ -285,9 +299,11 @@ async def _export_answer(
     token: str | None = None,
     search: Any = None,
     limit: int | None = None,
+    whole: Mapping[str, int] | None = None,
 ) -> Any:
     """Run one export for a tool and word the outcome, with a link to the saved report; every failure leaves
-    as a ``ToolError``."""
+    as a ``ToolError``. ``whole`` holds the settings for the issue across its events (``recent_events``,
+    ``tag_values``)."""
     from fastmcp.exceptions import ToolError
     from fastmcp.tools.base import ToolResult
     from mcp_types import ResourceLink, TextContent
@@ -311,6 +327,7 @@ async def _export_answer(
             debug=debug,
             output_dir=opts.output_dir,
             registry=registry,
+            **dict[str, Any](whole or {}),
         )
         from ..refs import DEFAULT_SEARCH_LIMIT
 

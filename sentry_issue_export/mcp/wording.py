@@ -62,17 +62,22 @@ URL, an issue number or a short id. Examples:
 - "What is going on in https://acme.sentry.io/issues/4567890/?" -> pass the URL as it is
 - "Look at PROJ-1A" -> issue_url_or_id="PROJ-1A"
 - "Compare issues 123 456 789" -> issue_url_or_id="123 456 789" (several references in one string export together)
-The report is also saved as a file in the server's output directory (output_file chooses its name: a plain file \
-name, no folders). format is text (default), markdown, json, or a format a plugin adds. debug=true also saves \
-the redacted raw API payloads beside the report."""
+The report opens with what the issue says across all its events: the trend over the last day and month, first \
+and last release, tag shares (browsers, releases, users ...), the team's notes and activity, and the recent \
+events and how they differ; events (default 5) and tag_values (default 5) set how many of those to show, 0 for \
+none. The report is also saved as a file in the server's output directory (output_file chooses its name: a \
+plain file name, no folders). format is text (default), markdown, json, or a format a plugin adds. debug=true \
+also saves the redacted raw API payloads beside the report."""
 
 EXPORT_ISSUES_TOOL = """\
 Export several Sentry issues into one report file and return it. issue_ids holds issue URLs, numeric ids or \
 short ids separated by spaces, commas or new lines (or a list); a pasted issue-list URL (…/issues/?query=…) \
 exports the issues it lists. query searches with Sentry's own syntax (e.g. "is:unresolved level:error") and \
-exports the first limit matches (default 25, at most 1000), in Sentry's order; issue_ids may then be empty. To \
-read from a Sentry other than the configured one, pass base_url together with a token for that Sentry: the \
-saved token is never sent to another host. output_file, debug and format work as in view_sentry_issue."""
+exports the first limit matches (default 25, at most 1000), in Sentry's order; issue_ids may then be empty. The \
+answer opens with one line per issue (id, level, events, users, last seen, trend, title), then the issues in \
+detail as far as they fit. To read from a Sentry other than the configured one, pass base_url together with a \
+token for that Sentry: the saved token is never sent to another host. output_file, debug, format, events and \
+tag_values work as in view_sentry_issue."""
 
 INITIALIZE_CONFIG = """\
 Save the Sentry URL and auth token this server uses. The token is checked against Sentry first and stored in a \
@@ -209,7 +214,12 @@ _ARGUMENT_HELP = {
     "token": "the auth token, as text",
     "query": "a search in Sentry's syntax, e.g. is:unresolved level:error",
     "limit": "a whole number from 1 to 1000",
+    "events": "a whole number from 0 (none) to 100",
+    "tag_values": "a whole number from 0 (none) to 100",
 }
+
+
+_RANGE_ERRORS = frozenset({"less_than_equal", "greater_than_equal", "less_than", "greater_than"})
 
 
 def argument_problem(name: str, kind: str) -> str:
@@ -217,6 +227,8 @@ def argument_problem(name: str, kind: str) -> str:
     wanted = _ARGUMENT_HELP.get(name, "a value of the type the tool's schema gives")
     if kind == "missing":
         return f"The argument {name} is required: give {wanted}."
+    if kind == "out_of_range":
+        return f"The argument {name} is out of range: give {wanted}."
     return f"The argument {name} has the wrong type: give {wanted}."
 
 
@@ -228,7 +240,14 @@ def validation_message(error: Any) -> str:
         location = detail.get("loc") or ("arguments",)
         name = str(location[0])
         if name not in problems:
-            kind = "missing" if str(detail.get("type", "")).startswith("missing") else "wrong_type"
+            error_type = str(detail.get("type", ""))
+            kind = (
+                "missing"
+                if error_type.startswith("missing")
+                else "out_of_range"
+                if error_type in _RANGE_ERRORS
+                else "wrong_type"
+            )
             problems[name] = argument_problem(name, kind)
     if not problems:
         return "The tool's arguments are not what it takes; check them against its schema."

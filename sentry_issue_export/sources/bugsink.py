@@ -20,7 +20,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -29,25 +29,24 @@ from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source
 from ..refs import IssueRef, IssueSearch, without_passwords
 from ..sentry.urls import same_server
 from ..settings import Settings
+from .bugsink_api import (
+    API_PATH,
+    ISSUE_GONE,
+    NO_EVENTS_READ,
+    NO_ISSUES_READ,
+    SERVER,
+    TOKEN_ADVICE,
+    every_item,
+    meaning,
+    page_of,
+)
 from .fetching import as_completed, split_refused
 
 if TYPE_CHECKING:
     from ..sentry.transport import ApiTransport
 
-API_PATH = "/api/canonical/0"
-SERVER = "Bugsink"
-TOKEN_ADVICE = (
-    "Create a token in Bugsink (or with `bugsink-manage create_auth_token`) with the issues:read and events:read "
-    "rights, and save it with `export-sentry-issue config init --source bugsink`."
-)
-NO_ISSUES_READ = "the token lacks the issues:read right, or its user may not see this issue's project."
-NO_EVENTS_READ = "the token lacks the events:read right, or its user may not see this issue's project."
-ISSUE_GONE = "check the issue's UUID or friendly id (BACKEND-1); the issue may have been deleted."
-
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _EVENT_WORDS = frozenset({"first", "last"})
-PAGE_LIMIT = 40
-"""Pages of 250 events read at most to find an event by its number."""
 
 
 def _uuid(text: str) -> str | None:
@@ -126,11 +125,11 @@ class BugsinkSource(BaseSource):
             root, _ = await transport.get_json((), kind="other", what="the API root")
             if not isinstance(root, dict) or "issues" not in root:
                 raise transport.answers.wrong_shape("the API root", root, "Bugsink's list of endpoints")
-            issues = await _page(transport, ("issues",), [], "the issue list", NO_ISSUES_READ)
+            issues, _ = await page_of(transport, ("issues",), [], "the issue list", NO_ISSUES_READ)
             if not issues:
                 return "The token can read issues (issues:read); there is no issue yet to check events:read with."
             first = str(issues[0].get("id") or "")
-            await _page(transport, ("events",), [("issue", first)], "the events of an issue", NO_EVENTS_READ)
+            await page_of(transport, ("events",), [("issue", first)], "the events of an issue", NO_EVENTS_READ)
             return "The token can read issues and their events (issues:read, events:read)."
 
     async def recognises(self, settings: Settings) -> bool:
@@ -161,7 +160,7 @@ class BugsinkSource(BaseSource):
                 if len(refs) >= limit:
                     break
                 params = [("sort", "last_seen"), ("order", "desc")] + ([("project", project)] if project else [])
-                async for item in _pages(transport, ("issues",), params, "the issue list", NO_ISSUES_READ):
+                async for item in every_item(transport, ("issues",), params, "the issue list", NO_ISSUES_READ):
                     if len(refs) >= limit:
                         break
                     refs.append(IssueRef(str(item.get("id")), text=str(item.get("friendly_id") or item.get("id"))))
@@ -178,13 +177,6 @@ class BugsinkSource(BaseSource):
             jobs = (_fetch_one(transport, ref, projects, settings) for ref in ready)
             async for result in as_completed(jobs, projects.values()):
                 yield result
-
-
-def _meaning(not_found: str = ISSUE_GONE, forbidden: str = NO_ISSUES_READ) -> Any:
-    """What a 404 and a 403 mean for one request (the HTTP stack is imported only when a fetch starts)."""
-    from ..sentry.answers import Meaning
-
-    return Meaning(not_found, forbidden)
 
 
 def _refusal(ref: IssueRef, settings: Settings) -> FetchError | None:
@@ -214,7 +206,7 @@ async def _fetch_one(
     what = f"issue {ref.issue_id}"
     try:
         issue, _ = await transport.get_json(
-            ("issues", ref.issue_id), kind="issue", what=what, meaning=_meaning(ISSUE_GONE, NO_ISSUES_READ)
+            ("issues", ref.issue_id), kind="issue", what=what, meaning=meaning(ISSUE_GONE, NO_ISSUES_READ)
         )
         issue = transport.answers.expect_object(issue, what)
         uuid = str(issue.get("id") or ref.issue_id)
@@ -230,46 +222,11 @@ async def _fetch_one(
         return FetchFailure(ref, FetchError(message))
 
 
-async def _page(
-    transport: ApiTransport, path: tuple[str, ...], params: list[tuple[str, str]], what: str, forbidden: str
-) -> list[Any]:
-    """The ``results`` of one page of a Bugsink list."""
-    data, _ = await transport.get_json(
-        path, kind="index", what=what, params=params, meaning=_meaning(forbidden=forbidden)
-    )
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list):
-        raise transport.answers.wrong_shape(what, data, "a page of results")
-    return results
-
-
-async def _pages(
-    transport: ApiTransport, path: tuple[str, ...], params: list[tuple[str, str]], what: str, forbidden: str
-) -> AsyncIterator[dict[str, Any]]:
-    """Every item of a Bugsink list, page after page (``next`` cursors), at most :data:`PAGE_LIMIT` pages."""
-    seen: set[str] = set()
-    for _page_number in range(PAGE_LIMIT):
-        meaning = _meaning(forbidden=forbidden)
-        data, _ = await transport.get_json(path, kind="index", what=what, params=params, meaning=meaning)
-        results = data.get("results") if isinstance(data, dict) else None
-        if not isinstance(results, list):
-            raise transport.answers.wrong_shape(what, data, "a page of results")
-        for item in results:
-            if isinstance(item, dict):
-                yield item
-        following = data.get("next")
-        cursor = parse_qs(urlsplit(following).query).get("cursor", [""])[0] if isinstance(following, str) else ""
-        if not cursor or cursor in seen:
-            return
-        seen.add(cursor)
-        params = [(name, value) for name, value in params if name != "cursor"] + [("cursor", cursor)]
-
-
 async def _project_id(transport: ApiTransport, slug: str) -> int:
     """A project's number from its slug (or the number itself); needs projects:read for a slug."""
     if slug.isdigit():
         return int(slug)
-    async for project in _pages(transport, ("projects",), [], "the project list", "the token lacks projects:read."):
+    async for project in every_item(transport, ("projects",), [], "the project list", "the token lacks projects:read."):
         if project.get("slug") == slug or project.get("name") == slug:
             return int(project["id"])
     raise NotFoundError(f"Bugsink has no project {slug!r} that the token may see; check the slug.")
@@ -286,8 +243,8 @@ async def _event(transport: ApiTransport, issue: str, choice: str | None) -> dic
             raise NotFoundError(f"Bugsink has no event {choice} of issue {issue}: check the event in its address.")
         choice = found
     what = f"event {choice} of issue {issue}"
-    meaning = _meaning("the event may have been deleted by retention; check the event id.", NO_EVENTS_READ)
-    detail, _ = await transport.get_json(("events", choice), kind="event", what=what, meaning=meaning)
+    gone = meaning("the event may have been deleted by retention; check the event id.", NO_EVENTS_READ)
+    detail, _ = await transport.get_json(("events", choice), kind="event", what=what, meaning=gone)
     detail = transport.answers.expect_object(detail, what)
     if str(detail.get("issue") or issue) != issue:
         raise NotFoundError(f"Bugsink's event {choice} belongs to another issue than {issue}.")
@@ -303,25 +260,12 @@ async def _event_id(transport: ApiTransport, issue: str, choice: str) -> str | N
     order = "asc" if choice != "last" else "desc"
     params = [("issue", issue), ("order", order)]
     wanted = int(choice) if choice.isdigit() else None
-    for _page_number in range(PAGE_LIMIT):
-        data, _ = await transport.get_json(
-            ("events",),
-            kind="index",
-            what=f"the events of issue {issue}",
-            params=params,
-            meaning=_meaning(ISSUE_GONE, NO_EVENTS_READ),
-        )
-        results = data.get("results") if isinstance(data, dict) else None
-        if not isinstance(results, list):
-            raise transport.answers.wrong_shape(f"the events of issue {issue}", data, "a page of results")
-        for item in results:
-            if isinstance(item, dict) and (wanted is None or item.get("digest_order") == wanted):
-                return str(item.get("id"))
-        following = data.get("next") if isinstance(data, dict) else None
-        cursor = parse_qs(urlsplit(following).query).get("cursor", [""])[0] if isinstance(following, str) else ""
-        if wanted is None or not cursor:
-            return None
-        params = [("issue", issue), ("order", order), ("cursor", cursor)]
+    what = f"the events of issue {issue}"
+    async for item in every_item(transport, ("events",), params, what, NO_EVENTS_READ, kind="events"):
+        if wanted is None or item.get("digest_order") == wanted:
+            return str(item.get("id"))
+        if wanted is not None and isinstance(item.get("digest_order"), int) and item["digest_order"] > wanted:
+            return None  # past it, in ascending order: there is no such event
     return None
 
 

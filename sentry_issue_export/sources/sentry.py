@@ -80,7 +80,8 @@ class SentrySource(BaseSource):
             issues, hits = await client.search_issues(
                 org, query, projects=search.projects, period=search.period, sort=search.sort, limit=limit
             )
-        return SearchResult(tuple(IssueRef(str(issue["id"]), org=org, origin=search.origin) for issue in issues), hits)
+        found = {IssueRef(str(issue["id"]), org=org, origin=search.origin): issue for issue in issues}
+        return SearchResult(tuple(found), hits, found)
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
@@ -100,6 +101,27 @@ class SentrySource(BaseSource):
             return
         async with (self._client_factory or SentryClient.from_settings)(settings) as client:
             async for result in _fetch_all(client, ready, settings):
+                yield result
+
+    async def headlines(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
+        """Each issue without its event, for the triage list: from the issue index (hourly stats included), one
+        request per 100 issues of an organisation; issue details only for what the index cannot answer."""
+        from ..sentry.client import SentryClient
+        from ..sentry.transport import origin_of
+
+        try:
+            configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
+        except ConfigError as exc:
+            for ref in refs:
+                yield FetchFailure(ref, FetchError(str(exc)))
+            return
+        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings, configured))
+        for failure in refused:
+            yield failure
+        if not ready:
+            return
+        async with (self._client_factory or SentryClient.from_settings)(settings) as client:
+            async for result in _fetch_all(client, ready, settings, with_event=False):
                 yield result
 
 
@@ -130,8 +152,11 @@ def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError |
     return None
 
 
-async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Settings) -> AsyncIterator[Result]:
+async def _fetch_all(
+    client: SentryClient, refs: list[IssueRef], settings: Settings, *, with_event: bool = True
+) -> AsyncIterator[Result]:
     """Fetch every reference concurrently; issue metadata through the issue index where several share an org.
+    Without ``with_event``, the issues alone (for a listing).
 
     The index is read a page (100 issues) at a time, each page with the first issue of the page before it, so
     events start flowing after the first page rather than after the whole index, and never wait for the next.
@@ -147,7 +172,7 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
     pages: dict[tuple[str, int], list[str]] = {}
     for org, ids in numeric_by_org.items():
         unique = list(dict.fromkeys(ids))
-        if len(unique) < 2:
+        if len(unique) < 2 and with_event:
             continue
         for start in range(0, len(unique), INDEX_PAGE_SIZE):
             pages[(org, start)] = unique[start : start + INDEX_PAGE_SIZE]
@@ -156,7 +181,8 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
 
     def read_page(page: tuple[str, int]) -> None:
         if page not in batches and page in pages:
-            batches[page] = asyncio.ensure_future(_issues_from_index(client, page[0], pages.pop(page)))
+            index = _issues_from_index(client, page[0], pages.pop(page), daily_stats=with_event)
+            batches[page] = asyncio.ensure_future(index)
 
     def batch_for(ref: IssueRef, org: str | None) -> asyncio.Future[dict[str, dict[str, Any]]] | None:
         page = page_of.get((org, ref.issue_id)) if org else None
@@ -167,16 +193,20 @@ async def _fetch_all(client: SentryClient, refs: list[IssueRef], settings: Setti
         return batches[page]
 
     jobs = (
-        _fetch_one(client, ref, org, batch_for(ref, org), settings) for ref in refs for org in [ref.org or settings.org]
+        _fetch_one(client, ref, org, batch_for(ref, org), settings, with_event=with_event)
+        for ref in refs
+        for org in [ref.org or settings.org]
     )
     async for result in as_completed(jobs, batches.values()):
         yield result
 
 
-async def _issues_from_index(client: SentryClient, org: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+async def _issues_from_index(
+    client: SentryClient, org: str, ids: list[str], *, daily_stats: bool
+) -> dict[str, dict[str, Any]]:
     """Issues by id from the index, or nothing when it cannot answer: every issue is then fetched on its own."""
     try:
-        return await client.get_issues_batch(org, ids, daily_stats=True)
+        return await client.get_issues_batch(org, ids, daily_stats=daily_stats)
     except FetchError as exc:
         log.debug("issue index unusable for %s, fetching issues one by one: %s", org, exc)
         return {}
@@ -188,6 +218,8 @@ async def _fetch_one(
     org: str | None,
     batch: asyncio.Future[dict[str, dict[str, Any]]] | None,
     settings: Settings,
+    *,
+    with_event: bool = True,
 ) -> Result:
     try:
         # Taken out of the shared index answer, so the answer shrinks as its issues are fetched.
@@ -195,6 +227,8 @@ async def _fetch_one(
         from_index = issue is not None
         if issue is None:
             issue = await client.get_issue(ref.issue_id, org)
+        if not with_event:
+            return RawIssue(ref, issue, None)
         issue_id = str(issue.get("id") or ref.issue_id)  # a merged issue answers with its new id
         event_id = ref.event_id or "latest"
         whole = asyncio.ensure_future(_issue_wide(client, issue, issue_id, org, settings, from_index=from_index))

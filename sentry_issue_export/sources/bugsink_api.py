@@ -1,0 +1,87 @@
+"""Bugsink's REST API as the Bugsink source reads it: where it lives, how its lists page, what a refusal means.
+
+Shared by the source (``bugsink``) and what it reads of an issue across its events (``bugsink_overview``).
+Bugsink's lists are pages of ``{next, previous, results}``, ``next`` a URL with an opaque ``cursor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from ..sentry.answers import Meaning
+    from ..sentry.rate_limits import EndpointClass
+    from ..sentry.transport import ApiTransport
+
+API_PATH = "/api/canonical/0"
+SERVER = "Bugsink"
+TOKEN_ADVICE = (
+    "Create a token in Bugsink (or with `bugsink-manage create_auth_token`) with the issues:read and events:read "
+    "rights, and save it with `export-sentry-issue config init --source bugsink`."
+)
+NO_ISSUES_READ = "the token lacks the issues:read right, or its user may not see this issue's project."
+NO_EVENTS_READ = "the token lacks the events:read right, or its user may not see this issue's project."
+ISSUE_GONE = "check the issue's UUID or friendly id (BACKEND-1); the issue may have been deleted."
+PAGE_LIMIT = 40
+"""Pages read at most of one list (250 items each)."""
+
+
+def meaning(not_found: str = ISSUE_GONE, forbidden: str = NO_ISSUES_READ) -> Meaning:
+    """What a 404 and a 403 mean for one request (the HTTP stack is imported only when a fetch starts)."""
+    from ..sentry.answers import Meaning
+
+    return Meaning(not_found, forbidden)
+
+
+def next_cursor(page: Any) -> str | None:
+    """The cursor of the page after ``page``, or ``None`` at the last one."""
+    following = page.get("next") if isinstance(page, dict) else None
+    if not isinstance(following, str):
+        return None
+    return parse_qs(urlsplit(following).query).get("cursor", [""])[0] or None
+
+
+async def page_of(
+    transport: ApiTransport,
+    path: tuple[str, ...],
+    params: list[tuple[str, str]],
+    what: str,
+    forbidden: str,
+    *,
+    kind: EndpointClass = "index",
+    not_found: str = ISSUE_GONE,
+) -> tuple[list[Any], str | None]:
+    """The ``results`` of one page of a Bugsink list, and the cursor of the next page."""
+    data, _ = await transport.get_json(
+        path, kind=kind, what=what, params=params, meaning=meaning(not_found, forbidden)
+    )
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list):
+        raise transport.answers.wrong_shape(what, data, "a page of results")
+    return results, next_cursor(data)
+
+
+async def every_item(
+    transport: ApiTransport,
+    path: tuple[str, ...],
+    params: list[tuple[str, str]],
+    what: str,
+    forbidden: str,
+    *,
+    kind: EndpointClass = "index",
+    pages: int = PAGE_LIMIT,
+) -> AsyncIterator[dict[str, Any]]:
+    """Every item of a Bugsink list, page after page (``next`` cursors), at most ``pages`` pages; a cursor seen
+    before ends the walk."""
+    seen: set[str] = set()
+    for _page_number in range(pages):
+        results, cursor = await page_of(transport, path, params, what, forbidden, kind=kind)
+        for item in results:
+            if isinstance(item, dict):
+                yield item
+        if cursor is None or cursor in seen:
+            return
+        seen.add(cursor)
+        params = [(name, value) for name, value in params if name != "cursor"] + [("cursor", cursor)]
