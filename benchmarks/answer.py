@@ -2,9 +2,11 @@
 
 For each bundled sample, and for a batch of all of them, prints the answer's size (the whole text an MCP client
 gets, summary included), the saved report's size, and the share of the report's distinct facts the answer still
-holds: exception types and values, the crash frame (its location, function and variable names), tags, user
-fields, context fields, and the five newest breadcrumbs. A fact counts as kept when its text appears in the
-answer (long values by their first 40 characters). Exits 1 when an answer is over its budget.
+holds: what the issue says across all its events (each tag key and its most common value, the total of each
+trend period, the first and last release, the notes and the recent events' ids), exception types and values,
+the crash frame (its location, function and variable names), the event's tags, user fields, context fields,
+and the five newest breadcrumbs. A fact counts as kept when its text appears in the answer (long values by
+their first 40 characters). Exits 1 when an answer is over its budget.
 """
 
 from __future__ import annotations
@@ -29,6 +31,21 @@ def facts(report: Any) -> list[str]:
         if text and text not in found:
             found.append(text)
 
+    overview = report.overview
+    for tag in overview.tags:
+        add(tag.key)
+        if tag.values:
+            add(tag.values[0].label)
+    for trend in overview.trends:
+        add(f"{trend.total:,} event")
+    for release in (overview.first_release, overview.last_release):
+        if release is not None:
+            add(release.version)
+    for entry in overview.activity:
+        if entry.text:
+            add(entry.text)
+    for recent in overview.recent_events:
+        add(recent.id)
     if event is None:
         return found
     for exc in event.exceptions:

@@ -9,6 +9,11 @@ launcher so that the benchmark's own memory is not counted in), beside a floor:
 - N issues, no limits: a self-hosted server without rate limits; floor: start + latency x (1 + N / 8), one
   index page and then the events eight at a time;
 - 100 issues under sentry.io's limits (issue details 5/s, events 15/s, index 5/s); floor: N events at 15/s;
+- the same with what each issue says across all its events (its tags at 10/s, its recent events, its
+  activity), as the command does by default; floor: N tags at 10/s.
+
+The other figures export with ``--events 0 --tag-values 0``, the work an export did before reports showed the
+whole issue, so that they compare with older checkouts and their targets hold as they were set.
 - the 20 MB event: a generated SDK event of about 20 MB through ``--from-file``; floor: start + ``json.loads``.
 
 The fetch benchmark measures the client alone, in process; this one measures everything around it too:
@@ -32,7 +37,7 @@ from typing import Any
 import attrs
 
 from tests.child_process import REPO_ROOT, command_environment, run_measured
-from tests.fake_sentry import SENTRY_IO_LIMITS, FakeSentry
+from tests.fake_sentry import SENTRY_IO_CONCURRENCY, SENTRY_IO_LIMITS, FakeSentry
 
 LATENCY = 0.05
 CONCURRENCY = 8
@@ -69,11 +74,14 @@ class Code:
     label: str
     root: str
 
-    @property
-    def common(self) -> list[str]:
-        # A checkout from before --concurrency existed sent eight requests at a time: the same number.
+    def common(self, *, lean: bool) -> list[str]:
+        """The options every figure passes: eight requests at a time (a checkout from before --concurrency
+        existed sent eight too) and, for a lean figure, no tags or recent events (none existed before)."""
         cli = Path(self.root, "sentry_issue_export", "cli.py").read_text(encoding="utf-8")
-        return ["--concurrency", str(CONCURRENCY)] if "--concurrency" in cli else []
+        options = ["--concurrency", str(CONCURRENCY)] if "--concurrency" in cli else []
+        if lean and "--tag-values" in cli:
+            options += ["--events", "0", "--tag-values", "0"]
+        return options
 
 
 def _revision(root: str) -> str:
@@ -126,6 +134,8 @@ class Scenario:
     target_mb: float | None
     floor: Callable[[float], float]
     """start seconds -> the least time this work can take."""
+    lean: bool = True
+    """Export without tags and recent events (``--events 0 --tag-values 0``)."""
 
 
 def _network_floor(issues: int) -> float:
@@ -143,6 +153,15 @@ SCENARIOS = (
         1.1 * 100 / SENTRY_IO_LIMITS["event"],
         None,
         lambda start: 100 / SENTRY_IO_LIMITS["event"],
+    ),
+    Scenario(
+        "100 whole issues, sentry.io",
+        100,
+        True,
+        1.1 * 100 / SENTRY_IO_LIMITS["tags"],
+        None,
+        lambda start: 100 / SENTRY_IO_LIMITS["tags"],
+        lean=False,
     ),
 )
 
@@ -213,8 +232,8 @@ def main(argv: list[str]) -> int:
         with FakeSentry() as fake:
             ids = fake.add_synthetic_issues(max([1, *(s.issues for s in SCENARIOS if wanted(s.name))]))
 
-            def export(count: int) -> Callable[[Code], list[str]]:
-                return lambda code: [*ids[:count], *code.common, "--output-dir", work]
+            def export(count: int, *, lean: bool = True) -> Callable[[Code], list[str]]:
+                return lambda code: [*ids[:count], *code.common(lean=lean), "--output-dir", work]
 
             _medians(1, export(1), codes, home, fake, work)  # warm the disk cache and byte-code
             starts = {
@@ -228,8 +247,9 @@ def main(argv: list[str]) -> int:
                     continue
                 fake.latency = LATENCY
                 fake.rate_limits = dict(SENTRY_IO_LIMITS) if scenario.limits else {}
+                fake.concurrent_limits = dict(SENTRY_IO_CONCURRENCY) if scenario.limits else {}
                 runs = 1 if scenario.issues >= 10_000 else args.runs
-                figures = _medians(runs, export(scenario.issues), codes, home, fake, work)
+                figures = _medians(runs, export(scenario.issues, lean=scenario.lean), codes, home, fake, work)
                 floors = {code: scenario.floor(starts[code]) for code in codes}
                 show(scenario.name, figures, floors, scenario.target_seconds, scenario.target_mb)
                 if fake.rate_limited:

@@ -100,6 +100,30 @@ def test_no_event_snapshot(fmt: str, snapshot: SnapshotAssertion) -> None:
     assert render(fmt, [report]) == snapshot(extension_class=SNAPSHOT_EXTENSIONS[fmt])
 
 
+@pytest.mark.parametrize("fmt", list(RENDERERS))
+def test_overview_gaps_and_derived_releases_snapshot(fmt: str, snapshot: SnapshotAssertion) -> None:
+    """Parts a server did not give are one line each; releases read from the release tag say so; a tag whose
+    values cover only some of its events shows the rest as others; a tag value cut by max_tag_values."""
+    tags = [
+        {
+            "key": "release",
+            "totalValues": 10,
+            "topValues": [
+                {"value": "shop@3.1.0", "count": 6, "firstSeen": "2025-03-10T08:00Z", "lastSeen": "2025-03-14T09:00Z"},
+                {"value": "shop@3.0.9", "count": 3, "firstSeen": "2025-03-01T08:00Z", "lastSeen": "2025-03-09T09:00Z"},
+            ],
+        },
+        {"key": "region", "totalValues": 10, "topValues": [{"value": "eu-west-3", "count": 10}]},
+    ]
+    unavailable = {
+        "trend": "GlitchTip's issue API gives no event counts over time (its stats are empty).",
+        "activity": "Not read: Sentry refused access (403) to the activity of issue 42.",
+        "events": "Not read: Sentry could not find the events of issue 42 (404).",
+    }
+    report = build_report(minimal_issue(), exception_event(), "DEMO-1", tags=tags, unavailable=unavailable)
+    assert render(fmt, [report]) == snapshot(extension_class=SNAPSHOT_EXTENSIONS[fmt])
+
+
 # --- structure --------------------------------------------------------------------------------------------------
 
 

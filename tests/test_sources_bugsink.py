@@ -156,3 +156,93 @@ def test_bugsink_lists_a_projects_issues_and_says_what_it_cannot_search(bugsink:
     refused = export_issues_sync("", settings(bugsink), search=IssueSearch("is:unresolved"), write=False)
     [failure] = refused.failures
     assert "Bugsink cannot search with Sentry's query syntax" in failure.message and "--project" in failure.message
+
+
+# --- the issue across all its events ----------------------------------------------------------------------------
+
+
+def test_bugsink_gives_tag_counts_hourly_counts_history_and_recent_events(bugsink: Bugsink) -> None:
+    """Bugsink 2.6's API has each part: read, mapped into the report, and none of it invented."""
+    checkout = issue(bugsink, "BACKEND-1")
+    listed = events(bugsink, checkout["id"])
+    result = export_issues_sync("BACKEND-1", settings(bugsink), write=False)
+    assert result.failures == ()
+    overview = result.reports[0].overview
+    assert overview.unavailable == ()
+    tags = {tag.key: tag for tag in overview.tags}
+    assert [(v.value, v.count) for v in tags["tenant"].values] == [("acme", 2)] and tags["tenant"].total == 2
+    assert [(v.value, v.count) for v in tags["release"].values] == [("shop@3.1.0", 2)]
+    assert list(tags)[:2] == ["release", "environment"]  # the useful keys first
+    day, month = overview.trends
+    assert (day.period, len(day.buckets), day.total) == ("24h", 24, 2)
+    assert (month.period, month.total) == ("30d", 2) and 30 <= len(month.buckets) <= 31
+    assert [entry.type for entry in overview.activity] == ["first_seen"]
+    shown = result.reports[0].event
+    assert [event.id for event in overview.recent_events] == [e["event_id"].replace("-", "") for e in reversed(listed)]
+    assert overview.recent_events[0].is_shown and overview.recent_events[0].id == shown.id
+    assert all(event.title == "ValueError: unknown SKU in cart: 'SKU-9'" for event in overview.recent_events)
+    assert all((event.release, event.environment) == ("shop@3.1.0", "staging") for event in overview.recent_events)
+    text = result.content
+    assert "tenant           acme, all 2 events" in text and "2 events; peak 2 in the hour from" in text
+
+
+def test_a_bugsink_note_shows_in_the_activity(bugsink: Bugsink) -> None:
+    """A comment made in Bugsink (the issue-comments API) is the team's note, with its text."""
+    import httpx
+
+    target = issue(bugsink, "BACKEND-2")
+    made = httpx.post(
+        f"{bugsink.url}/api/canonical/0/issue-comments/",
+        headers={"Authorization": f"Bearer {bugsink.full}"},
+        json={"issue": target["id"], "comment": "Stripe was down 14:00-14:20; retries are fine."},
+    )
+    assert made.status_code == 201, made.text
+    text = export_issues_sync("BACKEND-2", settings(bugsink), write=False).content
+    activity = text.split("ACTIVITY\n")[1].split("\n\n")[0]
+    assert "note" in activity and "Stripe was down 14:00-14:20; retries are fine." in activity
+    assert activity.index("Stripe was down") < activity.index("first seen")  # newest first
+
+
+def test_a_bugsink_without_a_part_says_so_in_one_line_and_still_exports(bugsink: Bugsink) -> None:
+    """A token that may read issues and events but meets a 404 for a part (an older Bugsink has no such
+    endpoint) gets one line in that section; simulated by a transport that answers 404 for those paths."""
+    from sentry_issue_export.sentry.transport import ApiTransport
+    from sentry_issue_export.sources.bugsink import BugsinkSource
+
+    real = httpx_transport_answering_404_for(("/tags/", "/event-counts/", "/issue-history/"))
+
+    def transport(s: Settings) -> ApiTransport:
+        return ApiTransport(s.base_url or "", s.token, api_path="/api/canonical/0", server="Bugsink", transport=real)
+
+    async def go() -> list:
+        return [item async for item in BugsinkSource(transport).fetch(refs, settings(bugsink))]
+
+    from sentry_issue_export.refs import IssueRef
+
+    refs = [IssueRef("BACKEND-1", text="BACKEND-1")]
+    [raw] = asyncio.run(go())
+    assert raw.event is not None and raw.tags is None
+    assert set(raw.unavailable) == {"tags", "trend", "activity"}
+    assert raw.unavailable["tags"] == (
+        "This Bugsink has no tag counts for an issue in its API (it answered 404; Bugsink 2.6 has them)."
+    )
+    assert raw.events is not None and len(raw.events) == 2  # the events list is there all the same
+
+
+def httpx_transport_answering_404_for(paths: tuple[str, ...]):
+    """An httpx transport over real sockets that answers 404, as an older Bugsink would, for some paths."""
+    import httpx
+
+    class Older(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if any(part in request.url.path for part in paths):
+                return httpx.Response(404, json={"detail": "Not found."})
+            return await self.inner.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    return Older()

@@ -101,14 +101,12 @@ def release_lines(overview: IssueOverview) -> list[tuple[str, str]]:
             continue
         dates = [
             f"{word} {format_when(when)}"
-            for word, when in (
-                ("created", release.date_created),
-                ("released", release.date_released),
-                ("its events from", release.first_seen),
-                ("to", release.last_seen),
-            )
+            for word, when in (("created", release.date_created), ("released", release.date_released))
             if when
         ]
+        if release.first_seen and release.last_seen:
+            dates.append(f"the issue's events in it from {format_when(release.first_seen)} to "
+                         f"{format_when(release.last_seen)}")
         lines.append((label, release.version + (f" ({', '.join(dates)})" if dates else "")))
     if overview.releases_from_tags and not overview.releases_complete:
         lines.append(("Read from", f"the {plural(overview.releases_from_tags, 'most common release')} only"))

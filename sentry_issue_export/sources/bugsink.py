@@ -1,5 +1,8 @@
 """The ``bugsink`` source: issues and events from a Bugsink server (2.x), through Bugsink's own REST API.
 
+What the issue says across all its events (tag counts, hourly event counts, its history, its recent events) is
+read beside its event; see :mod:`.bugsink_overview`.
+
 Bugsink ingests Sentry SDK events but answers its own API under ``/api/canonical/0/`` with Bearer tokens of 40
 hex digits whose rights are per action (``issues:read``, ``events:read``). What this source reads:
 
@@ -40,6 +43,7 @@ from .bugsink_api import (
     meaning,
     page_of,
 )
+from .bugsink_overview import issue_wide
 from .fetching import as_completed, split_refused
 
 if TYPE_CHECKING:
@@ -210,9 +214,23 @@ async def _fetch_one(
         )
         issue = transport.answers.expect_object(issue, what)
         uuid = str(issue.get("id") or ref.issue_id)
-        event = await _event(transport, uuid, ref.event_id)
-        project = await _project(transport, issue.get("project"), projects)
-        return RawIssue(ref, sentry_shaped_issue(issue, project, event, transport.origin, settings), event)
+        # The event, the project and what the issue says across its events, all at once.
+        event_read = asyncio.ensure_future(_event(transport, uuid, ref.event_id))
+        whole = asyncio.ensure_future(
+            issue_wide(
+                transport, uuid, event_read, tag_values=settings.tag_values, recent_events=settings.recent_events
+            )
+        )
+        try:
+            event = await event_read
+            project = await _project(transport, issue.get("project"), projects)
+            issue_parts, tags, events, unavailable = await whole
+        except BaseException:
+            whole.cancel()  # a failed event fails the issue: nothing else of it is needed
+            await asyncio.gather(whole, return_exceptions=True)
+            raise
+        shaped = sentry_shaped_issue(issue, project, event, transport.origin, settings)
+        return RawIssue(ref, {**shaped, **issue_parts}, event, tags, events, unavailable)
     except FetchError as exc:
         return FetchFailure(ref, exc)
     except Exception as exc:  # one broken reference must not stop the others

@@ -52,18 +52,21 @@ WHAT = {
 }
 
 
+IssueWide = tuple[dict[str, Any], list[Any] | None, list[Any] | None, dict[str, str]]
+
+
 async def issue_wide(
     transport: ApiTransport,
-    issue: dict[str, Any],
-    shown: dict[str, Any] | None,
+    uuid: str,
+    shown: Awaitable[dict[str, Any] | None],
     *,
     tag_values: int,
     recent_events: int,
-) -> tuple[list[Any] | None, list[Any] | None, dict[str, str]]:
-    """The issue's tags and recent events (as many as asked for; none for 0), with its hourly counts and its
-    history added to ``issue`` as Sentry's ``stats`` and ``activity``; each part that cannot be had is named
-    with why. ``shown`` is the event the report shows in detail (its data is not read again)."""
-    uuid = str(issue.get("id"))
+) -> IssueWide:
+    """What the issue's own JSON gains (Sentry's ``stats`` from the hourly counts, ``activity`` from the
+    history), its tags and its recent events (as many as asked for; none for 0), and each part that cannot be
+    had, with why. ``shown`` is the event the report shows in detail, being read meanwhile: its data is not
+    read again for the list."""
     jobs: dict[str, Awaitable[Any]] = {
         "trend": _stats(transport, uuid),
         "activity": _history(transport, uuid),
@@ -83,6 +86,7 @@ async def issue_wide(
             unavailable[part] = f"Not read: {outcome}"
         elif isinstance(outcome, Exception):  # a bug must cost this part only, not the issue
             unavailable[part] = transport.scrub(f"Not read: reading it failed unexpectedly ({type(outcome).__name__}).")
+    issue: dict[str, Any] = {}
     if isinstance(stats := outcomes.get("trend"), dict):
         issue["stats"] = stats
     if isinstance(activity := outcomes.get("activity"), list):
@@ -95,7 +99,7 @@ async def issue_wide(
                 f"Bugsink stores more than {TAG_PAGES * 250:,} tag values for this issue; the counts are of the first "
                 "it stored, so no shares are given."
             )
-    return (tags if isinstance(tags, list) else None, events if isinstance(events, list) else None, unavailable)
+    return (issue, tags if isinstance(tags, list) else None, events if isinstance(events, list) else None, unavailable)
 
 
 async def _tags(transport: ApiTransport, uuid: str, values: int) -> tuple[list[dict[str, Any]], bool]:
@@ -194,13 +198,17 @@ def _activity(row: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def _recent_events(
-    transport: ApiTransport, uuid: str, limit: int, shown: dict[str, Any] | None
+    transport: ApiTransport, uuid: str, limit: int, shown_event: Awaitable[dict[str, Any] | None]
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` events, each summarised from its data in the events list's light shape."""
     params = [("issue", uuid), ("order", "desc")]
     what = f"the events of issue {uuid}"
     listed, _ = await page_of(transport, ("events",), params, what, NO_EVENTS_READ, kind="events")
     rows = [row for row in listed if isinstance(row, dict)][:limit]
+    try:
+        shown = await shown_event
+    except Exception:  # the event's own failure is reported with the issue; here it is only not reused
+        shown = None
     shown_id = _plain_id((shown or {}).get("event_id"))
 
     async def summary(row: dict[str, Any]) -> dict[str, Any]:
