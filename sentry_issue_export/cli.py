@@ -274,7 +274,8 @@ def _search_line(outcome: SearchOutcome, doing: str) -> str:
     matched = f"{outcome.hits:,} issues match" if outcome.hits is not None else "the server does not count"
     described = str(outcome.search)
     described = described[:1].upper() + described[1:]
-    return f"{described}: {matched}; {doing} the first {outcome.taken:,}."
+    taken = f"all {outcome.taken:,}" if outcome.hits == outcome.taken else f"the first {outcome.taken:,}"
+    return f"{described}: {matched}; {doing} {taken}."
 
 
 TITLE_CHARS = 100

@@ -24,7 +24,7 @@ from .output import default_report_name, resolve_output_path, safe_name_part, wr
 from .plugins import Registry, get_registry
 from .refs import DEFAULT_SEARCH_LIMIT, IssueRef, IssueSearch
 from .rendering import guarded, render_options
-from .selection import IssueFailure, SearchOutcome, check_limit, select_issues, source_for
+from .selection import IssueFailure, SearchOutcome, ServerKinds, check_limit, select_issues, source_for
 from .settings import Settings
 from .spool import IssueSpool
 
@@ -94,6 +94,7 @@ async def export_issues(
     limit: int = DEFAULT_SEARCH_LIMIT,
     keep_reports: bool = True,
     on_report: ReportCallback | None = None,
+    server_kinds: ServerKinds | None = None,
 ) -> ExportResult:
     """Export every reference in ``refs`` with ``settings``; write one report file unless ``write`` is false.
 
@@ -103,7 +104,8 @@ async def export_issues(
     Each issue is redacted, capped and rendered as soon as it arrives, and its payloads are then dropped;
     the file is written from the rendered issues at the end. ``keep_reports=False`` keeps only a summary per
     issue: memory then stays flat however many issues are exported. ``on_report`` sees every report as it
-    arrives, for a caller that keeps what it needs of them itself.
+    arrives, for a caller that keeps what it needs of them itself. When nothing named the server's kind, the
+    server is asked what it is, once per ``server_kinds`` (a long-lived caller passes the same one each time).
 
     Raises ``ExportError`` only for problems that concern the whole call (unknown format or source, bad output
     file name, nothing to export, a limit out of range, a renderer that fails); everything that concerns one
@@ -112,7 +114,7 @@ async def export_issues(
     check_limit(limit)
     registry = registry or get_registry()
     renderer = registry.renderer(settings.format)
-    settings, source = await source_for(settings, registry)
+    settings, source = await source_for(settings, registry, server_kinds)
     if write and output_file:
         resolve_output_path(settings.output_dir, output_file, "unused")  # refuse a bad name before fetching
 

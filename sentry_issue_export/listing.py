@@ -20,7 +20,7 @@ from .hookspecs import BaseSource, FetchFailure, RawIssue, Source
 from .models import IssueSummary
 from .plugins import Registry, get_registry
 from .refs import DEFAULT_SEARCH_LIMIT, IssueRef, IssueSearch
-from .selection import IssueFailure, SearchOutcome, check_limit, select_issues, source_for
+from .selection import IssueFailure, SearchOutcome, ServerKinds, check_limit, select_issues, source_for
 from .settings import Settings
 
 
@@ -45,6 +45,7 @@ async def list_issues(
     search: IssueSearch | None = None,
     limit: int = DEFAULT_SEARCH_LIMIT,
     registry: Registry | None = None,
+    server_kinds: ServerKinds | None = None,
 ) -> IssueList:
     """One summary per issue ``refs`` names or ``search`` finds (its first ``limit``), read without events.
 
@@ -53,7 +54,7 @@ async def list_issues(
     """
     check_limit(limit)
     registry = registry or get_registry()
-    settings, source = await source_for(settings, registry)
+    settings, source = await source_for(settings, registry, server_kinds)
     selection = await select_issues(refs, source, settings, search, limit)
     selection.nothing_to_do()
     positions = {ref: position for position, ref in enumerate(selection.wanted)}
@@ -107,16 +108,17 @@ def source_headlines(
 def row_json(summary: IssueSummary) -> dict[str, Any]:
     """One row of the list as JSON: the summary's fields, timestamps in ISO 8601, the trend's buckets as
     ``[timestamp, count]`` pairs."""
-    row: dict[str, Any] = {}
-    for field in attrs.fields(IssueSummary):
-        value = getattr(summary, field.name)
-        if field.name == "trend":
-            value = None if value is None else {
-                "period": value.period,
-                "interval": value.interval,
-                "buckets": [[_iso(when), count] for when, count in value.buckets],
-            }
-        row[field.name] = _iso(value)
+    row: dict[str, Any] = {
+        field.name: _iso(getattr(summary, field.name))
+        for field in attrs.fields(IssueSummary)
+        if field.name != "compact_trend"
+    }
+    trend = summary.trend
+    row["trend"] = None if trend is None else {
+        "period": trend.period,
+        "interval": trend.interval,
+        "buckets": [[_iso(when), count] for when, count in trend.buckets],
+    }
     return row
 
 

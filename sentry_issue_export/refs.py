@@ -78,9 +78,10 @@ class RefProblem:
 
 SORTS = ("date", "new", "freq", "user")
 """Sentry's issue sorts: last seen, first seen, events, users."""
-DEFAULT_SEARCH_LIMIT = 25
+DEFAULT_SEARCH_LIMIT = 50
 MAX_SEARCH_LIMIT = 1000
-"""A search exports its first 25 matches by default, and at most 1,000."""
+"""A search exports its first 50 matches by default (twice the page Sentry's issue list shows), and at most
+1,000."""
 
 
 @attrs.frozen

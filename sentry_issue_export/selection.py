@@ -134,26 +134,38 @@ def collect(
     return list(parsed.refs), failures, list(parsed.searches)
 
 
-_detected: dict[tuple[str | None, str], str] = {}
-"""(base URL, source asked for) -> the source that recognised the server, once per process."""
+class ServerKinds:
+    """What each server turned out to be (Sentry, or a Bugsink), remembered by whoever holds this object: an MCP
+    server asks each server once for its whole life, a single export once. At most :data:`MAX_REMEMBERED`
+    servers are remembered; the oldest is forgotten first."""
+
+    MAX_REMEMBERED = 32
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str | None, str], str] = {}
+
+    async def source_name(self, settings: Settings, registry: Registry) -> str:
+        """The source that reads the server of ``settings``: another source that recognises it (Bugsink), else
+        the one the settings name."""
+        key = (settings.base_url, settings.source)
+        if key not in self._found:
+            found = settings.source
+            for name, candidate in sorted(registry.sources.items()):
+                if name != settings.source and candidate.needs_credentials and await candidate.recognises(settings):
+                    found = name
+                    break
+            while len(self._found) >= self.MAX_REMEMBERED:
+                del self._found[next(iter(self._found))]
+            self._found[key] = found
+        return self._found[key]
 
 
-async def detected_source(settings: Settings, registry: Registry) -> str:
-    """The source that reads the server of ``settings``: another source that recognises it (Bugsink), else the
-    one the settings name. The other sources are asked once per server and process."""
-    key = (settings.base_url, settings.source)
-    if key not in _detected:
-        found = settings.source
-        for name, candidate in sorted(registry.sources.items()):
-            if name != settings.source and candidate.needs_credentials and await candidate.recognises(settings):
-                found = name
-                break
-        _detected[key] = found
-    return _detected[key]
-
-
-async def source_for(settings: Settings, registry: Registry) -> tuple[Settings, Source]:
-    """The settings with their source decided (asking the server when nothing chose it), and that source."""
+async def source_for(
+    settings: Settings, registry: Registry, kinds: ServerKinds | None = None
+) -> tuple[Settings, Source]:
+    """The settings with their source decided (asking the server when nothing chose it), and that source.
+    ``kinds`` remembers the answers across calls; without it, this call asks afresh."""
     if settings.detect_source:
-        settings = attrs.evolve(settings, source=await detected_source(settings, registry), detect_source=False)
+        name = await (kinds or ServerKinds()).source_name(settings, registry)
+        settings = attrs.evolve(settings, source=name, detect_source=False)
     return settings, registry.source(settings.source)

@@ -99,3 +99,11 @@ class Settings:
     recent_events: int = attrs.field(default=5, validator=attrs.validators.in_(range(0, 101)))
     """Recent events listed per issue (newest first); 0 asks for none."""
     limits: RenderLimits = attrs.field(factory=RenderLimits)
+
+    @property
+    def issue_wide(self) -> bool:
+        """Whether an export asks for more than each issue and its event: its tags and recent events, and for an
+        issue read from Sentry's issue index (which leaves them out) its activity and daily counts. Both sizes
+        at 0 ask for none of it: an export then makes the requests it made before reports showed the whole
+        issue, and shows what the issue's own answer holds."""
+        return bool(self.tag_values or self.recent_events)

@@ -234,7 +234,7 @@ def test_a_search_answers_with_a_headline_for_every_match(sentry: FakeSentry, tm
             viewed = await client.call_tool("view_sentry_issue", {"issue_url_or_id": pasted})
             return found.content[0].text, viewed.content[0].text  # type: ignore[union-attr]
 
-    for answer, shown in zip(asyncio.run(go()), (30, 25), strict=True):
+    for answer, shown in zip(asyncio.run(go()), (30, 30), strict=True):
         assert len(answer) <= 32_000
         headlines = re.findall(r"^(\d+)\.\s+(BACKEND-\w+)\s+error\s.*ValueError: invalid literal", answer, re.M)
         assert [int(number) for number, _ in headlines] == list(range(1, shown + 1))

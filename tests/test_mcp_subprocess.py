@@ -382,7 +382,9 @@ def test_a_pasted_issue_list_address_expands_over_stdio(tmp_path: Path, out_dir:
         answer = asyncio.run(session(sentry))
         [query] = [r.query for r in sentry.requests if r.path.endswith("/issues/") and "group" not in r.query]
     assert answer.startswith(f"✅ Export completed!\nMatched: 30 issues for {pasted_prefix(sentry)}")
-    assert "exported the first 25\nSuccess: 25\nFailed: 0" in answer and len(answer) <= 32_000
+    assert "exported all 30\nSuccess: 30\nFailed: 0" in answer and len(answer) <= 32_000
+    for number in range(1, 31):  # a headline for every match
+        assert re.search(rf"^{number}\.\s+BACKEND-\w+\s+error\s", answer, re.M), number
     assert (query["query"], query["sort"]) == (["is:unresolved"], ["freq"])
 
 

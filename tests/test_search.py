@@ -140,7 +140,7 @@ def test_the_mcp_tool_searches_and_says_how_many_matched(sentry: FakeSentry, tmp
         "Failed: 0",
     ]
     assert len(found) <= 32_000
-    assert "Matched: 40 issues for " in viewed and "exported the first 25" in viewed
+    assert "Matched: 40 issues for " in viewed and "exported all 40" in viewed
     assert wrong
 
 

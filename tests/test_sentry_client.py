@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -215,38 +217,34 @@ def test_source_against_glitchtip_uses_one_scoped_request_in_total() -> None:
         results = fetch(refs, settings_for(glitchtip, tag_values=0, recent_events=0))
         assert all(isinstance(r, RawIssue) and r.event is not None for r in results.values())
         scoped = [p for p in paths(glitchtip) if p.startswith("/api/0/organizations/")]
-        # GlitchTip's issue list answers (ignoring group=), so the issues come from it (asked twice: for their
-        # hourly and daily stats); the first scoped event request finds a web page, and the other three events,
-        # which waited for it, go to the legacy paths. The activity, which the index leaves out, is asked for
-        # once: its web page shows there is none to read.
-        assert sorted(scoped) == [
+        # GlitchTip's issue list answers (ignoring group=), so the issues come from it; the first scoped event
+        # request finds a web page, and the other three events, which waited for it, go to the legacy paths.
+        # With no tags or recent events asked for, nothing else is asked either.
+        assert scoped == [
             "/api/0/organizations/acme/issues/",
-            "/api/0/organizations/acme/issues/",
-            f"/api/0/organizations/acme/issues/{ids[0]}/activities/",
             f"/api/0/organizations/acme/issues/{ids[0]}/events/latest/",
         ]
-        assert not any("activities" in path for path in paths(glitchtip) if not path.startswith("/api/0/org"))
-        first = results[refs[0]]
-        assert isinstance(first, RawIssue) and "GlitchTip's API gives no activity" in first.unavailable["activity"]
         assert sorted(p for p in paths(glitchtip) if p.startswith("/api/0/issues/")) == [
             f"/api/0/issues/{i}/events/latest/" for i in ids
         ]
+        first = results[refs[0]]
+        assert isinstance(first, RawIssue) and "GlitchTip's API gives no activity" in first.unavailable["activity"]
 
 
-def test_glitchtip_cannot_look_up_short_ids_and_says_what_to_do() -> None:
+def test_glitchtip_batches_ask_for_activity_once_and_learn_there_is_none() -> None:
     with FakeSentry(glitchtip=True) as glitchtip:
-        error = error_of(lambda: run(make_client(glitchtip), "get_issue", "BACKEND-1A"))
-        assert "short id BACKEND-1A" in str(error) and "numeric issue id" in str(error)
-
-
-def test_index_that_ignores_group_is_not_paged_through() -> None:
-    with FakeSentry(glitchtip=True) as glitchtip:
-        glitchtip.index_ignores_group = True
-        ids = glitchtip.add_synthetic_issues(60, start=100)
-        wanted = [ids[0], ids[-1]]  # the index lists newest first: only ids[-1] is on its first page
-        found = run(make_client(glitchtip), "get_issues_batch", "acme", wanted)
-        assert list(found) == [ids[-1]]
-        assert glitchtip.count(endpoint="index") == 1
+        ids = glitchtip.add_synthetic_issues(4, start=40)
+        refs = [IssueRef(i) for i in ids]
+        results = fetch(refs, settings_for(glitchtip))
+        assert all(isinstance(r, RawIssue) and r.event is not None and r.tags for r in results.values())
+        # The activity, which the index leaves out, is asked for once at most: the first web page GlitchTip answers
+        # for an organisation route shows it has none of Sentry's, and no issue asks again.
+        activity = [p for p in paths(glitchtip) if "activities" in p]
+        assert len(activity) <= 1 and not any(p.startswith("/api/0/issues/") for p in activity)
+        assert all("GlitchTip's API gives no activity" in r.unavailable["activity"] for r in results.values())
+        # Of the organisation routes: the two index reads, and at most one probe per route shape (an event, the
+        # tags, the events list, the activity).
+        assert len([p for p in paths(glitchtip) if p.startswith("/api/0/organizations/acme/issues/")]) <= 2 + 4
 
 
 def test_without_an_organisation_numeric_ids_use_the_legacy_path(sentry: FakeSentry) -> None:
@@ -893,16 +891,34 @@ def test_an_unexpected_error_fails_one_reference_only() -> None:
 
 
 def test_a_sentry_named_only_by_the_environment_is_asked_once_whether_it_is_another_kind(monkeypatch) -> None:
+    """Once per holder of a ServerKinds (an MCP server keeps one for its life), once per export otherwise: no
+    process-wide memory, so a port reused by another server is asked again."""
+    from fastmcp import Client
+
     from sentry_issue_export import export_issues_sync, resolve_settings
+    from sentry_issue_export.mcp.server import ServerOptions, make_server
+    from sentry_issue_export.selection import ServerKinds
 
     with FakeSentry() as sentry:
         [issue_id] = sentry.add_synthetic_issues(1)
         monkeypatch.setenv("SENTRY_URL", f"{sentry.url}/organizations/acme/")
         monkeypatch.setenv("SENTRY_AUTH_TOKEN", TOKEN)
+        kinds = ServerKinds()
         for _ in range(2):
-            result = export_issues_sync(issue_id, resolve_settings(), write=False)
+            result = export_issues_sync(issue_id, resolve_settings(), write=False, server_kinds=kinds)
             assert result.failures == () and result.reports[0].issue.id == issue_id
-        assert paths(sentry).count("/api/canonical/0/") == 1  # the Bugsink source's one question, per process
+        assert paths(sentry).count("/api/canonical/0/") == 1  # the Bugsink source's one question
+        export_issues_sync(issue_id, resolve_settings(), write=False)  # a call of its own asks afresh
+        assert paths(sentry).count("/api/canonical/0/") == 2
+
+        async def two_calls(out: str) -> None:
+            async with Client(make_server(ServerOptions(output_dir=Path(out)))) as client:
+                for _ in range(2):
+                    assert not (await client.call_tool("view_sentry_issue", {"issue_url_or_id": issue_id})).is_error
+
+        with tempfile.TemporaryDirectory() as out:
+            asyncio.run(two_calls(out))
+        assert paths(sentry).count("/api/canonical/0/") == 3  # one question for the server's life
 
 
 def test_a_server_forced_to_glitchtip_gets_the_legacy_routes_from_the_first_request(monkeypatch) -> None:

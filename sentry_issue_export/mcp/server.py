@@ -68,6 +68,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
     from mcp_types import ToolAnnotations
     from pydantic import Field, StrictInt
 
+    from ..selection import ServerKinds
     from ..version import __version__
 
     # What the reference arguments take: text, a number (MCP Inspector and assistants send 5001 as a JSON
@@ -85,6 +86,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         middleware=[plain_argument_errors()],
     )
     shelf = ReportShelf(server)
+    kinds = ServerKinds()  # each server's kind, asked once for this server's life
     # The fetching tools talk to Sentry and write a new report file each call, never replacing one.
     fetching = {"read_only_hint": False, "destructive_hint": False, "idempotent_hint": False, "open_world_hint": True}
 
@@ -104,7 +106,9 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
     ) -> ToolResult:
         refs = _references("issue_url_or_id", issue_url_or_id)
         whole = _whole_issue(events, tag_values)
-        return await _export_answer(opts, shelf, refs, output_file, debug, format, ctx.report_progress, whole=whole)
+        return await _export_answer(
+            opts, shelf, refs, output_file, debug, format, ctx.report_progress, whole=whole, kinds=kinds
+        )
 
     @server.tool(
         description=wording.EXPORT_ISSUES_TOOL,
@@ -145,6 +149,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
             search=search,
             limit=limit,
             whole=_whole_issue(events, tag_values),
+            kinds=kinds,
         )
 
     @server.tool(
@@ -300,6 +305,7 @@ async def _export_answer(
     search: Any = None,
     limit: int | None = None,
     whole: Mapping[str, int] | None = None,
+    kinds: Any = None,
 ) -> Any:
     """Run one export for a tool and word the outcome, with a link to the saved report; every failure leaves
     as a ``ToolError``. ``whole`` holds the settings for the issue across its events (``recent_events``,
@@ -343,6 +349,7 @@ async def _export_answer(
             limit=DEFAULT_SEARCH_LIMIT if limit is None else limit,
             keep_reports=False,
             on_report=keeper.offer if keeper is not None else None,
+            server_kinds=kinds,
         )
         if result.path is not None:
             shelf.add(result.path)

@@ -73,7 +73,7 @@ EXPORT_ISSUES_TOOL = """\
 Export several Sentry issues into one report file and return it. issue_ids holds issue URLs, numeric ids or \
 short ids separated by spaces, commas or new lines (or a list); a pasted issue-list URL (…/issues/?query=…) \
 exports the issues it lists. query searches with Sentry's own syntax (e.g. "is:unresolved level:error") and \
-exports the first limit matches (default 25, at most 1000), in Sentry's order; issue_ids may then be empty. The \
+exports the first limit matches (default 50, at most 1000), in Sentry's order; issue_ids may then be empty. The \
 answer opens with one line per issue (id, level, events, users, last seen, trend, title), then the issues in \
 detail as far as they fit. To read from a Sentry other than the configured one, pass base_url together with a \
 token for that Sentry: the saved token is never sent to another host. output_file, debug, format, events and \
@@ -163,7 +163,8 @@ def search_lines(result: ExportResult) -> list[str]:
     lines = []
     for outcome in result.searches:
         matched = f"{outcome.hits:,} issues" if outcome.hits is not None else "issues (the server gives no count)"
-        lines.append(f"Matched: {matched} for {outcome.search}; exported the first {outcome.taken:,}")
+        taken = f"all {outcome.taken:,}" if outcome.hits == outcome.taken else f"the first {outcome.taken:,}"
+        lines.append(f"Matched: {matched} for {outcome.search}; exported {taken}")
     return lines
 
 

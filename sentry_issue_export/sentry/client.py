@@ -49,7 +49,7 @@ MAX_INDEX_PAGES = 10
 EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
 
 Path = tuple[str, ...]
-_ROUTE_WORDS = frozenset({"organizations", "issues", "events", "shortids", "projects"})
+_ROUTE_WORDS = frozenset({"organizations", "issues", "events", "shortids", "projects", "tags", "activities"})
 """The fixed words of API paths; the other segments (slugs, ids) are placeholders of a route's shape."""
 
 _LINK_PART = re.compile(r"<([^>]*)>([^<]*)")

@@ -181,7 +181,7 @@ async def _fetch_all(
 
     def read_page(page: tuple[str, int]) -> None:
         if page not in batches and page in pages:
-            index = _issues_from_index(client, page[0], pages.pop(page), daily_stats=with_event)
+            index = _issues_from_index(client, page[0], pages.pop(page), daily_stats=with_event and settings.issue_wide)
             batches[page] = asyncio.ensure_future(index)
 
     def batch_for(ref: IssueRef, org: str | None) -> asyncio.Future[dict[str, dict[str, Any]]] | None:
@@ -243,6 +243,8 @@ async def _fetch_one(
             whole.cancel()
             raise
         tags, events, unavailable = await whole
+        if not client.scoped_routes or client.index_ignores_groups:  # known only once the event has answered
+            unavailable.update(_glitchtip_gaps(issue))
         return RawIssue(ref, issue, event, tags, events, unavailable)
     except FetchError as exc:
         return FetchFailure(ref, exc)
@@ -265,7 +267,7 @@ async def _issue_wide(
         jobs["tags"] = client.get_issue_tags(issue_id, org, values=settings.tag_values)
     if settings.recent_events:
         jobs["events"] = client.get_issue_events(issue_id, org, limit=settings.recent_events)
-    if from_index and client.scoped_routes and not client.index_ignores_groups:
+    if from_index and settings.issue_wide and client.scoped_routes and not client.index_ignores_groups:
         jobs["activity"] = client.get_issue_activity(issue_id, org)
     outcomes = dict(zip(jobs, await asyncio.gather(*jobs.values(), return_exceptions=True), strict=True))
     unavailable: dict[str, str] = {}
@@ -277,9 +279,7 @@ async def _issue_wide(
             unavailable[part] = client.scrub(f"Not read: reading it failed unexpectedly ({type(outcome).__name__}).")
     if isinstance(activity := outcomes.get("activity"), list):
         issue["activity"] = activity
-    if not client.scoped_routes or client.index_ignores_groups:
-        unavailable.update(_glitchtip_gaps(issue))
-    elif from_index and not settings.tag_values:
+    if from_index and settings.issue_wide and not settings.tag_values:
         unavailable["releases"] = (
             "Sentry's issue list, which this batch was read from, names no first and last release; export the "
             "issue alone, or with tag values, to see them."
