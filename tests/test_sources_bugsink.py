@@ -246,3 +246,34 @@ def httpx_transport_answering_404_for(paths: tuple[str, ...]):
             await self.inner.aclose()
 
     return Older()
+
+
+def test_bugsink_lists_issues_with_their_trend_and_no_event(bugsink: Bugsink) -> None:
+    """The triage list reads each issue and its hourly counts, and no event."""
+    from sentry_issue_export.models import IssueSummary
+    from sentry_issue_export.refs import IssueRef
+    from sentry_issue_export.sentry.transport import ApiTransport
+    from sentry_issue_export.sources.bugsink import BugsinkSource
+
+    asked: list[str] = []
+    counting = httpx_transport_answering_404_for(())
+    handle = counting.handle_async_request
+
+    async def counted(request):  # type: ignore[no-untyped-def]
+        asked.append(request.url.path)
+        return await handle(request)
+
+    counting.handle_async_request = counted  # type: ignore[method-assign]
+
+    def transport(s: Settings) -> ApiTransport:
+        root = s.base_url or ""
+        return ApiTransport(root, s.token, api_path="/api/canonical/0", server="Bugsink", transport=counting)
+
+    async def go() -> list:
+        refs = [IssueRef("BACKEND-1", text="BACKEND-1"), IssueRef("BACKEND-2", text="BACKEND-2")]
+        return [item async for item in BugsinkSource(transport).headlines(refs, settings(bugsink))]
+
+    rows = {row.short_id: row for row in (IssueSummary.from_api(item.issue) for item in asyncio.run(go()))}
+    assert (rows["BACKEND-1"].count, rows["BACKEND-2"].count) == (2, 1)
+    assert all(row.trend is not None and row.trend.total >= 1 and row.event_id is None for row in rows.values())
+    assert not any("/events/" in path for path in asked)  # no event was read

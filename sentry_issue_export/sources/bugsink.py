@@ -182,6 +182,18 @@ class BugsinkSource(BaseSource):
             async for result in as_completed(jobs, projects.values()):
                 yield result
 
+    async def headlines(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
+        """Each issue without its event, for the triage list: the issue and its hourly counts, two requests."""
+        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings))
+        for failure in refused:
+            yield failure
+        if not ready:
+            return
+        async with self._transport(settings) as transport:
+            jobs = (_headline(transport, ref, settings) for ref in ready)
+            async for result in as_completed(jobs):
+                yield result
+
 
 def _refusal(ref: IssueRef, settings: Settings) -> FetchError | None:
     """Why ``ref`` cannot be fetched at all, decided before any request is made."""
@@ -238,6 +250,26 @@ async def _fetch_one(
             f"Fetching failed unexpectedly ({type(exc).__name__}: {exc}); please report this bug."
         )
         return FetchFailure(ref, FetchError(message))
+
+
+async def _headline(transport: ApiTransport, ref: IssueRef, settings: Settings) -> RawIssue | FetchFailure:
+    what = f"issue {ref.issue_id}"
+    try:
+        issue, _ = await transport.get_json(
+            ("issues", ref.issue_id), kind="issue", what=what, meaning=meaning(ISSUE_GONE, NO_ISSUES_READ)
+        )
+        issue = transport.answers.expect_object(issue, what)
+        uuid = str(issue.get("id") or ref.issue_id)
+        nothing = asyncio.get_running_loop().create_future()
+        nothing.set_result(None)
+        parts, _, _, unavailable = await issue_wide(
+            transport, uuid, nothing, tag_values=0, recent_events=0, trend_only=True
+        )
+        project = {"id": issue.get("project")} if issue.get("project") is not None else {}
+        shaped = sentry_shaped_issue(issue, project, None, transport.origin, settings)
+        return RawIssue(ref, {**shaped, **parts}, None, unavailable=unavailable)
+    except FetchError as exc:
+        return FetchFailure(ref, exc)
 
 
 async def _project_id(transport: ApiTransport, slug: str) -> int:

@@ -62,15 +62,18 @@ async def issue_wide(
     *,
     tag_values: int,
     recent_events: int,
+    trend_only: bool = False,
 ) -> IssueWide:
     """What the issue's own JSON gains (Sentry's ``stats`` from the hourly counts, ``activity`` from the
     history), its tags and its recent events (as many as asked for; none for 0), and each part that cannot be
     had, with why. ``shown`` is the event the report shows in detail, being read meanwhile: its data is not
-    read again for the list."""
-    jobs: dict[str, Awaitable[Any]] = {
-        "trend": _stats(transport, uuid),
-        "activity": _history(transport, uuid),
-    }
+    read again for the list. With both sizes 0 nothing is asked (Sentry's issue answer holds its trend and
+    activity; Bugsink's does not); ``trend_only`` asks for the trend alone, as a headline shows it."""
+    jobs: dict[str, Awaitable[Any]] = {}
+    if tag_values or recent_events or trend_only:
+        jobs["trend"] = _stats(transport, uuid)
+    if tag_values or recent_events:
+        jobs["activity"] = _history(transport, uuid)
     if tag_values:
         jobs["tags"] = _tags(transport, uuid, tag_values)
     if recent_events:
