@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -171,27 +171,35 @@ class BugsinkSource(BaseSource):
         return SearchResult(tuple(refs[:limit]))
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
-        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings))
-        for failure in refused:
-            yield failure
-        if not ready:
-            return
-        async with self._transport(settings) as transport:
-            projects: dict[int, asyncio.Future[dict[str, Any]]] = {}
-            jobs = (_fetch_one(transport, ref, projects, settings) for ref in ready)
-            async for result in as_completed(jobs, projects.values()):
-                yield result
+        projects: dict[int, asyncio.Future[dict[str, Any]]] = {}  # each project read once, shared by its issues
+
+        def job(transport: ApiTransport, ref: IssueRef) -> Awaitable[RawIssue | FetchFailure]:
+            return _fetch_one(transport, ref, projects, settings)
+
+        async for result in self._read(refs, settings, job, projects):
+            yield result
 
     async def headlines(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         """Each issue without its event, for the triage list: the issue and its hourly counts, two requests."""
+        async for result in self._read(refs, settings, lambda transport, ref: _headline(transport, ref, settings)):
+            yield result
+
+    async def _read(
+        self,
+        refs: Sequence[IssueRef],
+        settings: Settings,
+        job: Callable[[ApiTransport, IssueRef], Awaitable[RawIssue | FetchFailure]],
+        shared: dict[int, asyncio.Future[dict[str, Any]]] | None = None,
+    ) -> AsyncIterator[RawIssue | FetchFailure]:
+        """``job`` for each reference that can be fetched, as they complete; a failure for each one refused."""
         ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings))
         for failure in refused:
             yield failure
         if not ready:
             return
         async with self._transport(settings) as transport:
-            jobs = (_headline(transport, ref, settings) for ref in ready)
-            async for result in as_completed(jobs):
+            jobs = (job(transport, ref) for ref in ready)
+            async for result in as_completed(jobs, (shared or {}).values()):
                 yield result
 
 

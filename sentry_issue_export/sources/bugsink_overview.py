@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import FetchError, NotFoundError
 from ..models.coerce import epoch_seconds, parse_timestamp
 from .bugsink_api import NO_EVENTS_READ, NO_ISSUES_READ, meaning, page_of
+from .file import issue_from_event
 
 if TYPE_CHECKING:
     from ..sentry.transport import ApiTransport
@@ -238,28 +239,11 @@ def light_event(data: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     return {
         "eventID": _plain_id(row.get("event_id") or data.get("event_id")),
         "dateCreated": row.get("timestamp") or data.get("timestamp"),
-        "title": _title(data),
+        "title": issue_from_event(data).get("title"),
         "tags": tags,
         "user": data.get("user") if isinstance(data.get("user"), dict) else None,
         "platform": data.get("platform"),
     }
-
-
-def _title(data: dict[str, Any]) -> str | None:
-    exception = data.get("exception")
-    values = exception.get("values") if isinstance(exception, dict) else exception
-    if isinstance(values, list) and values and isinstance(values[-1], dict):
-        raised = values[-1]
-        text = ": ".join(str(raised[key]) for key in ("type", "value") if raised.get(key))
-        if text:
-            return text
-    for key in ("logentry", "message"):
-        value = data.get(key)
-        if isinstance(value, dict):
-            value = value.get("formatted") or value.get("message")
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 def _plain_id(value: Any) -> str | None:

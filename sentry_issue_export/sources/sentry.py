@@ -85,27 +85,16 @@ class SentrySource(BaseSource):
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Yield one ``RawIssue`` or ``FetchFailure`` per reference, in completion order."""
-        from ..sentry.client import SentryClient
-        from ..sentry.transport import origin_of
-
-        try:
-            configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
-        except ConfigError as exc:
-            for ref in refs:
-                yield FetchFailure(ref, FetchError(str(exc)))
-            return
-        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings, configured))
-        for failure in refused:
-            yield failure
-        if not ready:
-            return
-        async with (self._client_factory or SentryClient.from_settings)(settings) as client:
-            async for result in _fetch_all(client, ready, settings):
-                yield result
+        async for result in self._read(refs, settings, with_event=True):
+            yield result
 
     async def headlines(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[Result]:
         """Each issue without its event, for the triage list: from the issue index (hourly stats included), one
         request per 100 issues of an organisation; issue details only for what the index cannot answer."""
+        async for result in self._read(refs, settings, with_event=False):
+            yield result
+
+    async def _read(self, refs: Sequence[IssueRef], settings: Settings, *, with_event: bool) -> AsyncIterator[Result]:
         from ..sentry.client import SentryClient
         from ..sentry.transport import origin_of
 
@@ -121,7 +110,7 @@ class SentrySource(BaseSource):
         if not ready:
             return
         async with (self._client_factory or SentryClient.from_settings)(settings) as client:
-            async for result in _fetch_all(client, ready, settings, with_event=False):
+            async for result in _fetch_all(client, ready, settings, with_event=with_event):
                 yield result
 
 
