@@ -227,12 +227,8 @@ async def _fetch_one(
     projects: dict[int, asyncio.Future[dict[str, Any]]],
     settings: Settings,
 ) -> RawIssue | FetchFailure:
-    what = f"issue {ref.issue_id}"
-    try:
-        issue, _ = await transport.get_json(
-            ("issues", ref.issue_id), kind="issue", what=what, meaning=meaning(ISSUE_GONE, NO_ISSUES_READ)
-        )
-        issue = transport.answers.expect_object(issue, what)
+    async def read() -> RawIssue:
+        issue = await _read_issue(transport, ref)
         uuid = str(issue.get("id") or ref.issue_id)
         # The event, the project and what the issue says across its events, all at once.
         event_read = asyncio.ensure_future(_event(transport, uuid, ref.event_id))
@@ -251,33 +247,45 @@ async def _fetch_one(
             raise
         shaped = sentry_shaped_issue(issue, project, event, transport.origin, settings)
         return RawIssue(ref, {**shaped, **issue_parts}, event, tags, events, unavailable)
-    except FetchError as exc:
-        return FetchFailure(ref, exc)
-    except Exception as exc:  # one broken reference must not stop the others
-        message = transport.scrub(
-            f"Fetching failed unexpectedly ({type(exc).__name__}: {exc}); please report this bug."
-        )
-        return FetchFailure(ref, FetchError(message))
+
+    return await _one_result(transport, ref, read())
 
 
 async def _headline(transport: ApiTransport, ref: IssueRef, settings: Settings) -> RawIssue | FetchFailure:
-    what = f"issue {ref.issue_id}"
-    try:
-        issue, _ = await transport.get_json(
-            ("issues", ref.issue_id), kind="issue", what=what, meaning=meaning(ISSUE_GONE, NO_ISSUES_READ)
-        )
-        issue = transport.answers.expect_object(issue, what)
+    async def read() -> RawIssue:
+        issue = await _read_issue(transport, ref)
         uuid = str(issue.get("id") or ref.issue_id)
-        nothing = asyncio.get_running_loop().create_future()
-        nothing.set_result(None)
+        no_event = asyncio.get_running_loop().create_future()
+        no_event.set_result(None)
         parts, _, _, unavailable = await issue_wide(
-            transport, uuid, nothing, tag_values=0, recent_events=0, trend_only=True
+            transport, uuid, no_event, tag_values=0, recent_events=0, trend_only=True
         )
         project = {"id": issue.get("project")} if issue.get("project") is not None else {}
         shaped = sentry_shaped_issue(issue, project, None, transport.origin, settings)
         return RawIssue(ref, {**shaped, **parts}, None, unavailable=unavailable)
+
+    return await _one_result(transport, ref, read())
+
+
+async def _read_issue(transport: ApiTransport, ref: IssueRef) -> dict[str, Any]:
+    what = f"issue {ref.issue_id}"
+    issue, _ = await transport.get_json(
+        ("issues", ref.issue_id), kind="issue", what=what, meaning=meaning(ISSUE_GONE, NO_ISSUES_READ)
+    )
+    return transport.answers.expect_object(issue, what)
+
+
+async def _one_result(transport: ApiTransport, ref: IssueRef, read: Awaitable[RawIssue]) -> RawIssue | FetchFailure:
+    """What ``read`` gives for ``ref``, or the failure saying why: one broken reference never stops the others."""
+    try:
+        return await read
     except FetchError as exc:
         return FetchFailure(ref, exc)
+    except Exception as exc:
+        message = transport.scrub(
+            f"Fetching failed unexpectedly ({type(exc).__name__}: {exc}); please report this bug."
+        )
+        return FetchFailure(ref, FetchError(message))
 
 
 async def _project_id(transport: ApiTransport, slug: str) -> int:
