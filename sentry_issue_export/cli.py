@@ -446,21 +446,30 @@ class _ProgressBar:
 
 
 def run() -> NoReturn:
-    """The console command: :func:`main`, then a quick exit.
+    """The console command: :func:`main`, then the interpreter's usual exit without its teardown.
 
-    A normal exit tears down every imported module one by one, about 0.15 s on a slow machine, which a
-    finished command does not need: its files are closed and renamed by then. Exit handlers (logging's among
-    them, and any a plugin registered) still run and the standard streams are flushed; only the teardown is
-    skipped. ``main`` itself returns, for tests and callers that embed the command.
+    A normal exit ends by tearing down every imported module one by one, about 0.15 s on a slow machine, which
+    a finished command does not need: its files are closed and renamed by then. So the first thing ``run`` does
+    is register an exit handler that ends the process; exit handlers run newest first, so it runs after every
+    other one (a plugin's, logging's), and after Python has joined every thread that is still working. Only the
+    teardown is skipped. ``main`` itself returns, for tests and callers that embed the command.
     """
-    code = main()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach the reader
-            code = code or 120  # what Python itself exits with when it cannot flush
-    os._exit(code)
+    outcome = {"code": 0}
+
+    def end_without_teardown() -> None:
+        if "logging" in sys.modules:  # logging's own handler was registered before this one: it would not run
+            sys.modules["logging"].shutdown()
+        code = outcome["code"]
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed pipe or stream: nothing more can reach the reader
+                code = code or 120  # what Python itself exits with when it cannot flush
+        os._exit(code)
+
+    atexit.register(end_without_teardown)
+    outcome["code"] = main()
+    sys.exit(outcome["code"])
 
 
 if __name__ == "__main__":

@@ -240,41 +240,37 @@ def test_a_long_failure_list_is_counted_on_screen_and_kept_in_a_file(tmp_path: P
     assert all(f"{issue_id}: No bundled sample matches" in listing.read_text() for issue_id in ids)
 
 
-HTTPX_PROBE = """
-import importlib.util, json, sys
-import sentry_issue_export.sentry.transport
-loaded = "httpx._main" in sys.modules or "click" in sys.modules
-cli_installed = all(importlib.util.find_spec(name) for name in ("click", "rich", "pygments"))
-if cli_installed:
-    import httpx._main  # still importable on purpose afterwards
-print(json.dumps({"loaded": loaded, "cli_installed": cli_installed, "real_after": "httpx._main" in sys.modules}))
-"""
-
-
-def test_the_http_stack_loads_without_httpx_command_line_client() -> None:
-    done = subprocess.run([sys.executable, "-c", HTTPX_PROBE], capture_output=True, text=True, check=True)
-    found = json.loads(done.stdout)
-    assert found["loaded"] is False
-    assert found["real_after"] is found["cli_installed"]
-
-
 RUN_WITH_EXIT_HANDLER = """
-import atexit, sys
-atexit.register(lambda: print("exit handler ran", file=sys.stderr))
-from sentry_issue_export.cli import run
+import atexit, sys, threading, time
+import sentry_issue_export.cli as cli
+
+def plugin_work():
+    time.sleep(0.2)
+    print("plugin thread finished", file=sys.stderr)
+
+real_main = cli.main
+def main_with_a_plugin():
+    # What a plugin may do once it is loaded during the command: an exit handler, a thread still working
+    # when main returns.
+    atexit.register(lambda: print("exit handler ran", file=sys.stderr))
+    threading.Thread(target=plugin_work).start()
+    return real_main()
+
+cli.main = main_with_a_plugin
 sys.argv[0] = "export-sentry-issue"
-run()
+cli.run()
 """
 
 
 def test_the_console_command_exits_quickly_with_every_byte_written_and_its_exit_code(tmp_path: Path) -> None:
-    """``run`` skips the interpreter's teardown: the report on stdout still arrives whole, exit handlers run,
-    and the exit code is main's."""
+    """``run`` skips the interpreter's teardown: the report on stdout still arrives whole, a plugin's thread
+    finishes its work, exit handlers run, and the exit code is main's."""
     env = {**os.environ, "EXPORT_SENTRY_ISSUE_OUTPUT_DIR": str(tmp_path)}
     command = [sys.executable, "-c", RUN_WITH_EXIT_HANDLER, "--demo", "--format", "json", "--output", "-"]
     done = subprocess.run(command, capture_output=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "exit handler ran" in done.stderr.decode()
+    assert "plugin thread finished" in done.stderr.decode()
     printed = json.loads(done.stdout)  # the whole document, or this fails
     assert len(printed["reports"]) > 1
 

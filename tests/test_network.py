@@ -1,23 +1,27 @@
-"""The asyncio socket backend under httpx, over real sockets: plain and TLS, timeouts, a connection the server
-closed while idle, a body larger than the read buffer, refusals."""
+"""The asyncio socket transport under httpx, over real sockets: plain and TLS, timeouts, a connection the server
+closed while idle or right after its answer, a body larger than the read buffer, refusals; and that it is built
+from httpx's and httpcore's public interfaces only."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime
 import functools
+import socket
 import ssl
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpcore
+import httpx
 import pytest
 
-from sentry_issue_export.sentry._httpx import httpx
-from sentry_issue_export.sentry.network import READ_BUFFER_HIGH, AsyncioBackend, use_asyncio_sockets
+from sentry_issue_export.sentry.network import READ_BUFFER_HIGH, AsyncioBackend, AsyncioTransport, httpx_error_for
 from sentry_issue_export.sentry.transport import ApiTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -50,18 +54,63 @@ def response(body: bytes, *, close: bool = False) -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), connection, body)
 
 
-def fast_client(**kwargs: object) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(**kwargs)  # type: ignore[arg-type]
-    assert use_asyncio_sockets(client)
-    return client
+def fast_client(verify: ssl.SSLContext | bool = False, **kwargs: object) -> httpx.AsyncClient:
+    context = httpx.create_ssl_context() if verify is True else verify or None
+    return httpx.AsyncClient(transport=AsyncioTransport(ssl_context=context), **kwargs)  # type: ignore[arg-type]
 
 
-def test_the_api_transport_uses_the_asyncio_backend_and_a_test_transport_is_left_alone() -> None:
-    transport = ApiTransport("http://127.0.0.1:9", "token")
-    pool = transport._http._transport._pool  # type: ignore[attr-defined]
-    assert isinstance(pool._network_backend, AsyncioBackend)
-    mocked = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200)))
-    assert not use_asyncio_sockets(mocked)
+def test_the_api_transport_uses_the_asyncio_transport_and_a_test_transport_is_left_alone() -> None:
+    network = ApiTransport("http://127.0.0.1:9", "token").network
+    assert isinstance(network, AsyncioTransport) and isinstance(network.backend, AsyncioBackend)
+    assert isinstance(network.pool, httpcore.AsyncConnectionPool)
+    mocked = ApiTransport("http://127.0.0.1:9", "token", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    assert mocked.network is None
+
+
+def test_every_httpcore_error_becomes_the_httpx_error_of_its_name() -> None:
+    """The transport maps errors by name: a class either library renames or adds must fail here."""
+    errors = [getattr(httpcore, name) for name in dir(httpcore) if not name.startswith("_")]
+    errors = [kind for kind in errors if isinstance(kind, type) and issubclass(kind, Exception)]
+    assert len(errors) >= 14
+    for kind in errors:
+        mapped = httpx_error_for(kind("x"))
+        if kind is httpcore.ConnectionNotAvailable:  # the pool's own signal, retried inside httpcore
+            continue
+        assert mapped is getattr(httpx, kind.__name__), kind
+    assert httpx_error_for(ValueError("not httpcore's")) is None
+
+
+def test_a_server_that_closes_after_each_answer_never_fails_a_request() -> None:
+    """No ``Connection: close``, then the server hangs up a moment later (an idle timeout): the next request must
+    not go down the dead connection, although the event loop was busy when the close arrived and only the
+    socket knows of it (retries are off here). The server runs in a thread, as a real one runs apart."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        with listener:
+            for _ in range(20):
+                connection, _ = listener.accept()
+                with connection:
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        request += connection.recv(4096)
+                    connection.sendall(response(b"one"))
+                    time.sleep(0.01)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+
+    async def requests() -> list[bytes]:
+        bodies = []
+        async with fast_client(timeout=5) as client:
+            for _ in range(20):
+                bodies.append((await client.get(f"http://127.0.0.1:{port}/")).content)
+                time.sleep(0.03)  # busy rendering: the event loop does not run while the server hangs up
+        return bodies
+
+    assert asyncio.run(requests()) == [b"one"] * 20
+    server.join(timeout=5)
 
 
 @in_event_loop

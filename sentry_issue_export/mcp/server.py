@@ -59,9 +59,6 @@ class ServerOptions:
 
 def make_server(options: ServerOptions | None = None) -> "FastMCP":
     """A new server with the five tools; ``options`` default to the environment. One server per run or test."""
-    from ..sentry import _httpx  # noqa: F401 - before fastmcp imports httpx, so httpx's CLI is not loaded
-
-    # isort: split
     from fastmcp import Context, FastMCP
     from fastmcp.dependencies import CurrentContext
     from fastmcp.tools.base import ToolResult

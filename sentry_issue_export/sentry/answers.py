@@ -22,6 +22,7 @@ import socket
 from typing import Any
 
 import attrs
+import httpx
 
 from ..errors import (
     AuthError,
@@ -33,7 +34,6 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
-from ._httpx import httpx
 from .urls import TOKEN_HELP
 
 # What a 404 most likely means, by what was asked for.

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 from ..errors import (
     AuthError,
     FetchError,
@@ -27,7 +29,6 @@ from ..errors import (
     ServerError,
 )
 from ..settings import Settings
-from ._httpx import httpx
 from .answers import (
     EVENT_GONE,
     ISSUE_GONE,

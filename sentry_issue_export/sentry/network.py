@@ -1,24 +1,27 @@
-"""Sockets for httpcore straight on asyncio, without anyio in between.
+"""An httpx transport whose sockets are asyncio's own, built from public interfaces only.
 
 httpcore reaches asyncio through anyio, which costs about a millisecond of CPU per request: a cancel scope
 for every read and write, and a dictionary of socket attributes built each time the pool asks whether an
-idle connection was closed by the server. A large export is bound by that CPU, so the API transport gives
-its connection pool this backend instead: reads wait on a protocol's buffer, a timeout is armed only when a
-read has to wait, and "closed by the server" is a flag the protocol already holds.
+idle connection was closed by the server. A large export is bound by that CPU, so the API transport uses
+:class:`AsyncioTransport`: an ``httpx.AsyncBaseTransport`` over an ``httpcore.AsyncConnectionPool`` given this
+module's :class:`AsyncioBackend` through its public ``network_backend`` parameter. Reads wait on a protocol's
+buffer, a timeout is armed only when a read has to wait, and whether the server closed an idle connection is
+asked of the socket itself, so a close the kernel has seen is never missed.
 
-Only the direct connections are switched; a proxy from the environment keeps httpx's own transport.
+Only direct connections use it: httpx mounts its own transports for proxies from the environment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import select
 import ssl
-from collections.abc import Coroutine, Iterable
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator
 from typing import Any
 
 import httpcore
-
-from ._httpx import httpx
+import httpx
 
 READ_BUFFER_HIGH = 1024 * 1024
 """Bytes held unread before the socket is no longer read, so a slow reader does not buffer a whole body."""
@@ -167,7 +170,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":  # for an idle connection: the server closed it, or sent something unasked
-            return self._protocol.closed or bool(self._protocol.buffer)
+            return self._protocol.closed or bool(self._protocol.buffer) or _socket_readable(self._transport)
         if info not in _TRANSPORT_INFO or self._transport.is_closing():  # a closed TLS transport has no info
             return None
         return self._transport.get_extra_info(_TRANSPORT_INFO[info])
@@ -215,11 +218,102 @@ async def _connect(
     return AsyncioStream(transport, protocol)
 
 
-def use_asyncio_sockets(client: httpx.AsyncClient) -> bool:
-    """Give ``client``'s direct connection pool the asyncio backend; False when it has no such pool (a
-    transport passed in by a test, or an httpcore whose pool no longer keeps its backend where it did)."""
-    pool = getattr(getattr(client, "_transport", None), "_pool", None)
-    if type(pool) is not httpcore.AsyncConnectionPool or not hasattr(pool, "_network_backend"):
-        return False
-    pool._network_backend = AsyncioBackend()
-    return True
+def _socket_readable(transport: asyncio.Transport) -> bool:
+    """Whether the socket has something to read, or was closed: what the event loop has not told the protocol
+    yet (a close that arrived just now). A socket that cannot be asked counts as closed."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.is_closing():
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class AsyncioTransport(httpx.AsyncBaseTransport):
+    """httpx's requests over an ``httpcore.AsyncConnectionPool`` whose sockets are :class:`AsyncioBackend`'s."""
+
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 10,
+        max_keepalive_connections: int | None = 20,
+        keepalive_expiry: float = 5.0,
+    ) -> None:
+        self.backend = AsyncioBackend()
+        self.pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=keepalive_expiry,
+            network_backend=self.backend,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.AsyncByteStream):
+            raise TypeError("AsyncioTransport sends only requests with an asynchronous body")
+        sent = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            answer = await self.pool.handle_async_request(sent)
+        return httpx.Response(
+            status_code=answer.status,
+            headers=answer.headers,
+            stream=_BodyStream(answer.stream),
+            extensions=answer.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+
+class _BodyStream(httpx.AsyncByteStream):
+    """httpcore's response body as httpx reads it, with httpcore's errors as httpx's."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._stream:
+                yield chunk
+
+    async def aclose(self) -> None:
+        if hasattr(self._stream, "aclose"):
+            with _as_httpx_errors():
+                await self._stream.aclose()
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions as httpx's of the same name (both libraries name them alike, publicly)."""
+    try:
+        yield
+    except Exception as exc:
+        mapped = httpx_error_for(exc)
+        if mapped is None:
+            raise
+        raise mapped(str(exc)) from exc
+
+
+def httpx_error_for(exc: BaseException) -> type[httpx.TransportError] | None:
+    """The httpx exception class for an httpcore exception, by the nearest class name httpx also has."""
+    if not isinstance(exc, Exception) or type(exc).__module__.split(".")[0] != "httpcore":
+        return None
+    for kind in type(exc).__mro__:
+        found = getattr(httpx, kind.__name__, None)
+        if isinstance(found, type) and issubclass(found, httpx.TransportError):
+            return found
+    return httpx.TransportError

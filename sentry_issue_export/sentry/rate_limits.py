@@ -18,8 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import attrs
-
-from ._httpx import httpx
+import httpx
 
 __all__ = ["RESET_MARGIN", "Backoff", "EndpointClass", "RateLimitPacer", "RateLimitReport", "wait_after_429"]
 

@@ -24,10 +24,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from ..errors import ConfigError, InvalidResponseError
-from ._httpx import httpx
 from .answers import Answer, AnswerJudge, Meaning, describe_broken_connection
-from .network import use_asyncio_sockets
+from .network import AsyncioTransport
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
 
 log = logging.getLogger(__name__)
@@ -132,15 +133,22 @@ class ApiTransport:
         self.answers = AnswerJudge(
             self.origin, self._token, max_response_bytes, max_wait, server=server, token_advice=token_advice
         )
+        connections = max(self._concurrency, AUTO_CONCURRENCY_CEILING)
+        self.network: AsyncioTransport | None = None
+        """The transport on asyncio's sockets, unless a test passed its own ``transport``."""
+        if transport is None:
+            # No SSL context to build for a plain-HTTP server; for HTTPS, httpx's (system roots, or the
+            # SSL_CERT_FILE and SSL_CERT_DIR of the environment).
+            context = httpx.create_ssl_context() if self.origin.startswith("https:") else None
+            transport = self.network = AsyncioTransport(ssl_context=context, max_connections=connections)
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(self._concurrency, AUTO_CONCURRENCY_CEILING)),
+            limits=httpx.Limits(max_connections=connections),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            verify=self.origin.startswith("https:"),  # no SSL context to build for a plain-HTTP server
+            verify=self.origin.startswith("https:"),  # for the proxies httpx mounts from the environment
         )
-        use_asyncio_sockets(self._http)
 
     def __repr__(self) -> str:
         token = "set" if self._token else "none"
