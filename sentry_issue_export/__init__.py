@@ -7,8 +7,10 @@ The public Python API::
     result = export_issues_sync("https://acme.sentry.io/issues/123/", resolve_settings())
     print(result.path, result.failures)
 
-``resolve_settings`` reads the saved config and the environment; ``Settings(...)`` builds one directly. Plugins
-import ``hookimpl`` and the records they register (``Renderer``, ``Redactor``, ``BaseSource`` ...) from here.
+``resolve_settings`` reads the saved config and the environment; ``Settings(...)`` builds one directly;
+``list_issues_sync`` gives the triage list. Plugins import ``hookimpl`` and the records they register
+(``Renderer``, ``Redactor``, ``BaseSource`` ...) from here, and a template-based renderer its parts
+(``template_renderer``, ``Flavor``, ``SafeText``, ``IssuePart``). The names below are the whole public API.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from .exporter import ExportResult, IssueFailure, export_issues, export_issues_s
 from .hookspecs import (
     BaseSource,
     FetchFailure,
+    IssuePart,
     RawIssue,
     Redactor,
     Renderer,
@@ -43,7 +46,9 @@ from .hookspecs import (
     Source,
     hookimpl,
 )
+from .listing import IssueList, list_issues, list_issues_sync
 from .refs import IssueRef, IssueSearch, ParsedRefs, parse_refs
+from .renderers.templating import Flavor, SafeText, template_renderer
 from .settings import RenderLimits, Settings
 from .version import __version__
 
@@ -55,10 +60,13 @@ __all__ = [
     "ExportResult",
     "FetchError",
     "FetchFailure",
+    "Flavor",
     "HostMismatchError",
     "InvalidReferenceError",
     "InvalidResponseError",
     "IssueFailure",
+    "IssueList",
+    "IssuePart",
     "IssueRef",
     "IssueSearch",
     "NetworkError",
@@ -74,6 +82,7 @@ __all__ = [
     "RenderLimits",
     "RenderOptions",
     "Renderer",
+    "SafeText",
     "SearchResult",
     "ServerError",
     "Settings",
@@ -82,6 +91,9 @@ __all__ = [
     "export_issues",
     "export_issues_sync",
     "hookimpl",
+    "list_issues",
+    "list_issues_sync",
     "parse_refs",
     "resolve_settings",
+    "template_renderer",
 ]

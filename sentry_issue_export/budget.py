@@ -286,9 +286,8 @@ class _Fitter:
         key = (issue, step)
         if key not in self._notes:
             full, short = self.capped(issue, 0), self.capped(issue, step)
-            name = full.issue.short_id or full.issue.id or full.ref_text or "?"
             cuts = describe_cuts(full, short) if step else []
-            self._notes[key] = f"{name}: {'; '.join(cuts)}" if cuts else ""
+            self._notes[key] = f"{full.name}: {'; '.join(cuts)}" if cuts else ""
         return self._notes[key]
 
     def cost(self, issue: int, step: int) -> int:

@@ -36,9 +36,9 @@ from sentry_issue_export.models import (
     build_report,
     parse_timestamp,
 )
+from sentry_issue_export.renderers import markdown, text
 from sentry_issue_export.renderers.json import render_json
-from sentry_issue_export.renderers.markdown import render_markdown
-from sentry_issue_export.renderers.text import render_text
+from sentry_issue_export.renderers.templating import TemplateSet
 from sentry_issue_export.settings import RenderLimits
 
 
@@ -653,7 +653,11 @@ TINY = RenderOptions(
         max_frames=2, max_breadcrumbs=2, max_spans=2, max_threads=1, max_vars=2, max_value_chars=20, max_depth=2
     )
 )
-RENDERERS: list[Callable[..., str]] = [render_text, render_markdown, render_json]
+RENDERERS: list[Callable[..., str]] = [
+    TemplateSet(text.TEXT).render_reports,
+    TemplateSet(markdown.MARKDOWN).render_reports,
+    render_json,
+]
 MODEL_CLASSES: list[Any] = [
     Issue,
     Event,

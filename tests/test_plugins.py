@@ -251,17 +251,14 @@ def test_a_hook_wrapper_sees_every_registration():
 BRIEF_PLUGIN = """
     from pathlib import Path
 
-    from sentry_issue_export import Renderer, hookimpl
-    from sentry_issue_export.renderers.templating import render_reports
-    from sentry_issue_export.renderers.text import TEXT
+    from sentry_issue_export import Flavor, hookimpl, template_renderer
+    from sentry_issue_export.renderers.text import FILTERS, GLOBALS, TEXT
 
-    def render(reports, options):
-        return render_reports(reports, options, TEXT)
+    BRIEF = Flavor("brief", "txt", TEXT.finalize, FILTERS, GLOBALS)
 
     @hookimpl
     def register_renderers(register):
-        register(Renderer("brief", "txt", render, "The text report without tags",
-                          templates_path=Path(__file__).parent / "brief_templates"))
+        register(template_renderer(BRIEF, "The text report without tags", Path(__file__).parent / "brief_templates"))
 """
 
 

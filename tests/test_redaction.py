@@ -462,3 +462,22 @@ def test_any_json_payload_is_redacted_without_error_and_redacting_again_changes_
     once = redact_payload(payload, remove_pii=remove_pii)
     json.dumps(once)
     assert redact_payload(once, remove_pii=remove_pii) == once
+
+
+def test_the_log_scrubber_keeps_configured_tokens_and_only_the_newest_others() -> None:
+    """A long-running server meets a token per call: the scrubber's memory is bounded, the configured ones stay."""
+    import logging
+
+    from sentry_issue_export.redaction.log_records import LogScrubber
+
+    scrubber = LogScrubber(logging.LogRecord)
+    configured = "configured-token-" + "c" * 20
+    scrubber.remember([configured, None, "short"], configured=True)
+    calls = [f"call-token-{number:04d}-" + "x" * 12 for number in range(LogScrubber.MAX_RECENT + 36)]
+    scrubber.remember(calls)
+    assert configured not in scrubber.scrub(f"using {configured}")
+    assert calls[-1] not in scrubber.scrub(f"using {calls[-1]}")
+    assert calls[0] in scrubber.scrub(f"using {calls[0]}")  # the oldest per-call token was let go
+    assert len(scrubber._recent) == LogScrubber.MAX_RECENT
+    record = scrubber("name", logging.INFO, __file__, 1, "token %s", (calls[-1],), None)
+    assert record.getMessage() == "token [Filtered]"

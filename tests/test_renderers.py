@@ -18,7 +18,7 @@ from sentry_issue_export.hookspecs import Renderer, RenderOptions
 from sentry_issue_export.models import IssueReport, apply_limits, build_report
 from sentry_issue_export.renderers import json as json_renderer
 from sentry_issue_export.renderers import markdown, text
-from sentry_issue_export.renderers.templating import environment
+from sentry_issue_export.renderers.templating import Flavor, TemplateSet
 from sentry_issue_export.samples import SAMPLE_NAMES, load_sample
 from sentry_issue_export.settings import RenderLimits
 from sentry_issue_export.textsafe import cut, escape_control, escape_line, indent_continuation
@@ -28,8 +28,8 @@ from .snapshot_ext import SNAPSHOT_EXTENSIONS
 RenderFunction = Callable[[Sequence[IssueReport], RenderOptions], str]
 
 RENDERERS: dict[str, RenderFunction] = {
-    "text": text.render_text,
-    "markdown": markdown.render_markdown,
+    "text": TemplateSet(text.TEXT).render_reports,
+    "markdown": TemplateSet(markdown.MARKDOWN).render_reports,
     "json": json_renderer.render_json,
 }
 HUGE_SNAPSHOT_LIMITS = RenderLimits(max_frames=12, max_breadcrumbs=15, max_spans=25, max_value_chars=300)
@@ -352,11 +352,36 @@ def test_limits_do_not_change_the_report_they_are_given() -> None:
     assert attrs.asdict(report) == before
 
 
-def test_environments_are_built_once_per_templates_dir(tmp_path: Path) -> None:
-    assert environment(text.TEXT, tmp_path) is environment(text.TEXT, str(tmp_path))
-    assert environment(text.TEXT, None) is environment(text.TEXT, None)
-    assert environment(text.TEXT, None) is not environment(markdown.MARKDOWN, None)
-    assert environment(text.TEXT, None) is not environment(text.TEXT, tmp_path)
+def test_environments_are_built_once_per_templates_dir_and_kept_by_their_renderer(tmp_path: Path) -> None:
+    plain, marked = TemplateSet(text.TEXT), TemplateSet(markdown.MARKDOWN)
+    assert plain.environment(tmp_path) is plain.environment(str(tmp_path))
+    assert plain.environment(None) is plain.environment(None)
+    assert plain.environment(None) is not marked.environment(None)
+    assert plain.environment(None) is not plain.environment(tmp_path)
+    assert plain.environment(None) is not TemplateSet(text.TEXT).environment(None)  # nothing shared by name
+    for number in range(TemplateSet.MAX_ENVIRONMENTS + 5):  # bounded however many directories are used
+        plain.environment(tmp_path / str(number))
+    assert len(plain._environments) == TemplateSet.MAX_ENVIRONMENTS
+
+
+def test_a_plugin_flavour_named_like_a_builtin_gets_its_own_environment() -> None:
+    """A plugin may replace the text renderer with a flavour of the same name that escapes differently (here: it
+    shouts). Its exports must use its own environment, not the built-in one built earlier under the name."""
+    from sentry_issue_export import Settings, export_issues_sync, hookimpl
+    from sentry_issue_export.plugins import build_registry, make_plugin_manager
+
+    shouting = Flavor("text", "txt", lambda value: text.TEXT.finalize(value).upper(), text.FILTERS, text.GLOBALS)
+
+    class Shouting:
+        @hookimpl
+        def register_renderers(self, register: Callable[[Renderer], None]) -> None:
+            register(TemplateSet(shouting).renderer("text, shouted"))
+
+    settings = Settings(source="samples")
+    assert "Blocked 'script' from" in export_issues_sync("csp_report", settings, write=False).content
+    registry = build_registry(*make_plugin_manager(load_entrypoints=False, extra_plugins=[Shouting()]))
+    shouted = export_issues_sync("csp_report", settings, write=False, registry=registry).content
+    assert "BLOCKED 'SCRIPT' FROM" in shouted and "Blocked 'script' from" not in shouted
 
 
 @pytest.mark.parametrize(

@@ -165,7 +165,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         from .. import config
         from ..redaction.log_records import remember_secrets
 
-        remember_secrets([token])
+        remember_secrets([token], configured=True)  # the token this server is about to use from now on
         with _as_tool_error():
             saved = await config.init_config(base_url, token)
             return wording.config_saved_answer(saved.base_url, saved.org, config.config_path(), saved.access)
@@ -494,17 +494,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _scrub_logs() -> None:
     """No token in any log line of this process: the configured ones by value, every other by its shape."""
-    from ..redaction.log_records import install_log_scrubbing, remember_secrets
+    from ..redaction.log_records import install_log_scrubbing
 
-    install_log_scrubbing()
-    remember_secrets(os.environ.get(name) for name in ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN", ENV_HTTP_TOKEN))
+    scrubber = install_log_scrubbing()
+    scrubber.remember(
+        (os.environ.get(name) for name in ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN", ENV_HTTP_TOKEN)), configured=True
+    )
     try:
         from ..config import load_saved
 
         saved = load_saved()
     except ExportError:
         saved = None
-    remember_secrets([saved.token if saved else None])
+    scrubber.remember([saved.token if saved else None], configured=True)
 
 
 def _run_kwargs(parser: argparse.ArgumentParser, args: argparse.Namespace, transport: Transport) -> dict[str, Any]:

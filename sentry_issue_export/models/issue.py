@@ -115,6 +115,17 @@ class IssueReport:
     overview: IssueOverview = attrs.field(factory=IssueOverview)
     """What the issue says across all its events: tag shares, trend, releases, activity, recent events."""
 
+    @property
+    def name(self) -> str:
+        """How messages and notes name the issue (:func:`issue_name`)."""
+        return issue_name(self.issue.short_id, self.issue.id, self.ref_text)
+
+
+def issue_name(short_id: str | None, issue_id: str | None, ref_text: str) -> str:
+    """An issue's name for people: its short id when it has one (``BACKEND-1A``), else its numeric id, else the
+    reference as typed, else ``?``. The one rule every message, list and note uses."""
+    return short_id or issue_id or ref_text or "?"
+
 
 @attrs.frozen
 class IssueSummary:
@@ -170,8 +181,8 @@ class IssueSummary:
 
     @property
     def name(self) -> str:
-        """The short id when there is one (``BACKEND-1A``), else the numeric id, else the reference as typed."""
-        return self.short_id or self.id or self.ref_text or "?"
+        """How messages and lists name the issue (:func:`issue_name`)."""
+        return issue_name(self.short_id, self.id, self.ref_text)
 
 
 @attrs.frozen

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ..hookspecs import Renderer, RenderOptions, hookimpl
-from ..models import IssueReport
+from ..hookspecs import Renderer, hookimpl
 from ..textsafe import escape_control, escape_line
 from . import formatting
-from .templating import Flavor, SafeText, render_reports, template_renderer
+from .templating import Flavor, SafeText, template_renderer
 
 _ALWAYS = re.compile(r"([\\`*\[<|~$])")
 _LONE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -138,11 +137,6 @@ FILTERS: dict[str, Callable[..., Any]] = {"code": code, "fence": fence, "cell": 
 GLOBALS: dict[str, Any] = {"details": details, "end_details": end_details}
 
 MARKDOWN = Flavor(name="markdown", suffix="md", finalize=_finalize, filters=FILTERS, globals=GLOBALS)
-
-
-def render_markdown(reports: Sequence[IssueReport], options: RenderOptions) -> str:
-    """GitHub-flavoured Markdown for one or several issues."""
-    return render_reports(reports, options, MARKDOWN)
 
 
 @hookimpl

@@ -113,20 +113,77 @@ SHARED_GLOBALS: dict[str, Any] = {
     "headline": overview.headline,
 }
 
-_environments: dict[tuple[str, tuple[str, ...]], jinja2.Environment] = {}
-_environments_lock = threading.Lock()
+class TemplateSet:
+    """One flavour's templates as a renderer uses them: its Jinja2 environments, one per combination of
+    template directories (the user's, a plugin's), built on first use and kept with this object, at most
+    :data:`MAX_ENVIRONMENTS` of them; and the renderer's three functions on top.
 
+    Each renderer holds its own set (``template_renderer`` makes one), so a plugin's flavour never gets another
+    flavour's environment, even under the same name.
+    """
 
-def environment(flavor: Flavor, *directories: Path | str | None) -> jinja2.Environment:
-    """The environment for ``flavor`` whose templates are searched in ``directories`` (the user's, then a
-    plugin's) before the built-ins; built once per combination and then reused."""
-    key = (flavor.name, tuple(str(Path(d).expanduser().resolve()) for d in directories if d))
-    with _environments_lock:
-        env = _environments.get(key)
-        if env is None:
-            env = _build_environment(flavor, key[1])
-            _environments[key] = env
-    return env
+    MAX_ENVIRONMENTS = 16
+
+    def __init__(self, flavor: Flavor) -> None:
+        self.flavor = flavor
+        self._environments: dict[tuple[str, ...], jinja2.Environment] = {}
+        self._lock = threading.Lock()
+
+    def environment(self, *directories: Path | str | None) -> jinja2.Environment:
+        """The environment whose templates are searched in ``directories`` before the built-ins."""
+        key = tuple(str(Path(d).expanduser().resolve()) for d in directories if d)
+        with self._lock:
+            env = self._environments.get(key)
+            if env is None:
+                while len(self._environments) >= self.MAX_ENVIRONMENTS:
+                    del self._environments[next(iter(self._environments))]
+                env = self._environments[key] = _build_environment(self.flavor, key)
+        return env
+
+    def render_reports(self, reports: Sequence[IssueReport], options: RenderOptions) -> str:
+        """Each (capped) report through the issue template, then the file template around them, in memory."""
+        parts = [IssuePart(IssueSummary.of(report), self.render_issue(report, options).__str__) for report in reports]
+        chunks: list[str] = []
+        self.write_document(parts, options, chunks.append)
+        return "".join(chunks)
+
+    def render_issue(self, report: IssueReport, options: RenderOptions) -> str:
+        """One (capped) report through the issue template: its part of the document."""
+        flavor = self.flavor
+        env = self.environment(options.templates_dir, *options.template_paths)
+        limits = report.limits or options.limits
+        context = {
+            "report": report,
+            "issue": report.issue,
+            "event": report.event,
+            "overview": report.overview,
+            "limits": limits,
+        }
+        return _render(env, flavor.issue_template, context, flavor, options, "issue " + report.name)
+
+    def write_document(self, parts: Sequence[IssuePart], options: RenderOptions, write: Callable[[str], Any]) -> None:
+        """The file template around the issues' parts, written as it renders: one part is in memory at a time.
+
+        The template sees ``issues``, a list of ``(summary, text)``; ``text`` is read from ``parts`` when the
+        template outputs it (``{{ text }}``), so a table of contents over the summaries reads no part.
+        """
+        env = self.environment(options.templates_dir, *options.template_paths)
+        issues = [(part.summary, DeferredText(part.read)) for part in parts]
+        context = {"issues": issues, "failures": list(options.failures)}
+        stripped = _TrailingSpaceStripper(write)
+        _render(env, self.flavor.file_template, context, self.flavor, options, "the report file", stripped.write)
+        stripped.close()
+
+    def renderer(self, description: str = "", templates_path: Any = None) -> Renderer:
+        return Renderer(
+            self.flavor.name,
+            self.flavor.suffix,
+            self.render_reports,
+            description,
+            templates_path,
+            render_issue=self.render_issue,
+            write_document=self.write_document,
+        )
 
 
 def _build_environment(flavor: Flavor, directories: tuple[str, ...]) -> jinja2.Environment:
@@ -156,53 +213,7 @@ def template_renderer(flavor: Flavor, description: str = "", templates_path: Any
     The public entry for a template-based renderer, built in or a plugin's: a plugin defines its ``Flavor``
     and ships its templates in ``templates_path``, which the exporter passes on in ``options.template_paths``.
     """
-    return Renderer(
-        flavor.name,
-        flavor.suffix,
-        functools.partial(render_reports, flavor=flavor),
-        description,
-        templates_path,
-        render_issue=functools.partial(render_issue, flavor=flavor),
-        write_document=functools.partial(write_document, flavor=flavor),
-    )
-
-
-def render_reports(reports: Sequence[IssueReport], options: RenderOptions, flavor: Flavor) -> str:
-    """Render each (capped) report with the issue template, then the file template around them, in memory."""
-    parts = [IssuePart(IssueSummary.of(report), render_issue(report, options, flavor).__str__) for report in reports]
-    chunks: list[str] = []
-    write_document(parts, options, chunks.append, flavor)
-    return "".join(chunks)
-
-
-def render_issue(report: IssueReport, options: RenderOptions, flavor: Flavor) -> str:
-    """One (capped) report through the issue template: its part of the document."""
-    env = environment(flavor, options.templates_dir, *options.template_paths)
-    limits = report.limits or options.limits
-    context = {
-        "report": report,
-        "issue": report.issue,
-        "event": report.event,
-        "overview": report.overview,
-        "limits": limits,
-    }
-    return _render(env, flavor.issue_template, context, flavor, options, _describe(report))
-
-
-def write_document(
-    parts: Sequence[IssuePart], options: RenderOptions, write: Callable[[str], Any], flavor: Flavor
-) -> None:
-    """The file template around the issues' parts, written as it renders: one part is in memory at a time.
-
-    The template sees ``issues``, a list of ``(summary, text)``; ``text`` is read from ``parts`` when the
-    template outputs it (``{{ text }}``), so a table of contents over the summaries reads no part.
-    """
-    env = environment(flavor, options.templates_dir, *options.template_paths)
-    issues = [(part.summary, DeferredText(part.read)) for part in parts]
-    context = {"issues": issues, "failures": list(options.failures)}
-    stripped = _TrailingSpaceStripper(write)
-    _render(env, flavor.file_template, context, flavor, options, "the report file", stripped.write)
-    stripped.close()
+    return TemplateSet(flavor).renderer(description, templates_path)
 
 
 def _finalize(escape: Callable[[Any], str], value: Any) -> str:
@@ -242,11 +253,6 @@ class _TrailingSpaceStripper:
 
     def close(self) -> None:
         self._blanks = ""  # blanks at the very end of the document end its last line
-
-
-def _describe(report: IssueReport) -> str:
-    name = report.issue.short_id or report.issue.id or report.ref_text or "without an id"
-    return f"issue {name}"
 
 
 def _render(

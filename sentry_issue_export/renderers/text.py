@@ -17,17 +17,16 @@ Template vocabulary besides the shared filters (see ``templating``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import jinja2
 
-from ..hookspecs import Renderer, RenderOptions, hookimpl
-from ..models import IssueReport
+from ..hookspecs import Renderer, hookimpl
 from ..textsafe import escape_control, escape_line, indent_continuation
 from . import formatting
-from .templating import Flavor, SafeText, render_reports, template_renderer
+from .templating import Flavor, SafeText, template_renderer
 
 WIDTH = 80
 
@@ -99,11 +98,6 @@ FILTERS: dict[str, Callable[..., Any]] = {"block": block, "pad": pad}
 GLOBALS: dict[str, Any] = {"heading": heading, "rule": rule, "banner": banner, "field": field}
 
 TEXT = Flavor(name="text", suffix="txt", finalize=_finalize, filters=FILTERS, globals=GLOBALS)
-
-
-def render_text(reports: Sequence[IssueReport], options: RenderOptions) -> str:
-    """Plain text for one or several issues."""
-    return render_reports(reports, options, TEXT)
 
 
 @hookimpl
