@@ -23,6 +23,9 @@ Messages say what failed, for which issue, and what to do next. They never conta
 
 from __future__ import annotations
 
+TOKEN_HELP = "`export-sentry-issue config init` or the SENTRY_AUTH_TOKEN environment variable"
+"""Where a missing or rejected token is set, as messages say it."""
+
 
 class ExportError(Exception):
     """Base class: ``str(error)`` is a complete, user-facing sentence."""

@@ -21,8 +21,8 @@ import httpcore
 import httpx
 import pytest
 
-from sentry_issue_export.sentry.network import READ_BUFFER_HIGH, AsyncioBackend, AsyncioTransport, httpx_error_for
-from sentry_issue_export.sentry.transport import ApiTransport
+from sentry_issue_export.web.network import READ_BUFFER_HIGH, AsyncioBackend, AsyncioTransport, httpx_error_for
+from sentry_issue_export.web.transport import ApiTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

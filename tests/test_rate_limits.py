@@ -12,7 +12,7 @@ import email.utils
 import httpx
 import pytest
 
-from sentry_issue_export.sentry.rate_limits import (
+from sentry_issue_export.web.rate_limits import (
     RESET_MARGIN,
     Backoff,
     RateLimitPacer,

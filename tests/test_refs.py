@@ -677,8 +677,8 @@ def test_generated_references_are_all_found_in_order(references: list[str], sepa
 
 
 def test_unicode_host_becomes_the_ascii_form_the_http_client_uses() -> None:
-    from sentry_issue_export.sentry.transport import origin_of
     from sentry_issue_export.sentry.urls import same_sentry
+    from sentry_issue_export.web.transport import origin_of
 
     [ref] = parse_refs("https://sentry.bücher.example/organizations/acme/issues/5/").refs
     assert ref.origin == "https://sentry.xn--bcher-kva.example"

@@ -34,9 +34,9 @@ from sentry_issue_export.errors import (
 from sentry_issue_export.hookspecs import FetchFailure, RawIssue
 from sentry_issue_export.refs import IssueRef, parse_ref
 from sentry_issue_export.sentry.client import SentryClient, next_cursor
-from sentry_issue_export.sentry.transport import origin_of
 from sentry_issue_export.settings import Settings
 from sentry_issue_export.sources.sentry import SentrySource
+from sentry_issue_export.web.transport import origin_of
 from tests.fake_sentry import TOKEN, FakeSentry, synthetic_issue
 
 FAST: dict[str, Any] = {"retries": 2, "timeout": 2.0, "backoff_base": 0.01}

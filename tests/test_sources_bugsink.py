@@ -206,8 +206,8 @@ def test_a_bugsink_note_shows_in_the_activity(bugsink: Bugsink) -> None:
 def test_a_bugsink_without_a_part_says_so_in_one_line_and_still_exports(bugsink: Bugsink) -> None:
     """A token that may read issues and events but meets a 404 for a part (an older Bugsink has no such
     endpoint) gets one line in that section; simulated by a transport that answers 404 for those paths."""
-    from sentry_issue_export.sentry.transport import ApiTransport
     from sentry_issue_export.sources.bugsink import BugsinkSource
+    from sentry_issue_export.web.transport import ApiTransport
 
     real = httpx_transport_answering_404_for(("/tags/", "/event-counts/", "/issue-history/"))
 
@@ -252,8 +252,8 @@ def test_bugsink_lists_issues_with_their_trend_and_no_event(bugsink: Bugsink) ->
     """The triage list reads each issue and its hourly counts, and no event."""
     from sentry_issue_export.models import IssueSummary
     from sentry_issue_export.refs import IssueRef
-    from sentry_issue_export.sentry.transport import ApiTransport
     from sentry_issue_export.sources.bugsink import BugsinkSource
+    from sentry_issue_export.web.transport import ApiTransport
 
     asked: list[str] = []
     counting = httpx_transport_answering_404_for(())

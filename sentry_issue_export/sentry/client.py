@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from ..errors import (
+    TOKEN_HELP,
     AuthError,
     FetchError,
     InvalidResponseError,
@@ -29,7 +30,8 @@ from ..errors import (
     ServerError,
 )
 from ..settings import Settings
-from .answers import (
+from ..web.rate_limits import EndpointClass
+from ..web.responses import (
     EVENT_GONE,
     ISSUE_GONE,
     NO_EVENT,
@@ -40,9 +42,8 @@ from .answers import (
     SHORT_ID_FORBIDDEN,
     Meaning,
 )
-from .rate_limits import EndpointClass
-from .transport import ApiTransport, RouteMissing
-from .urls import DEFAULT_BASE_URL, TOKEN_HELP, short_id_needs_org
+from ..web.transport import ApiTransport, RouteMissing
+from .urls import DEFAULT_BASE_URL, short_id_needs_org
 
 INDEX_PAGE_SIZE = 100
 """Sentry's issue index answers at most 100 ``group`` ids per call."""
@@ -240,7 +241,7 @@ class SentryClient:
                 ("organizations", org, "issues"), None, "index", what, Meaning(), params=page
             )
             if not isinstance(data, list):
-                raise self._transport.answers.wrong_shape(what, data, "a list of issues")
+                raise self._transport.responses.wrong_shape(what, data, "a list of issues")
             foreign = False
             for item in data:
                 item_id = str(item.get("id")) if isinstance(item, dict) else None
@@ -294,7 +295,7 @@ class SentryClient:
                     "issues by number or URL instead."
                 ) from None
             if not isinstance(data, list):
-                raise self._transport.answers.wrong_shape(what, data, "a list of issues")
+                raise self._transport.responses.wrong_shape(what, data, "a list of issues")
             if hits is None:
                 hits = _int_header(headers.get("x-hits"))
             found += [item for item in data if isinstance(item, dict) and item.get("id") is not None]
@@ -334,7 +335,7 @@ class SentryClient:
         what = f"the tags of issue {issue_id}"
         data = await self._issue_part(issue_id, org, "tags", "tags", what, [("limit", str(values))])
         if not isinstance(data, list):
-            raise self._transport.answers.wrong_shape(what, data, "a list of tags")
+            raise self._transport.responses.wrong_shape(what, data, "a list of tags")
         tags = [tag for tag in data if isinstance(tag, dict)]
         for tag in tags:
             top = [value for value in tag.get("topValues") or [] if isinstance(value, dict)]
@@ -350,7 +351,7 @@ class SentryClient:
         params = [("per_page", str(limit))]
         data = await self._issue_part(issue_id, org, "events", "events", what, params)
         if not isinstance(data, list):
-            raise self._transport.answers.wrong_shape(what, data, "a list of events")
+            raise self._transport.responses.wrong_shape(what, data, "a list of events")
         return [event for event in data if isinstance(event, dict)][:limit]
 
     async def get_issue_activity(self, issue_id: str, org: str | None = None) -> list[dict[str, Any]]:
@@ -362,7 +363,7 @@ class SentryClient:
         data = await self._issue_part(issue_id, org, "activities", "activity", what, legacy=org is None)
         activity = data.get("activity") if isinstance(data, dict) else None
         if not isinstance(activity, list):
-            raise self._transport.answers.wrong_shape(what, data, "an object with the issue's activity")
+            raise self._transport.responses.wrong_shape(what, data, "an object with the issue's activity")
         return [entry for entry in activity if isinstance(entry, dict)]
 
     async def _issue_part(
@@ -455,7 +456,7 @@ class SentryClient:
                     "https://sentry.example.com/organizations/ORG/projects/PROJECT/), or check the base URL."
                 ) from None
         if not isinstance(data, list):
-            raise self._transport.answers.wrong_shape(what, data, "a list of issues")
+            raise self._transport.responses.wrong_shape(what, data, "a list of issues")
 
     async def _check_root(self) -> str:
         """Without an organisation only the token itself can be checked, at the API root."""
@@ -527,4 +528,4 @@ class SentryClient:
         )
 
     def _expect_object(self, data: Any, what: str) -> dict[str, Any]:
-        return self._transport.answers.expect_object(data, what)
+        return self._transport.responses.expect_object(data, what)

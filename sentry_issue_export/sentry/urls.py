@@ -40,8 +40,6 @@ __all__ = [
     "without_token",
 ]
 
-TOKEN_HELP = "`export-sentry-issue config init` or the SENTRY_AUTH_TOKEN environment variable"
-"""Where a missing or rejected token is set, for messages."""
 DEFAULT_BASE_URL = "https://sentry.io"
 """The Sentry used when none is configured."""
 

@@ -47,7 +47,7 @@ from .bugsink_overview import issue_wide
 from .fetching import as_completed, split_refused
 
 if TYPE_CHECKING:
-    from ..sentry.transport import ApiTransport
+    from ..web.transport import ApiTransport
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _EVENT_WORDS = frozenset({"first", "last"})
@@ -103,7 +103,7 @@ class BugsinkSource(BaseSource):
     def _transport(self, settings: Settings) -> ApiTransport:
         if self._transport_factory is not None:
             return self._transport_factory(settings)
-        from ..sentry.transport import ApiTransport
+        from ..web.transport import ApiTransport
 
         if not settings.base_url:
             raise ConfigError(
@@ -128,7 +128,7 @@ class BugsinkSource(BaseSource):
         async with self._transport(attrs.evolve(settings, retries=1)) as transport:
             root, _ = await transport.get_json((), kind="other", what="the API root")
             if not isinstance(root, dict) or "issues" not in root:
-                raise transport.answers.wrong_shape("the API root", root, "Bugsink's list of endpoints")
+                raise transport.responses.wrong_shape("the API root", root, "Bugsink's list of endpoints")
             issues, _ = await page_of(transport, ("issues",), [], "the issue list", NO_ISSUES_READ)
             if not issues:
                 return "The token can read issues (issues:read); there is no issue yet to check events:read with."
@@ -272,7 +272,7 @@ async def _read_issue(transport: ApiTransport, ref: IssueRef) -> dict[str, Any]:
     issue, _ = await transport.get_json(
         ("issues", ref.issue_id), kind="issue", what=what, meaning=meaning(ISSUE_GONE, NO_ISSUES_READ)
     )
-    return transport.answers.expect_object(issue, what)
+    return transport.responses.expect_object(issue, what)
 
 
 async def _one_result(transport: ApiTransport, ref: IssueRef, read: Awaitable[RawIssue]) -> RawIssue | FetchFailure:
@@ -311,12 +311,12 @@ async def _event(transport: ApiTransport, issue: str, choice: str | None) -> dic
     what = f"event {choice} of issue {issue}"
     gone = meaning("the event may have been deleted by retention; check the event id.", NO_EVENTS_READ)
     detail, _ = await transport.get_json(("events", choice), kind="event", what=what, meaning=gone)
-    detail = transport.answers.expect_object(detail, what)
+    detail = transport.responses.expect_object(detail, what)
     if str(detail.get("issue") or issue) != issue:
         raise NotFoundError(f"Bugsink's event {choice} belongs to another issue than {issue}.")
     data = detail.get("data")
     if not isinstance(data, dict):
-        raise transport.answers.wrong_shape(what, data, "an event with its SDK data")
+        raise transport.responses.wrong_shape(what, data, "an event with its SDK data")
     data.setdefault("event_id", detail.get("event_id"))
     return data
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
-    from ..sentry.answers import Meaning
-    from ..sentry.rate_limits import EndpointClass
-    from ..sentry.transport import ApiTransport
+    from ..web.rate_limits import EndpointClass
+    from ..web.responses import Meaning
+    from ..web.transport import ApiTransport
 
 API_PATH = "/api/canonical/0"
 SERVER = "Bugsink"
@@ -30,7 +30,7 @@ PAGE_LIMIT = 40
 
 def meaning(not_found: str = ISSUE_GONE, forbidden: str = NO_ISSUES_READ) -> Meaning:
     """What a 404 and a 403 mean for one request (the HTTP stack is imported only when a fetch starts)."""
-    from ..sentry.answers import Meaning
+    from ..web.responses import Meaning
 
     return Meaning(not_found, forbidden)
 
@@ -59,7 +59,7 @@ async def page_of(
     )
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
-        raise transport.answers.wrong_shape(what, data, "a page of results")
+        raise transport.responses.wrong_shape(what, data, "a page of results")
     return results, next_cursor(data)
 
 

@@ -27,7 +27,7 @@ from .bugsink_api import NO_EVENTS_READ, NO_ISSUES_READ, meaning, page_of
 from .file import issue_from_event
 
 if TYPE_CHECKING:
-    from ..sentry.transport import ApiTransport
+    from ..web.transport import ApiTransport
 
 TAG_PAGES = 4
 """Pages of 250 tag rows read at most per issue."""
@@ -152,7 +152,7 @@ async def _stats(transport: ApiTransport, uuid: str) -> dict[str, list[list[int]
     )
     buckets = data.get("buckets") if isinstance(data, dict) else None
     if not isinstance(buckets, list):
-        raise transport.answers.wrong_shape(f"the event counts of issue {uuid}", data, "hourly buckets")
+        raise transport.responses.wrong_shape(f"the event counts of issue {uuid}", data, "hourly buckets")
     hourly: list[list[int]] = []
     for bucket in buckets:
         when = epoch_seconds(parse_timestamp(bucket.get("timestamp"))) if isinstance(bucket, dict) else None

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
+from ..errors import TOKEN_HELP, ConfigError, FetchError, HostMismatchError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
 from ..refs import IssueRef, IssueSearch
-from ..sentry.urls import DEFAULT_BASE_URL, TOKEN_HELP, same_sentry, short_id_needs_org
+from ..sentry.urls import DEFAULT_BASE_URL, same_sentry, short_id_needs_org
 from ..settings import Settings
 from .fetching import as_completed, split_refused
 
@@ -63,7 +63,7 @@ class SentrySource(BaseSource):
         """Sentry's issue search; ``--project`` slugs become ``project:`` terms of the query, as Sentry's own
         search box writes them."""
         from ..sentry.client import SentryClient
-        from ..sentry.transport import origin_of
+        from ..web.transport import origin_of
 
         configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
         probe = IssueRef("0", org=search.org, origin=search.origin, text=str(search))
@@ -96,7 +96,7 @@ class SentrySource(BaseSource):
 
     async def _read(self, refs: Sequence[IssueRef], settings: Settings, *, with_event: bool) -> AsyncIterator[Result]:
         from ..sentry.client import SentryClient
-        from ..sentry.transport import origin_of
+        from ..web.transport import origin_of
 
         try:
             configured = origin_of(settings.base_url or DEFAULT_BASE_URL)

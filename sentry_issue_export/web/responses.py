@@ -1,6 +1,6 @@
-"""What an API server's answers mean: data to trust, or a ``FetchError`` that tells the user what to do.
+"""What an API server's responses mean: data to trust, or a ``FetchError`` that tells the user what to do.
 
-The transport (:mod:`.transport`) gets answers: it sends requests, retries and paces. Judging an answer is a
+The transport (:mod:`.transport`) gets responses: it sends requests, retries and paces. Judging a response is a
 separate job, kept here so that every message a failed fetch can end in is worded in one place and can be read
 (and tested) without a server:
 
@@ -25,6 +25,7 @@ import attrs
 import httpx
 
 from ..errors import (
+    TOKEN_HELP,
     AuthError,
     FetchError,
     InvalidResponseError,
@@ -34,7 +35,6 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
-from .urls import TOKEN_HELP
 
 # What a 404 most likely means, by what was asked for.
 NOT_FOUND = "check the organisation slug and the issue id."
@@ -78,8 +78,8 @@ class Meaning:
 
 
 @attrs.frozen
-class Answer:
-    """One answer as the client read it. An HTML page's body is never read, so ``body`` is empty when ``html``."""
+class ServerResponse:
+    """One response as the client read it. An HTML page's body is never read, so ``body`` is empty when ``html``."""
 
     status: int
     headers: httpx.Headers
@@ -143,8 +143,8 @@ def _root_os_error(exc: BaseException) -> OSError | None:
 
 
 @attrs.frozen
-class AnswerJudge:
-    """Judges the answers one client gets from one server, and words each failure for the user.
+class ResponseJudge:
+    """Judges the responses one client gets from one server, and words each failure for the user.
 
     It holds what the wording depends on: the server's origin and name, the token (only to keep it out of
     messages), the size limit, the longest wait the client accepts after a 429, and where to get a new token.
@@ -163,24 +163,24 @@ class AnswerJudge:
             text = text.replace(self.token, "[Filtered]")
         return text
 
-    def json_of(self, answer: Answer, what: str) -> Any:
+    def json_of(self, response: ServerResponse, what: str) -> Any:
         """The parsed JSON of a successful answer; ``InvalidResponseError`` for another content type or bad JSON."""
-        if answer.content_type and "json" not in answer.content_type:
+        if response.content_type and "json" not in response.content_type:
             raise InvalidResponseError(
-                f"{self.origin} answered {what} with {answer.content_type} instead of JSON: is the base URL the "
+                f"{self.origin} answered {what} with {response.content_type} instead of JSON: is the base URL the "
                 f"{self.server} root, e.g. https://sentry.io?",
-                status=answer.status,
+                status=response.status,
             )
         try:
-            return json.loads(answer.body)
+            return json.loads(response.body)
         except json.JSONDecodeError as exc:
-            problem = f"{exc.msg} at byte {exc.pos} of {len(answer.body)}"
+            problem = f"{exc.msg} at byte {exc.pos} of {len(response.body)}"
         except (ValueError, RecursionError) as exc:
             problem = type(exc).__name__
         raise InvalidResponseError(
             f"{self.server} answered {what} with malformed or truncated JSON ({problem}). Try again; if it keeps "
             f"happening, a proxy between you and {self.server} may be cutting answers short.",
-            status=answer.status,
+            status=response.status,
         )
 
     def expect_object(self, data: Any, what: str) -> dict[str, Any]:
@@ -277,7 +277,7 @@ STATUS_ERRORS: dict[int, tuple[type[FetchError], str]] = {
         "fewer issues at once.",
     ),
 }
-"""Status -> (error class, message); the message's fields are filled in by :meth:`AnswerJudge.status_error`."""
+"""Status -> (error class, message); the message's fields are filled in by :meth:`ResponseJudge.status_error`."""
 _SERVER_FAILED = (
     "{server} failed with status {status} for {what}{tail}. The server is having trouble: try again later, and "
     "check its status page if it persists."

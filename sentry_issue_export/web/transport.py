@@ -9,7 +9,7 @@ Bugsink source build paths and read the JSON. What a caller may rely on:
   answer 429 (see :mod:`.rate_limits`); a 429, a 502/503/504, a timeout or a broken connection is retried with a
   wait. After one 401 the token is not sent again.
 - Every answer is checked before it is trusted: status, content type, size and JSON syntax. Each failure is a
-  :class:`~sentry_issue_export.errors.FetchError` whose message says what to do (worded in :mod:`.answers`).
+  :class:`~sentry_issue_export.errors.FetchError` whose message says what to do (worded in :mod:`.responses`).
 - A request may declare that the route might not exist on this server (``route_may_be_missing``): a 405 or a
   web page then raises :class:`RouteMissing`, so the caller can fall back to another route.
 """
@@ -27,9 +27,9 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import ConfigError, InvalidResponseError
-from .answers import Answer, AnswerJudge, Meaning, describe_broken_connection
 from .network import AsyncioTransport
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
+from .responses import Meaning, ResponseJudge, ServerResponse, describe_broken_connection
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class ApiTransport:
         self._slots = asyncio.Semaphore(self._concurrency)
         self._pacer = RateLimitPacer(clock=clock, sleep=sleep, max_wait=max_wait)
         self._token_rejected = False
-        self.answers = AnswerJudge(
+        self.responses = ResponseJudge(
             self.origin, self._token, max_response_bytes, max_wait, server=server, token_advice=token_advice
         )
         connections = max(self._concurrency, AUTO_CONCURRENCY_CEILING)
@@ -165,7 +165,7 @@ class ApiTransport:
 
     def scrub(self, text: str) -> str:
         """``text`` with the token replaced, for any message built from foreign text."""
-        return self.answers.scrub(text)
+        return self.responses.scrub(text)
 
     def url(self, segments: Sequence[str], params: Sequence[tuple[str, str]] = ()) -> httpx.URL:
         """The API URL of ``segments`` (each quoted whole, so an id can never add a path segment)."""
@@ -216,7 +216,7 @@ class ApiTransport:
                     attempt += 1
                     await self._sleep(self._backoff.delay(attempt))
                     continue
-                raise self.answers.unreachable(what, str(broken), attempt) from None
+                raise self.responses.unreachable(what, str(broken), attempt) from None
             status = answer.status
             if status == 429:
                 wait = wait_after_429(answer.headers, attempt + 1, now=self._clock(), backoff=self._backoff)
@@ -236,15 +236,15 @@ class ApiTransport:
                 log.debug("%s has no route for %s (%s)", self.origin, what, status)
                 raise RouteMissing(what)
             if answer.html:
-                raise self.answers.html_page(status, what)
+                raise self.responses.html_page(status, what)
             if 200 <= status < 300:
-                return self.answers.json_of(answer, what), answer.headers
+                return self.responses.json_of(answer, what), answer.headers
             raise self._status_error(status, what, answer, meaning, attempts=attempt)
 
-    async def _exchange(self, url: httpx.URL, kind: EndpointClass, what: str, meaning: Meaning) -> Answer:
+    async def _exchange(self, url: httpx.URL, kind: EndpointClass, what: str, meaning: Meaning) -> ServerResponse:
         """Send one GET (following same-origin redirects) within the pacing and concurrency limits."""
         await self._pacer.acquire(kind)
-        answer: Answer | None = None
+        answer: ServerResponse | None = None
         try:
             if self._token_rejected:  # checked after the wait: another request may have just been refused
                 raise self._status_error(401, what, None, meaning, repeated=True)
@@ -271,7 +271,7 @@ class ApiTransport:
         log.debug("%s allows %d requests at once; using up to %d", self.origin, advertised, wanted)
         self._concurrency = wanted
 
-    async def _send(self, url: httpx.URL, what: str) -> Answer:
+    async def _send(self, url: httpx.URL, what: str) -> ServerResponse:
         for _hop in range(MAX_REDIRECTS + 1):
             if _origin_of_url(url) != self.origin:  # never reached for URLs built here; a guard for redirects
                 raise AssertionError("refusing to send a request outside the pinned origin")
@@ -294,31 +294,31 @@ class ApiTransport:
                 await response.aclose()
         raise InvalidResponseError(f"{self.origin} redirected the request for {what} more than {MAX_REDIRECTS} times.")
 
-    async def _read(self, response: httpx.Response, what: str) -> Answer:
+    async def _read(self, response: httpx.Response, what: str) -> ServerResponse:
         """The body, read no further than the size limit; an HTML page is never read."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if "html" in content_type:
-            return Answer(response.status_code, response.headers, b"", content_type, html=True)
+            return ServerResponse(response.status_code, response.headers, b"", content_type, html=True)
         success = response.is_success
         limit = self._max_bytes if success else ERROR_BODY_BYTES
         declared = response.headers.get("content-length", "")
         if success and declared.isdigit() and int(declared) > limit:
-            raise self.answers.too_large(what)
+            raise self.responses.too_large(what)
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body.extend(chunk)
             if len(body) > limit:
                 if success:
-                    raise self.answers.too_large(what)
+                    raise self.responses.too_large(what)
                 break
         html = not content_type and bytes(body[:200]).lstrip().startswith(b"<")
-        return Answer(response.status_code, response.headers, bytes(body), content_type, html=html)
+        return ServerResponse(response.status_code, response.headers, bytes(body), content_type, html=html)
 
     def _status_error(
         self,
         status: int,
         what: str,
-        answer: Answer | None,
+        answer: ServerResponse | None,
         meaning: Meaning,
         *,
         attempts: int = 0,
@@ -329,4 +329,4 @@ class ApiTransport:
         if status == 401:
             self._token_rejected = True
         body = answer.body if answer is not None else None
-        return self.answers.status_error(status, what, body, meaning, attempts=attempts, wait=wait, repeated=repeated)
+        return self.responses.status_error(status, what, body, meaning, attempts=attempts, wait=wait, repeated=repeated)

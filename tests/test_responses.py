@@ -1,6 +1,6 @@
-"""How Sentry's answers are judged and worded, without a server.
+"""web/responses.py: how a server's responses are judged and worded, without a server.
 
-The same behaviour is proven end to end over loopback in ``test_sentry_api.py``; these tests pin the pieces
+The same behaviour is proven end to end over loopback in ``test_sentry_client.py``; these tests pin the pieces
 that need no HTTP: detail extraction, which status becomes which error, and what the messages promise.
 """
 
@@ -23,28 +23,28 @@ from sentry_issue_export.errors import (
     RateLimitedError,
     ServerError,
 )
-from sentry_issue_export.sentry.answers import (
+from sentry_issue_export.web.responses import (
     ISSUE_GONE,
     NO_ORG_READ,
     NOT_FOUND,
-    Answer,
-    AnswerJudge,
     Meaning,
+    ResponseJudge,
+    ServerResponse,
     after_retries,
     describe_broken_connection,
     sentry_detail,
 )
 
 TOKEN = "sntryu_" + "c3" * 32
-JUDGE = AnswerJudge("https://sentry.example.com", TOKEN, max_response_bytes=100_000, max_wait=60.0)
+JUDGE = ResponseJudge("https://sentry.example.com", TOKEN, max_response_bytes=100_000, max_wait=60.0)
 
 
 def json_body(value: Any) -> bytes:
     return json.dumps(value).encode()
 
 
-def answer(body: bytes, content_type: str = "application/json", status: int = 200) -> Answer:
-    return Answer(status, httpx.Headers(), body, content_type, html=False)
+def response(body: bytes, content_type: str = "application/json", status: int = 200) -> ServerResponse:
+    return ServerResponse(status, httpx.Headers(), body, content_type, html=False)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_a_403_says_which_scope_this_request_most_likely_lacks() -> None:
 
 
 def test_the_server_is_named_in_every_message() -> None:
-    bugsink = AnswerJudge("https://bugs.example.com", TOKEN, 100, 60.0, server="Bugsink", token_advice="Ask.")
+    bugsink = ResponseJudge("https://bugs.example.com", TOKEN, 100, 60.0, server="Bugsink", token_advice="Ask.")
     for status in (401, 403, 404, 429, 500, 409):
         assert str(bugsink.status_error(status, "issue 1", json_body({"detail": "no"}), None)).startswith("Bugsink ")
     assert str(bugsink.status_error(401, "issue 1", None)).endswith("revoked. Ask.")
@@ -138,13 +138,13 @@ def test_the_token_never_reaches_a_message() -> None:
 
 
 def test_json_of_parses_json_and_refuses_other_content() -> None:
-    assert JUDGE.json_of(answer(b'{"id": "1"}'), "issue 1") == {"id": "1"}
-    assert JUDGE.json_of(answer(b"[1]", content_type=""), "issue 1") == [1]
+    assert JUDGE.json_of(response(b'{"id": "1"}'), "issue 1") == {"id": "1"}
+    assert JUDGE.json_of(response(b"[1]", content_type=""), "issue 1") == [1]
     with pytest.raises(InvalidResponseError, match="text/plain instead of JSON") as wrong_type:
-        JUDGE.json_of(answer(b'{"id": "1"}', content_type="text/plain"), "issue 1")
+        JUDGE.json_of(response(b'{"id": "1"}', content_type="text/plain"), "issue 1")
     assert wrong_type.value.status == 200
     with pytest.raises(InvalidResponseError, match=r"malformed or truncated JSON \(.* at byte 7 of 7\)"):
-        JUDGE.json_of(answer(b'{"id": '), "issue 1")
+        JUDGE.json_of(response(b'{"id": '), "issue 1")
 
 
 def test_shapes_sizes_and_html_pages_are_named_in_the_message() -> None:
