@@ -8,7 +8,7 @@ Bugsink source build paths and read the JSON. What a caller may rely on:
 - Requests are paced by Sentry's ``X-Sentry-Rate-Limit-*`` headers per endpoint class before the server has to
   answer 429 (see :mod:`.rate_limits`); a 429, a 502/503/504, a timeout or a broken connection is retried with a
   wait. After one 401 the token is not sent again.
-- Every answer is checked before it is trusted: status, content type, size and JSON syntax. Each failure is a
+- Every response is checked before it is trusted: status, content type, size and JSON syntax. Each failure is a
   :class:`~sentry_issue_export.errors.FetchError` whose message says what to do (worded in :mod:`.responses`).
 - A request may declare that the route might not exist on this server (``route_may_be_missing``): a 405 or a
   web page then raises :class:`RouteMissing`, so the caller can fall back to another route.
@@ -37,7 +37,7 @@ USER_AGENT = "export-sentry-issue-mcp"
 RETRIED_STATUSES = frozenset({502, 503, 504})
 MAX_REDIRECTS = 5
 ERROR_BODY_BYTES = 64 * 1024
-"""An error answer is only read this far: enough for the server's ``detail``."""
+"""An error response is only read this far: enough for the server's ``detail``."""
 
 
 class RouteMissing(Exception):
@@ -45,7 +45,7 @@ class RouteMissing(Exception):
 
 
 class _Broken(Exception):
-    """The connection failed before a complete answer arrived (retried)."""
+    """The connection failed before a complete response arrived (retried)."""
 
 
 def origin_of(url: str) -> str:
@@ -210,54 +210,54 @@ class ApiTransport:
         attempt = 0
         while True:
             try:
-                answer = await self._exchange(url, kind, what, meaning)
+                received = await self._exchange(url, kind, what, meaning)
             except _Broken as broken:
                 if attempt < self._retries:
                     attempt += 1
                     await self._sleep(self._backoff.delay(attempt))
                     continue
                 raise self.responses.unreachable(what, str(broken), attempt) from None
-            status = answer.status
+            status = received.status
             if status == 429:
-                wait = wait_after_429(answer.headers, attempt + 1, now=self._clock(), backoff=self._backoff)
+                wait = wait_after_429(received.headers, attempt + 1, now=self._clock(), backoff=self._backoff)
                 if attempt < self._retries and wait <= self._max_wait:
                     attempt += 1
                     log.debug("429 for %s; waiting %.2f s", what, wait)
                     self._pacer.hold(kind, wait)
                     continue
-                raise self._status_error(status, what, answer, meaning, attempts=attempt, wait=wait)
+                raise self._status_error(status, what, received, meaning, attempts=attempt, wait=wait)
             if status in RETRIED_STATUSES:
                 if attempt < self._retries:
                     attempt += 1
                     await self._sleep(self._backoff.delay(attempt))
                     continue
-                raise self._status_error(status, what, answer, meaning, attempts=attempt)
-            if route_may_be_missing and (status == 405 or answer.html):
+                raise self._status_error(status, what, received, meaning, attempts=attempt)
+            if route_may_be_missing and (status == 405 or received.html):
                 log.debug("%s has no route for %s (%s)", self.origin, what, status)
                 raise RouteMissing(what)
-            if answer.html:
+            if received.html:
                 raise self.responses.html_page(status, what)
             if 200 <= status < 300:
-                return self.responses.json_of(answer, what), answer.headers
-            raise self._status_error(status, what, answer, meaning, attempts=attempt)
+                return self.responses.json_of(received, what), received.headers
+            raise self._status_error(status, what, received, meaning, attempts=attempt)
 
     async def _exchange(self, url: httpx.URL, kind: EndpointClass, what: str, meaning: Meaning) -> ServerResponse:
         """Send one GET (following same-origin redirects) within the pacing and concurrency limits."""
         await self._pacer.acquire(kind)
-        answer: ServerResponse | None = None
+        received: ServerResponse | None = None
         try:
             if self._token_rejected:  # checked after the wait: another request may have just been refused
                 raise self._status_error(401, what, None, meaning, repeated=True)
             async with self._slots:
                 started = time.monotonic()
-                answer = await self._send(url, what)
-                log.debug("GET %s -> %s (%.0f ms)", url.path, answer.status, (time.monotonic() - started) * 1000)
-                return answer
+                received = await self._send(url, what)
+                log.debug("GET %s -> %s (%.0f ms)", url.path, received.status, (time.monotonic() - started) * 1000)
+                return received
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Broken(describe_broken_connection(exc, self._timeout)) from None
         finally:
-            report = RateLimitReport.from_headers(answer.headers) if answer is not None else None
-            self._pacer.release(kind, report, answered=answer is not None)
+            report = RateLimitReport.from_headers(received.headers) if received is not None else None
+            self._pacer.release(kind, report, answered=received is not None)
             if report is not None and report.concurrent_limit:
                 self._widen(report.concurrent_limit)
 
@@ -318,7 +318,7 @@ class ApiTransport:
         self,
         status: int,
         what: str,
-        answer: ServerResponse | None,
+        received: ServerResponse | None,
         meaning: Meaning,
         *,
         attempts: int = 0,
@@ -328,5 +328,5 @@ class ApiTransport:
         """The error for a failed status; a 401 also stops the token from being sent again by this transport."""
         if status == 401:
             self._token_rejected = True
-        body = answer.body if answer is not None else None
+        body = received.body if received is not None else None
         return self.responses.status_error(status, what, body, meaning, attempts=attempts, wait=wait, repeated=repeated)
