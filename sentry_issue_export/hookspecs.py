@@ -181,9 +181,7 @@ class BaseSource:
 
         raise FetchError(f"The {self.name} source cannot search for issues; name them one by one instead.")
 
-    async def headlines(
-        self, refs: Sequence[IssueRef], settings: Settings
-    ) -> AsyncIterator[RawIssue | FetchFailure]:
+    async def headlines(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         """Each issue without its event, for the triage list: by default ``fetch``, asked for no tags or recent
         events, with the event dropped. A source whose server lists issues cheaply overrides it."""
         lean = attrs.evolve(settings, tag_values=0, recent_events=0)

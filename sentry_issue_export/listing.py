@@ -114,11 +114,15 @@ def row_json(summary: IssueSummary) -> dict[str, Any]:
         if field.name != "compact_trend"
     }
     trend = summary.trend
-    row["trend"] = None if trend is None else {
-        "period": trend.period,
-        "interval": trend.interval,
-        "buckets": [[_iso(when), count] for when, count in trend.buckets],
-    }
+    row["trend"] = (
+        None
+        if trend is None
+        else {
+            "period": trend.period,
+            "interval": trend.interval,
+            "buckets": [[_iso(when), count] for when, count in trend.buckets],
+        }
+    )
     return row
 
 

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import attrs
 
 from .errors import InvalidReferenceError
-from .sentry.urls import is_sentry_io_host
+from .web.origin import Origin, OriginError, as_origin, is_sentry_io_host
 
 __all__ = [
     "DEFAULT_SEARCH_LIMIT",
@@ -42,14 +42,14 @@ class IssueRef:
     """One issue to export, as the user named it.
 
     ``issue_id`` is a numeric id (``"12345"``) or an upper-case short id (``"PROJ-1A"``). ``origin`` is
-    ``scheme://host[:port]`` of a pasted URL (``None`` for bare ids); ``org`` the organisation slug when the
-    input names one; ``event_id`` a 32-hex event id (or ``latest``/``oldest``/``recommended``) when the URL
-    names an event. ``text`` is the piece of input it came from, for messages.
+    the server of a pasted URL (``None`` for bare ids; a URL string given is read as one); ``org`` the
+    organisation slug when the input names one; ``event_id`` a 32-hex event id (or ``latest``, ``oldest``,
+    ``recommended``) when the URL names an event. ``text`` is the piece of input it came from, for messages.
     """
 
     issue_id: str
     org: str | None = None
-    origin: str | None = None
+    origin: Origin | None = attrs.field(default=None, converter=as_origin)
     event_id: str | None = None
     text: str = attrs.field(default="", eq=False)
 
@@ -99,7 +99,7 @@ class IssueSearch:
     period: str | None = None
     sort: str | None = None
     org: str | None = None
-    origin: str | None = None
+    origin: Origin | None = attrs.field(default=None, converter=as_origin)
     text: str = attrs.field(default="", eq=False)
 
     def __str__(self) -> str:
@@ -430,28 +430,16 @@ def _event_id(text: str) -> str | None:
 
 # --- URLs -----------------------------------------------------------------------------------------------------
 
-_REGION_OR_SERVICE_LABELS = frozenset({"us", "de", "eu", "www", "sentry"})
-
 
 def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | RefProblem | IssueSearch:
     """An issue reference from a web or API URL of sentry.io or a self-hosted Sentry, or why it is not one."""
     url = without_passwords(url)
+    full = f"{assumed_scheme}://{url}" if assumed_scheme else url
     try:
-        parts = urlsplit(f"{assumed_scheme}://{url}" if assumed_scheme else url)
-        port = parts.port
-    except ValueError:
-        return RefProblem(url, f"is not a valid URL (check the host and port): give e.g. {_URL_EXAMPLES}")
-    host = parts.hostname or ""
-    if not host:
-        return RefProblem(url, f"has no host name: give e.g. {_URL_EXAMPLES}")
-    if not host.isascii():
-        try:  # the ASCII (punycode) form, as the HTTP client writes the configured host
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return RefProblem(url, f"has a host name that is not valid: give e.g. {_URL_EXAMPLES}")
-    shown_host = f"[{host}]" if ":" in host else host
-    default_port = {"http": 80, "https": 443}.get(parts.scheme)
-    origin = f"{parts.scheme}://{shown_host}" + ("" if port in (None, default_port) else f":{port}")
+        origin = Origin.parse(full)
+    except OriginError as error:
+        return RefProblem(url, f"{error}: give e.g. {_URL_EXAMPLES}")
+    parts = urlsplit(full)
 
     segments = [segment for segment in parts.path.split("/") if segment]
     if segments[:2] == ["api", "0"]:
@@ -470,10 +458,7 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
         return RefProblem(url, _NOT_ISSUE_URL)
     if org is not None and not set(org) <= _ORG_CHARS:
         return RefProblem(url, f"names an organisation {org!r} that is not a slug like 'acme'")
-    if org is None and is_sentry_io_host(host):
-        labels = host.split(".")
-        if len(labels) == 3 and labels[0] not in _REGION_OR_SERVICE_LABELS:
-            org = labels[0]
+    org = org or origin.sentry_organisation
     if not rest:
         return _search_of(parts.query, org, origin, url)
 
@@ -496,7 +481,7 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
     return IssueRef(issue_id, org=org, origin=origin, event_id=event_id, text=url)
 
 
-def _search_of(query_string: str, org: str | None, origin: str, url: str) -> IssueSearch | RefProblem:
+def _search_of(query_string: str, org: str | None, origin: Origin, url: str) -> IssueSearch | RefProblem:
     """The search a pasted issue-list address shows: its query, projects, period and sort."""
     fields = parse_qs(query_string, keep_blank_values=True)
     projects = tuple(p for p in fields.get("project", []) if p.lstrip("-").isdigit() and p != "-1")

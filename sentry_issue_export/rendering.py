@@ -68,4 +68,3 @@ def render_part(capped: IssueReport, renderer: Renderer, settings: Settings) -> 
 
 
 _TRAILING_BLANKS = re.compile(r"[ \t]+$", re.MULTILINE)
-

@@ -184,8 +184,13 @@ ACME_SAAS = "https://acme.sentry.io"
         ),
         pytest.param(
             "https://acme.sentry.io:8443/issues/4/",
-            IssueRef("4", "acme", "https://acme.sentry.io:8443"),
+            IssueRef("4", None, "https://acme.sentry.io:8443"),
             id="sentry-io-other-port-kept-for-the-host-check",
+        ),
+        pytest.param(
+            "https://sentry.sentry.io/issues/4/",
+            IssueRef("4", "sentry", "https://sentry.sentry.io"),
+            id="sentry-is-an-organisation-like-any-other",
         ),
     ],
 )
@@ -207,7 +212,7 @@ def test_issue_url(url: str, expected: IssueRef) -> None:
         pytest.param("de.sentry.io", id="de"),
         pytest.param("eu.sentry.io", id="eu"),
         pytest.param("www.sentry.io", id="www"),
-        pytest.param("sentry.sentry.io", id="sentry"),
+        pytest.param("acme.sentry.io:8443", id="sentry-io-host-on-another-port"),
         pytest.param("sentry.io", id="apex"),
         pytest.param("o1.ingest.sentry.io", id="deeper-subdomain"),
         pytest.param("acme.example.com", id="self-hosted-first-label"),
@@ -677,12 +682,11 @@ def test_generated_references_are_all_found_in_order(references: list[str], sepa
 
 
 def test_unicode_host_becomes_the_ascii_form_the_http_client_uses() -> None:
-    from sentry_issue_export.sentry.urls import same_sentry
-    from sentry_issue_export.web.transport import origin_of
+    from sentry_issue_export.web.origin import origin_of
 
     [ref] = parse_refs("https://sentry.bücher.example/organizations/acme/issues/5/").refs
-    assert ref.origin == "https://sentry.xn--bcher-kva.example"
-    assert same_sentry(ref.origin, origin_of("https://sentry.bücher.example"))
+    assert str(ref.origin) == "https://sentry.xn--bcher-kva.example"
+    assert ref.origin is not None and ref.origin.same_sentry(origin_of("https://sentry.bücher.example"))
 
 
 def test_invalid_unicode_host_is_a_problem_not_a_crash() -> None:
@@ -726,7 +730,7 @@ def test_prose_around_claimed_words_is_no_problem_but_bad_pieces_still_are() -> 
 def test_a_pasted_password_never_reaches_a_reference_or_a_problem() -> None:
     good = parse_ref("https://admin:hunter2@sentry.example.com/organizations/acme/issues/42/")
     assert good.text == "https://admin@sentry.example.com/organizations/acme/issues/42/"
-    assert (good.origin, good.org, good.issue_id) == ("https://sentry.example.com", "acme", "42")
+    assert (str(good.origin), good.org, good.issue_id) == ("https://sentry.example.com", "acme", "42")
     bad = parse_refs("https://admin:p@ss:w@rd@sentry.example.com/settings/ and https://u:pw@x.example/iss/")
     assert all("hunter2" not in str(p) and "rd@" not in str(p) and ":pw" not in str(p) for p in bad.problems)
     assert {problem.text for problem in bad.problems} == {

@@ -36,7 +36,7 @@ from sentry_issue_export.refs import IssueRef, parse_ref
 from sentry_issue_export.sentry.client import SentryClient, next_cursor
 from sentry_issue_export.settings import Settings
 from sentry_issue_export.sources.sentry import SentrySource
-from sentry_issue_export.web.transport import origin_of
+from sentry_issue_export.web.origin import origin_of
 from tests.fake_sentry import TOKEN, FakeSentry, synthetic_issue
 
 FAST: dict[str, Any] = {"retries": 2, "timeout": 2.0, "backoff_base": 0.01}
@@ -761,7 +761,7 @@ def test_next_cursor(link: str, cursor: str | None) -> None:
 
 
 def test_base_url_must_be_http() -> None:
-    assert origin_of("https://Sentry.Example.com/api/0/") == "https://sentry.example.com"
+    assert str(origin_of("https://Sentry.Example.com/api/0/")) == "https://sentry.example.com"
     with pytest.raises(Exception, match="not an http"):
         origin_of("sentry.example.com")
 

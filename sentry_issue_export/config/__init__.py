@@ -38,15 +38,14 @@ from ..sentry.urls import (
     DEFAULT_BASE_URL,
     URL_EXAMPLES,
     TokenInfo,
-    host_and_port,
     inspect_token,
     is_slug,
     mask_token,
     normalise_base_url,
-    same_server,
     without_token,
 )
 from ..settings import Settings
+from ..web.origin import Origin
 from .file import SAVED_FIELDS, SavedConfig, config_path, load_saved, revoke_config, save_config
 
 if TYPE_CHECKING:
@@ -65,7 +64,6 @@ __all__ = [
     "normalise_base_url",
     "resolve_settings",
     "revoke_config",
-    "same_server",
     "save_config",
     "show_config",
 ]
@@ -158,7 +156,7 @@ def _resolve(layers: list[_Layer]) -> tuple[dict[str, _Value], str | None]:
         if (token := layer.get("token")) is None:
             continue
         home = next(lower["base_url"].value for lower in layers[i:] if "base_url" in lower)
-        if i <= base_index or same_server(home, target):
+        if i <= base_index or Origin.parse(home).same_server(Origin.parse(target)):
             chosen["token"] = token
             return chosen, None
         problem = problem or _refused_token_message(token, home, target)
@@ -169,9 +167,10 @@ def _refused_token_message(token: _Value, home: str, target: str) -> str:
     owner = "saved token" if token.source == "file" else f"token in {token.detail}"
     if token.source == "argument":
         owner = "token"
+    home_server, target_server = Origin.parse(home).netloc, Origin.parse(target).netloc
     return (
-        f"The {owner} is for {host_and_port(home)} and will not be sent to {host_and_port(target)}; "
-        f"pass a token for {host_and_port(target)} along with that URL."
+        f"The {owner} is for {home_server} and will not be sent to {target_server}; "
+        f"pass a token for {target_server} along with that URL."
     )
 
 

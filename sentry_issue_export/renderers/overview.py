@@ -105,8 +105,9 @@ def release_lines(overview: IssueOverview) -> list[tuple[str, str]]:
             if when
         ]
         if release.first_seen and release.last_seen:
-            dates.append(f"the issue's events in it from {format_when(release.first_seen)} to "
-                         f"{format_when(release.last_seen)}")
+            dates.append(
+                f"the issue's events in it from {format_when(release.first_seen)} to {format_when(release.last_seen)}"
+            )
         lines.append((label, release.version + (f" ({', '.join(dates)})" if dates else "")))
     if overview.releases_from_tags and not overview.releases_complete:
         lines.append(("Read from", f"the {plural(overview.releases_from_tags, 'most common release')} only"))

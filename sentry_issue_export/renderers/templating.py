@@ -113,6 +113,7 @@ SHARED_GLOBALS: dict[str, Any] = {
     "headline": overview.headline,
 }
 
+
 class TemplateSet:
     """One flavour's templates as a renderer uses them: its Jinja2 environments, one per combination of
     template directories (the user's, a plugin's), built on first use and kept with this object, at most

@@ -30,6 +30,7 @@ from ..errors import (
     ServerError,
 )
 from ..settings import Settings
+from ..web.origin import Origin
 from ..web.rate_limits import EndpointClass
 from ..web.responses import (
     EVENT_GONE,
@@ -119,7 +120,7 @@ class SentryClient:
         return cls(settings.base_url or DEFAULT_BASE_URL, settings.token, **kwargs)
 
     @property
-    def origin(self) -> str:
+    def origin(self) -> Origin:
         return self._transport.origin
 
     @property

@@ -5,10 +5,9 @@ self-hosted root under a path, or a token in the wrong field. Everything that de
 a server starts from one normal form, ``scheme://host[:port]`` plus any self-hosted path prefix, so the reading
 of those forms lives here, apart from where settings come from and where they are stored.
 
-Which addresses name the same server is decided here once, for settings, pasted references and the client
-alike: ``sentry.io`` and its ``*.sentry.io`` region and organisation hosts count as one server, on the standard
-port only, and a port never matches another port. A token is only ever inspected by its public shape, and shown
-masked: no function here puts a token into a message or a ``repr``.
+Which addresses name the same server is :class:`~sentry_issue_export.web.origin.Origin`'s question, asked the
+same way by settings, pasted references and the transport. A token is only ever inspected by its public shape,
+and shown masked: no function here puts a token into a message or a ``repr``.
 """
 
 from __future__ import annotations
@@ -23,19 +22,16 @@ from urllib.parse import urlsplit
 import attrs
 
 from ..errors import ConfigError
+from ..web.origin import SENTRY_IO, Origin, OriginError
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "URL_EXAMPLES",
     "TokenInfo",
-    "host_and_port",
     "inspect_token",
-    "is_sentry_io_host",
     "is_slug",
     "mask_token",
     "normalise_base_url",
-    "same_sentry",
-    "same_server",
     "short_id_needs_org",
     "without_token",
 ]
@@ -57,10 +53,7 @@ URL_EXAMPLES = (
     "or, for self-hosted Sentry, https://sentry.example.com with the organisation given separately"
 )
 
-_SAAS_HOST = "sentry.io"
-_NOT_ORG_LABELS = frozenset({"us", "de", "eu", "www"})
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$|^[0-9a-f:.]+$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -84,30 +77,22 @@ def normalise_base_url(url: str) -> tuple[str, str | None, str | None]:
         text = "https:" + text if text.startswith("//") else "https://" + text
     shown = _describe_input(url)
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise ConfigError(f"{shown} is not a valid URL; {URL_EXAMPLES}.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ConfigError(f"{shown} is not an http(s) URL; {URL_EXAMPLES}.")
+        origin = Origin.parse(text)
+    except OriginError as error:
+        raise ConfigError(f"{shown} {error}; {URL_EXAMPLES}.") from None
+    parts = urlsplit(text)
     if parts.username is not None or parts.password is not None:
         raise ConfigError(
             "The Sentry URL must not contain a user name or password (a DSN is not the address of Sentry); "
             f"pass the token separately and use the web address, {URL_EXAMPLES}."
         )
-    host = (parts.hostname or "").rstrip(".")
-    if not host or not _HOSTNAME.match(host):
-        raise ConfigError(f"{shown} names no valid host; {URL_EXAMPLES}.")
 
     segments = [segment for segment in parts.path.split("/") if segment]
     prefix, org, project, recognised = _read_path(segments)
-    if is_sentry_io_host(host):
-        label = host.removesuffix(_SAAS_HOST).rstrip(".")
-        if label and "." not in label and label not in _NOT_ORG_LABELS:
-            host, org = _SAAS_HOST, org or label
-        elif label == "www":
-            host = _SAAS_HOST
+    if origin.is_sentry_io:
+        if origin.sentry_organisation or origin.host == "www." + SENTRY_IO:
+            org = org or origin.sentry_organisation
+            origin = Origin(origin.scheme, SENTRY_IO)
         prefix = []  # sentry.io serves from the root: any path is a page of the web app, not a prefix
     elif not recognised:
         prefix = segments  # a self-hosted install under a path, e.g. https://example.com/sentry/
@@ -115,11 +100,7 @@ def normalise_base_url(url: str) -> tuple[str, str | None, str | None]:
         if slug is not None and not is_slug(slug):
             raise ConfigError(f"{slug!r} in {shown} is not a valid {name} slug; {URL_EXAMPLES}.")
 
-    netloc = f"[{host}]" if ":" in host else host
-    if port is not None and port != _default_port(scheme):
-        netloc += f":{port}"
-    path = "".join("/" + segment for segment in prefix)
-    return f"{scheme}://{netloc}{path}", org, project
+    return str(origin) + "".join("/" + segment for segment in prefix), org, project
 
 
 def _read_path(segments: list[str]) -> tuple[list[str], str | None, str | None, bool]:
@@ -142,10 +123,6 @@ def _read_path(segments: list[str]) -> tuple[list[str], str | None, str | None, 
     return segments, None, None, False
 
 
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
-
-
 def _describe_input(text: str) -> str:
     """Quote a user's input for a message, unless it looks like a token pasted into the wrong place."""
     stripped = text.strip()
@@ -157,53 +134,6 @@ def _describe_input(text: str) -> str:
 def is_slug(text: str) -> bool:
     """Whether ``text`` can be an organisation or project slug as Sentry writes them in URLs."""
     return _SLUG.match(text) is not None
-
-
-def is_sentry_io_host(host: str) -> bool:
-    """Whether a host name is ``sentry.io`` or one of its region or organisation hosts.
-
-    Any case and a trailing dot are accepted; a port is not part of a host name. ``evilsentry.io`` and
-    ``sentry.io.example.com`` are not sentry.io hosts.
-    """
-    host = host.lower().rstrip(".")
-    return host == _SAAS_HOST or host.endswith("." + _SAAS_HOST)
-
-
-def _server_key(url: str, *, scheme_counts: bool) -> tuple[str, str, int | None]:
-    """``(scheme, host, port)`` identifying the server of ``url``; equal keys mean one server.
-
-    ``port`` is ``None`` for the scheme's default port. The sentry.io hosts become ``sentry.io`` on the default
-    port only (and over https only when the scheme counts): on any other port they are ordinary hosts.
-    """
-    parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").rstrip(".")
-    port = parts.port
-    if port == _default_port(scheme):
-        port = None
-    if port is None and is_sentry_io_host(host) and (scheme == "https" or not scheme_counts):
-        host = _SAAS_HOST
-    return (scheme if scheme_counts else "", host, port)
-
-
-def same_server(first: str, second: str) -> bool:
-    """Whether a token for ``first`` may be sent to ``second``: same scheme, host and port (sentry.io hosts are one)."""
-    return _server_key(first, scheme_counts=True) == _server_key(second, scheme_counts=True)
-
-
-def same_sentry(origin_a: str, origin_b: str) -> bool:
-    """Whether two origins name the same Sentry: equal hosts (sentry.io hosts are one) and equal ports.
-
-    Looser than :func:`same_server` in one way only: the scheme does not matter, because a pasted URL just names
-    where an issue lives and requests always go to the configured origin. Ports must match, a scheme's default
-    port (443, 80) counting as no port, so an issue on another port of the same host is never fetched with the
-    configured token.
-    """
-    return _server_key(origin_a, scheme_counts=False) == _server_key(origin_b, scheme_counts=False)
-
-
-def host_and_port(base_url: str) -> str:
-    """The server part of a base URL as a message names it: ``sentry.io``, ``sentry.example.com:8443``."""
-    return urlsplit(base_url).netloc
 
 
 # --- tokens ---------------------------------------------------------------------------------------------------

@@ -30,8 +30,8 @@ import attrs
 from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
 from ..refs import IssueRef, IssueSearch, without_passwords
-from ..sentry.urls import same_server
 from ..settings import Settings
+from ..web.origin import Origin, OriginError
 from .bugsink_api import (
     API_PATH,
     ISSUE_GONE,
@@ -66,10 +66,10 @@ def ref_from_web_url(word: str) -> IssueRef | None:
         return None
     text = without_passwords(word.rstrip(".,;:!?)"))
     try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
+        origin = Origin.parse(text)
+    except OriginError:
         return None
+    parts = urlsplit(text)
     segments = [segment for segment in parts.path.split("/") if segment]
     at = next((i for i in range(len(segments) - 1) if segments[i : i + 2] == ["issues", "issue"]), None)
     if at is None or at + 2 >= len(segments) or (issue_id := _uuid(segments[at + 2])) is None:
@@ -79,10 +79,6 @@ def ref_from_web_url(word: str) -> IssueRef | None:
     if len(rest) >= 2 and rest[0] == "event":
         choice = rest[1].lower()
         event_id = _uuid(choice) or (choice if choice in _EVENT_WORDS or choice.isdigit() else None)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    origin = f"{parts.scheme.lower()}://{netloc}" + ("" if port in (None, default) else f":{port}")
     return IssueRef(issue_id, origin=origin, event_id=event_id, text=text)
 
 
@@ -205,7 +201,7 @@ class BugsinkSource(BaseSource):
 
 def _refusal(ref: IssueRef, settings: Settings) -> FetchError | None:
     """Why ``ref`` cannot be fetched at all, decided before any request is made."""
-    if ref.origin and settings.base_url and not same_server(ref.origin, settings.base_url):
+    if ref.origin and settings.base_url and not ref.origin.same_server(Origin.parse(settings.base_url)):
         return HostMismatchError(
             f"This issue is on {ref.origin}, but the configured Bugsink is {settings.base_url}, and the token is "
             "only ever sent there; nothing was requested. Configure that server "
@@ -355,13 +351,13 @@ async def _read_project(transport: ApiTransport, project_id: int) -> dict[str, A
 
 
 def sentry_shaped_issue(
-    issue: dict[str, Any], project: dict[str, Any], event: dict[str, Any] | None, origin: str, settings: Settings
+    issue: dict[str, Any], project: dict[str, Any], event: dict[str, Any] | None, origin: Origin, settings: Settings
 ) -> dict[str, Any]:
     """Bugsink's issue in the shape of Sentry's issue API: the contract of ``RawIssue.issue``."""
     kind, value = issue.get("calculated_type"), issue.get("calculated_value")
     title = ": ".join(str(part) for part in (kind, value) if part) or None
     status = "resolved" if issue.get("is_resolved") else "ignored" if issue.get("is_muted") else "unresolved"
-    base = (settings.base_url or origin).rstrip("/")
+    base = (settings.base_url or str(origin)).rstrip("/")
     shaped: dict[str, Any] = {
         "id": issue.get("id"),
         "shortId": issue.get("friendly_id"),

@@ -54,9 +54,7 @@ async def page_of(
     not_found: str = ISSUE_GONE,
 ) -> tuple[list[Any], str | None]:
     """The ``results`` of one page of a Bugsink list, and the cursor of the next page."""
-    data, _ = await transport.get_json(
-        path, kind=kind, what=what, params=params, meaning=meaning(not_found, forbidden)
-    )
+    data, _ = await transport.get_json(path, kind=kind, what=what, params=params, meaning=meaning(not_found, forbidden))
     results = data.get("results") if isinstance(data, dict) else None
     if not isinstance(results, list):
         raise transport.responses.wrong_shape(what, data, "a page of results")

@@ -24,8 +24,9 @@ import attrs
 from ..errors import TOKEN_HELP, ConfigError, FetchError, HostMismatchError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
 from ..refs import IssueRef, IssueSearch
-from ..sentry.urls import DEFAULT_BASE_URL, same_sentry, short_id_needs_org
+from ..sentry.urls import DEFAULT_BASE_URL, short_id_needs_org
 from ..settings import Settings
+from ..web.origin import Origin, origin_of
 from .fetching import as_completed, split_refused
 
 if TYPE_CHECKING:  # the client (and httpx under it) is imported when a fetch starts: offline runs skip it
@@ -63,7 +64,6 @@ class SentrySource(BaseSource):
         """Sentry's issue search; ``--project`` slugs become ``project:`` terms of the query, as Sentry's own
         search box writes them."""
         from ..sentry.client import SentryClient
-        from ..web.transport import origin_of
 
         configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
         probe = IssueRef("0", org=search.org, origin=search.origin, text=str(search))
@@ -96,7 +96,6 @@ class SentrySource(BaseSource):
 
     async def _read(self, refs: Sequence[IssueRef], settings: Settings, *, with_event: bool) -> AsyncIterator[Result]:
         from ..sentry.client import SentryClient
-        from ..web.transport import origin_of
 
         try:
             configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
@@ -121,9 +120,9 @@ def _project_terms(slugs: Sequence[str]) -> str:
     return f"project:{slugs[0]}" if len(slugs) == 1 else f"project:[{','.join(slugs)}]"
 
 
-def _refusal(ref: IssueRef, settings: Settings, configured: str) -> FetchError | None:
+def _refusal(ref: IssueRef, settings: Settings, configured: Origin) -> FetchError | None:
     """Why ``ref`` cannot be fetched at all, decided before any request is made."""
-    if ref.origin and not same_sentry(ref.origin, configured):
+    if ref.origin and not ref.origin.same_sentry(configured):
         default = "" if settings.base_url else " (the default)"
         return HostMismatchError(
             f"This issue is on {ref.origin}, but the configured Sentry is {configured}{default}, and the token is "

@@ -35,6 +35,7 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
+from .origin import Origin
 
 # What a 404 most likely means, by what was asked for.
 NOT_FOUND = "check the organisation slug and the issue id."
@@ -150,7 +151,7 @@ class ResponseJudge:
     messages), the size limit, the longest wait the client accepts after a 429, and where to get a new token.
     """
 
-    origin: str
+    origin: Origin
     token: str | None = attrs.field(repr=False)
     max_response_bytes: int
     max_wait: float

@@ -26,8 +26,9 @@ from urllib.parse import quote
 
 import httpx
 
-from ..errors import ConfigError, InvalidResponseError
+from ..errors import InvalidResponseError
 from .network import AsyncioTransport
+from .origin import Origin, origin_of
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
 from .responses import Meaning, ResponseJudge, ServerResponse, describe_broken_connection
 
@@ -48,28 +49,9 @@ class _Broken(Exception):
     """The connection failed before a complete response arrived (retried)."""
 
 
-def origin_of(url: str) -> str:
-    """``scheme://host[:port]`` of ``url`` (default ports dropped), or ``ConfigError`` for a URL without one.
-
-    This is the origin the HTTP client connects to (httpx's reading of the URL, international host names in
-    their ASCII form), so it is what the token is pinned to; whether two origins are the same Sentry is
-    :func:`~sentry_issue_export.sentry.urls.same_sentry`'s question.
-    """
-    try:
-        parsed = httpx.URL(url.strip())
-    except (httpx.InvalidURL, TypeError, ValueError):
-        parsed = None
-    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise ConfigError(
-            f"The base URL {url!r} is not an http(s) address: use the server's root, e.g. https://sentry.io "
-            "or https://sentry.example.com."
-        )
-    return f"{parsed.scheme}://{parsed.netloc.decode('ascii').lower()}"
-
-
-def _origin_of_url(url: httpx.URL) -> str:
-    """:func:`origin_of` for a URL httpx has parsed already (every request's): no second parse."""
-    return f"{url.scheme}://{url.netloc.decode('ascii').lower()}"
+def _origin_of_url(url: httpx.URL) -> Origin:
+    """The origin of a URL httpx has parsed already (every request's): its host as httpx connects to it."""
+    return Origin(url.scheme, url.raw_host.decode("ascii").lower(), url.port)
 
 
 def path_prefix(base_url: str, api_path: str = "/api/0") -> str:
@@ -139,7 +121,7 @@ class ApiTransport:
         if transport is None:
             # No SSL context to build for a plain-HTTP server; for HTTPS, httpx's (system roots, or the
             # SSL_CERT_FILE and SSL_CERT_DIR of the environment).
-            context = httpx.create_ssl_context() if self.origin.startswith("https:") else None
+            context = httpx.create_ssl_context() if self.origin.scheme == "https" else None
             transport = self.network = AsyncioTransport(ssl_context=context, max_connections=connections)
         self._http = httpx.AsyncClient(
             transport=transport,
@@ -147,7 +129,7 @@ class ApiTransport:
             follow_redirects=False,
             limits=httpx.Limits(max_connections=connections),
             headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-            verify=self.origin.startswith("https:"),  # for the proxies httpx mounts from the environment
+            verify=self.origin.scheme == "https",  # for the proxies httpx mounts from the environment
         )
 
     def __repr__(self) -> str:
@@ -280,11 +262,11 @@ class ApiTransport:
             try:
                 if response.is_redirect and "location" in response.headers:
                     target = url.join(response.headers["location"])
-                    if origin_of(str(target)) != self.origin:
+                    if _origin_of_url(target) != self.origin:
                         raise InvalidResponseError(
-                            f"{self.origin} redirected the request for {what} to {origin_of(str(target))}. The "
+                            f"{self.origin} redirected the request for {what} to {_origin_of_url(target)}. The "
                             "token is only sent to the configured server, so the redirect was not followed: if "
-                            f"the server now lives at {origin_of(str(target))}, set that as the base URL.",
+                            f"the server now lives at {_origin_of_url(target)}, set that as the base URL.",
                             status=response.status_code,
                         )
                     url = target
