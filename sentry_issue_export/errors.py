@@ -59,14 +59,17 @@ class RenderError(ExportError):
 
 
 class FetchError(ExportError):
-    """One issue could not be fetched. ``status`` is the HTTP status when there was one."""
+    """One issue could not be fetched. ``status`` is the HTTP status when there was one, ``detail`` the server's
+    own words for it (the ``detail`` of its JSON answer) when it gave some."""
 
     status: int | None = None
+    detail: str | None = None
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         if status is not None:
             self.status = status
+        self.detail = detail
 
 
 class HostMismatchError(FetchError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pluggy
@@ -19,6 +19,9 @@ import pluggy
 from . import hookspecs
 from .errors import PluginError
 from .hookspecs import Redactor, Renderer, Source
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 ENTRY_POINT_GROUP = "sentry_issue_export"
 
@@ -60,6 +63,16 @@ class Registry:
             raise PluginError(
                 f"No source named {name!r}. Available sources: {', '.join(sorted(self.sources))}."
             ) from None
+
+    async def source_reading(self, settings: Settings) -> str:
+        """The source that reads the server of ``settings`` when nothing chose one: the first other source that
+        reads a server and recognises this one (Bugsink), else the one the settings name (Sentry, which also
+        reads GlitchTip). ``config init`` and an export decide the same way, with one cheap request per other
+        source."""
+        for name, candidate in sorted(self.sources.items()):
+            if name != settings.source and candidate.needs_credentials and await candidate.recognises(settings):
+                return name
+        return settings.source
 
 
 def make_plugin_manager(

@@ -24,6 +24,7 @@ from .web.origin import Origin, OriginError, as_origin, is_sentry_io_host
 
 __all__ = [
     "DEFAULT_SEARCH_LIMIT",
+    "EVENT_KEYWORDS",
     "MAX_SEARCH_LIMIT",
     "SORTS",
     "IssueRef",
@@ -76,6 +77,9 @@ class RefProblem:
         return f"{_quote(self.text)} {self.reason}"
 
 
+EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
+"""Words Sentry takes in place of an event id (``/issues/{id}/events/latest/``); an ``IssueRef.event_id`` is one
+of them or 32 hex digits."""
 SORTS = ("date", "new", "freq", "user")
 """Sentry's issue sorts: last seen, first seen, events, users."""
 DEFAULT_SEARCH_LIMIT = 50
@@ -382,7 +386,6 @@ _COUNTER_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")  # Sentry's base3
 _SLUG_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _HEX = frozenset("0123456789abcdef")
-_EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
 _ORG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -419,7 +422,7 @@ def _is_uuid(text: str) -> bool:
 def _event_id(text: str) -> str | None:
     """A 32-hex event id (lower-cased, dashes of the UUID form removed) or a keyword, else ``None``."""
     lowered = text.lower()
-    if lowered in _EVENT_KEYWORDS:
+    if lowered in EVENT_KEYWORDS:
         return lowered
     if len(lowered) == 36 and [i for i, c in enumerate(lowered) if c == "-"] == [8, 13, 18, 23]:
         lowered = lowered.replace("-", "")

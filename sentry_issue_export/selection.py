@@ -149,11 +149,7 @@ class ServerKinds:
         the one the settings name."""
         key = (settings.base_url, settings.source)
         if key not in self._found:
-            found = settings.source
-            for name, candidate in sorted(registry.sources.items()):
-                if name != settings.source and candidate.needs_credentials and await candidate.recognises(settings):
-                    found = name
-                    break
+            found = await registry.source_reading(settings)
             while len(self._found) >= self.MAX_REMEMBERED:
                 del self._found[next(iter(self._found))]
             self._found[key] = found

@@ -289,3 +289,57 @@ def test_a_renderer_plugin_ships_templates_that_extend_the_builtins(plugin_dir: 
         assert mine == "USER TEMPLATE STOREFRONT-API-3K\n"
     finally:
         sys.modules.pop("brief_plugin", None)
+
+
+def test_the_source_reading_a_server_is_the_first_other_server_source_that_recognises_it():
+    """One rule for `config init` and exports: other sources that read a server are asked in name order, and the
+    source the settings name reads it when none recognises it. Sources without a server are never asked."""
+    import asyncio
+
+    from sentry_issue_export import BaseSource
+
+    asked: list[str] = []
+
+    class Probe(BaseSource):
+        def __init__(self, name: str, *, credentials: bool, says: bool) -> None:
+            self.name, self.description, self.needs_credentials, self.says = name, name, credentials, says
+
+        async def recognises(self, settings: Settings) -> bool:
+            asked.append(self.name)
+            return self.says
+
+    class Plugin:
+        @hookimpl
+        def register_sources(self, register):
+            register(Probe("zz-yes", credentials=True, says=True))
+            register(Probe("mm-no", credentials=True, says=False))
+            register(Probe("aa-offline", credentials=False, says=True))
+
+    registry = build_registry(*make_plugin_manager(load_entrypoints=False, extra_plugins=[Plugin()]))
+    settings = Settings(base_url="http://127.0.0.1:9", token="t")
+    assert asyncio.run(registry.source_reading(settings)) == "zz-yes"
+    assert asked == ["mm-no", "zz-yes"]  # (the built-in bugsink is asked too, and finds nothing there)
+
+    asked.clear()
+    named = Settings(base_url="http://127.0.0.1:9", token="t", source="zz-yes")
+    assert asyncio.run(registry.source_reading(named)) == "zz-yes"
+    assert asked == ["mm-no"]
+
+
+def test_bugsink_never_asks_sentry_io_whether_it_is_a_bugsink():
+    import asyncio
+
+    from sentry_issue_export.sources.bugsink import BugsinkSource
+
+    prepared: list[str | None] = []
+
+    def no_request(settings: Settings):
+        prepared.append(settings.base_url)
+        raise ConnectionError("no network in this test")
+
+    source = BugsinkSource(transport_factory=no_request)
+    for url in ("https://sentry.io", "https://acme.sentry.io", "https://de.sentry.io"):
+        assert asyncio.run(source.recognises(Settings(base_url=url, token="t"))) is False
+    assert prepared == []
+    assert asyncio.run(source.recognises(Settings(base_url="https://bugsink.example.com", token="t"))) is False
+    assert prepared == ["https://bugsink.example.com"]

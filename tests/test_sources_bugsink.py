@@ -115,6 +115,22 @@ def test_config_init_finds_a_bugsink_server_and_the_cli_exports_with_it(bugsink:
     assert "payment provider stripe answered 502" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("wrong", ["0" * 40, "not-even-hex"], ids=["unknown-token", "malformed-token"])
+def test_a_rejected_token_is_told_in_bugsinks_words_by_init_and_export(
+    bugsink: Bugsink, path: Path, wrong: str
+) -> None:
+    """Nothing names the server's kind: Bugsink is still recognised by its 401, so the user hears that the token
+    was rejected, not that the server "is no Sentry"."""
+    with pytest.raises(ConfigError) as caught:
+        asyncio.run(init_config(bugsink.url, wrong, path=path))
+    assert "rejected the token" in str(caught.value) and "Bugsink" in str(caught.value), caught.value
+    assert not path.exists()
+
+    found = Settings(base_url=bugsink.url, token=wrong, retries=0, detect_source=True)
+    [failure] = export_issues_sync("BACKEND-1", found, write=False).failures
+    assert isinstance(failure.error, AuthError) and "Bugsink" in failure.message, failure.message
+
+
 def test_config_init_refuses_a_bugsink_token_that_cannot_read_events(bugsink: Bugsink, path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         asyncio.run(init_config(bugsink.url, bugsink.issues_only, source="bugsink", path=path))

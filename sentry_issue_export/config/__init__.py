@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import AuthError, ConfigError, FetchError, InvalidResponseError, NetworkError, PermissionDeniedError
+from ..errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError
 from ..sentry.urls import (
     DEFAULT_BASE_URL,
     URL_EXAMPLES,
@@ -364,35 +364,15 @@ async def init_config(
 async def _check_with_sources(
     config: SavedConfig, settings: Settings, source: str | None, registry: Registry | None
 ) -> tuple[str, str]:
-    """(the source whose check passed, what it reached); ``ConfigError`` with the first source's reason when
-    none passes. Other sources are only tried when the default one found no Sentry API there at all."""
+    """(the source that checked the token, what it reached): the one named, else the one that reads this server,
+    found as an export finds it (:meth:`~sentry_issue_export.plugins.Registry.source_reading`)."""
     from ..plugins import get_registry
 
     registry = registry or get_registry()
-    if source is not None:
-        return source, await _verify(
-            config, attrs.evolve(settings, source=source), registry.source(source).check_access
-        )
-    first_failure: ConfigError | None = None
-    others = [
-        name for name, found in sorted(registry.sources.items()) if found.needs_credentials and name != DEFAULT_SOURCE
-    ]
-    for name in (DEFAULT_SOURCE, *others):
-        try:
-            checked = registry.source(name).check_access
-            return name, await _verify(config, attrs.evolve(settings, source=name), checked)
-        except ConfigError as exc:
-            first_failure = first_failure or exc
-            if not _not_this_kind_of_server(exc):
-                break
-    raise first_failure or ConfigError("No source could check the token.")
-
-
-def _not_this_kind_of_server(error: ConfigError) -> bool:
-    """Whether a check failed because the server is of another kind (not its API, or a setting only that kind
-    needs, such as a Sentry organisation), so that another source may be tried."""
-    cause = error.__cause__
-    return cause is None or isinstance(cause, InvalidResponseError)
+    if source is None:
+        source = await registry.source_reading(attrs.evolve(settings, source=DEFAULT_SOURCE))
+    checked = registry.source(source).check_access
+    return source, await _verify(config, attrs.evolve(settings, source=source), checked)
 
 
 async def _verify(config: SavedConfig, settings: Settings, verifier: Verifier) -> str:

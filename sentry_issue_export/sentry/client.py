@@ -29,6 +29,7 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
+from ..refs import EVENT_KEYWORDS
 from ..settings import Settings
 from ..web.origin import Origin
 from ..web.rate_limits import EndpointClass
@@ -49,9 +50,9 @@ from .urls import DEFAULT_BASE_URL, short_id_needs_org
 INDEX_PAGE_SIZE = 100
 """Sentry's issue index answers at most 100 ``group`` ids per call."""
 MAX_INDEX_PAGES = 10
-EVENT_KEYWORDS = frozenset({"latest", "oldest", "recommended"})
 
-Path = tuple[str, ...]
+Segments = tuple[str, ...]
+"""An API path as its segments after ``/api/0/`` (``("organizations", "acme", "issues", "42")``)."""
 _ROUTE_WORDS = frozenset({"organizations", "issues", "events", "shortids", "projects", "tags", "activities"})
 """The fixed words of API paths; the other segments (slugs, ids) are placeholders of a route's shape."""
 
@@ -435,7 +436,7 @@ class SentryClient:
         page = [("limit", "1")]
         if project:
             what = f"the issues of project {project} in organisation {org}"
-            path: Path = ("projects", org, project, "issues")
+            path: Segments = ("projects", org, project, "issues")
             data, _ = await self._transport.get_json(
                 path, kind="index", what=what, params=page, meaning=Meaning(PROJECT_GONE, NO_EVENT_READ)
             )
@@ -476,8 +477,8 @@ class SentryClient:
 
     async def _scoped_or_legacy(
         self,
-        scoped: Path | None,
-        legacy: Path | None,
+        scoped: Segments | None,
+        legacy: Segments | None,
         kind: EndpointClass,
         what: str,
         meaning: Meaning,
@@ -511,7 +512,7 @@ class SentryClient:
             raise RouteMissing(what)
         return await self._transport.get_json(legacy, kind=kind, what=what, params=params, meaning=meaning)
 
-    def _legacy(self, path: Path, issue_id: str, org: str | None) -> Path | None:
+    def _legacy(self, path: Segments, issue_id: str, org: str | None) -> Segments | None:
         """The legacy path, which takes numeric ids only; for a short id, raise what to do instead."""
         if issue_id.isdigit():
             return path

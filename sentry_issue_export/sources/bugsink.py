@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ..errors import ConfigError, FetchError, HostMismatchError, NotFoundError
+from ..errors import AuthError, ConfigError, FetchError, HostMismatchError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
 from ..refs import IssueRef, IssueSearch, without_passwords
 from ..settings import Settings
@@ -133,12 +133,16 @@ class BugsinkSource(BaseSource):
             return "The token can read issues and their events (issues:read, events:read)."
 
     async def recognises(self, settings: Settings) -> bool:
-        """Bugsink answers ``/api/canonical/0/`` with its list of endpoints, for any valid token."""
-        if not settings.base_url:
+        """Bugsink answers ``/api/canonical/0/`` with its list of endpoints for a valid token, and with a 401 whose
+        ``detail`` speaks of its Bearer token for any other (Sentry and GlitchTip have no such route: 404).
+        sentry.io is never asked."""
+        if not settings.base_url or Origin.parse(settings.base_url).is_sentry_io:
             return False
         try:
             async with self._transport(attrs.evolve(settings, retries=0)) as transport:
                 root, _ = await transport.get_json((), kind="other", what="the API root", route_may_be_missing=True)
+        except AuthError as exc:  # a Bugsink that refuses this token: it should hear so from its own source
+            return "Bearer token" in (exc.detail or "")
         except Exception:  # any answer but Bugsink's, or none: not a Bugsink
             return False
         return isinstance(root, dict) and "issues" in root and "events" in root

@@ -11,11 +11,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from ..errors import NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, Source, hookimpl
-from ..refs import IssueRef
+from ..refs import EVENT_KEYWORDS, IssueRef
 from ..samples import SAMPLE_NAMES, SAMPLE_ORG, find_sample, load_sample, sample_issue
 from ..settings import Settings
-
-_EVENT_ALIASES = frozenset({"latest", "oldest", "recommended"})
 
 
 class SamplesSource(BaseSource):
@@ -50,7 +48,7 @@ def fetch_sample(ref: IssueRef, settings: Settings | None = None) -> RawIssue | 
         return FetchFailure(ref, NotFoundError(f"No bundled sample matches {str(ref)!r}. {_available()}"))
     sample = load_sample(name)
     event = sample["event"]
-    if ref.event_id and ref.event_id.lower() not in _EVENT_ALIASES and ref.event_id.lower() != event["id"]:
+    if ref.event_id and ref.event_id.lower() not in EVENT_KEYWORDS and ref.event_id.lower() != event["id"]:
         return FetchFailure(
             ref,
             NotFoundError(

@@ -260,7 +260,7 @@ class ResponseJudge:
             forbidden=meaning.forbidden,
             token_advice=self.token_advice,
         )
-        return kind(self.scrub(message + said), status=status)
+        return kind(self.scrub(message + said), status=status, detail=self.scrub(detail) if detail else None)
 
 
 STATUS_ERRORS: dict[int, tuple[type[FetchError], str]] = {
