@@ -21,8 +21,8 @@ def same_server(first: str, second: str) -> bool:
     return Origin.parse(first).same_server(Origin.parse(second))
 
 
-def same_sentry(first: str, second: str) -> bool:
-    return Origin.parse(first).same_sentry(Origin.parse(second))
+def same_server_any_scheme(first: str, second: str) -> bool:
+    return Origin.parse(first).same_server_any_scheme(Origin.parse(second))
 
 
 @pytest.mark.parametrize(
@@ -115,9 +115,9 @@ def test_same_server(first: str, second: str, same: bool) -> None:
         pytest.param("https://notsentry.io", "https://sentry.io", False, id="suffix-without-dot"),
     ],
 )
-def test_same_sentry(first: str, second: str, same: bool) -> None:
-    assert same_sentry(first, second) is same
-    assert same_sentry(second, first) is same
+def test_same_server_any_scheme(first: str, second: str, same: bool) -> None:
+    assert same_server_any_scheme(first, second) is same
+    assert same_server_any_scheme(second, first) is same
 
 
 _origins = st.builds(
@@ -129,7 +129,7 @@ _origins = st.builds(
 
 
 @given(first=_origins, second=_origins)
-def test_same_sentry_never_joins_two_ports(first: str, second: str) -> None:
+def test_same_server_any_scheme_never_joins_two_ports(first: str, second: str) -> None:
     def port(origin: str) -> int:
         explicit = origin.rpartition(":")[2]
         return int(explicit) if explicit.isdigit() else (443 if origin.startswith("https") else 80)
@@ -137,17 +137,17 @@ def test_same_sentry_never_joins_two_ports(first: str, second: str) -> None:
     def standard(origin: str) -> bool:
         return port(origin) == (443 if origin.startswith("https") else 80)
 
-    if same_sentry(first, second):
+    if same_server_any_scheme(first, second):
         assert port(first) == port(second) or (standard(first) and standard(second))
 
 
 @given(first=_origins, second=_origins)
-def test_same_sentry_is_same_server_without_the_scheme(first: str, second: str) -> None:
-    """Between https origins the two checks agree: ``same_sentry`` is looser only in ignoring the scheme."""
+def test_same_server_any_scheme_is_same_server_without_the_scheme(first: str, second: str) -> None:
+    """Between https origins the two checks agree: ``same_server_any_scheme`` is looser only in ignoring the scheme."""
     if first.startswith("https") and second.startswith("https"):
-        assert same_sentry(first, second) is same_server(first, second)
+        assert same_server_any_scheme(first, second) is same_server(first, second)
     if same_server(first, second):
-        assert same_sentry(first, second)
+        assert same_server_any_scheme(first, second)
 
 
 @given(origin=_origins)
@@ -190,8 +190,8 @@ def test_netloc_names_the_server_without_the_path(url: str, netloc: str) -> None
 
 # (pasted address, the server it names, the organisation it names). Each is read as an issue reference (or an
 # issue-list search) and as a base URL; both readings must name this Sentry and organisation, compared as the
-# Sentry source compares a reference with the configured server (``same_sentry``: the scheme of a pasted address
-# does not matter, requests go to the configured one).
+# sources compare a reference with the configured server (``same_server_any_scheme``: the scheme of a pasted
+# address does not matter, requests go to the configured one).
 ADDRESSES = [
     ("https://sentry.io/organizations/acme/issues/1/", "https://sentry.io", "acme"),
     ("https://sentry.io/organizations/acme/issues/", "https://sentry.io", "acme"),
@@ -242,7 +242,7 @@ def test_a_reference_and_a_base_url_name_the_same_server(url: str, server: str, 
     parsed = parse_refs(url)
     [read] = [*parsed.refs, *parsed.searches]
     assert isinstance(read, IssueRef | IssueSearch)
-    assert read.origin is not None and read.origin.same_sentry(Origin.parse(server)), read.origin
+    assert read.origin is not None and read.origin.same_server_any_scheme(Origin.parse(server)), read.origin
     assert read.org == org
     if "@" in url:  # an address with user information is a DSN's shape, never taken as the server to use
         with pytest.raises(ConfigError, match="user name or password"):
@@ -251,7 +251,7 @@ def test_a_reference_and_a_base_url_name_the_same_server(url: str, server: str, 
     base_url, base_org, _ = normalise_base_url(url)
     assert base_url == server, "a pasted issue address gives the server's root"
     assert base_org == org
-    assert Origin.parse(base_url).same_sentry(read.origin)
+    assert Origin.parse(base_url).same_server_any_scheme(read.origin)
 
 
 BUGSINK_ADDRESSES = [

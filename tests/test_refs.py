@@ -686,7 +686,7 @@ def test_unicode_host_becomes_the_ascii_form_the_http_client_uses() -> None:
 
     [ref] = parse_refs("https://sentry.bücher.example/organizations/acme/issues/5/").refs
     assert str(ref.origin) == "https://sentry.xn--bcher-kva.example"
-    assert ref.origin is not None and ref.origin.same_sentry(origin_of("https://sentry.bücher.example"))
+    assert ref.origin is not None and ref.origin.same_server_any_scheme(origin_of("https://sentry.bücher.example"))
 
 
 def test_invalid_unicode_host_is_a_problem_not_a_crash() -> None:

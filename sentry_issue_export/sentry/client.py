@@ -32,6 +32,7 @@ from ..errors import (
 from ..refs import EVENT_KEYWORDS
 from ..settings import Settings
 from ..web.origin import Origin
+from ..web.paging import cursor_pages, with_cursor
 from ..web.rate_limits import EndpointClass
 from ..web.responses import (
     EVENT_GONE,
@@ -236,14 +237,16 @@ class SentryClient:
         params = [("group", i) for i in ids] + [("project", "-1")]
         params += [("groupStatsPeriod", stats_period)] if stats_period else []
         wanted, found = set(ids), {}
-        cursor: str | None = None
-        for _page in range(MAX_INDEX_PAGES):
-            page = params + ([("cursor", cursor)] if cursor else [])
+
+        async def read(cursor: str | None) -> tuple[list[Any], str | None]:
             data, headers = await self._scoped_or_legacy(
-                ("organizations", org, "issues"), None, "index", what, Meaning(), params=page
+                ("organizations", org, "issues"), None, "index", what, Meaning(), params=with_cursor(params, cursor)
             )
             if not isinstance(data, list):
                 raise self._transport.responses.wrong_shape(what, data, "a list of issues")
+            return data, next_cursor(headers.get("link"))
+
+        async for data in cursor_pages(read, max_pages=MAX_INDEX_PAGES):
             foreign = False
             for item in data:
                 item_id = str(item.get("id")) if isinstance(item, dict) else None
@@ -256,9 +259,6 @@ class SentryClient:
                 self.index_ignores_groups = True
                 break
             if len(found) == len(wanted):
-                break
-            cursor = next_cursor(headers.get("link"))
-            if cursor is None:
                 break
         return found
 
@@ -285,12 +285,13 @@ class SentryClient:
         path = ("organizations", org, "issues")
         found: list[dict[str, Any]] = []
         hits: int | None = None
-        seen: set[str] = set()
-        cursor: str | None = None
-        while len(found) < limit:
-            page = params + ([("cursor", cursor)] if cursor else [])
+
+        async def read(cursor: str | None) -> tuple[list[Any], str | None]:
+            nonlocal hits
             try:
-                data, headers = await self._scoped_or_legacy(path, path, "index", what, Meaning(ORG_GONE), params=page)
+                data, headers = await self._scoped_or_legacy(
+                    path, path, "index", what, Meaning(ORG_GONE), params=with_cursor(params, cursor)
+                )
             except RouteMissing:
                 raise FetchError(
                     f"{self.origin} has no issue search (it answered 405 or a web page for {what}); export the "
@@ -300,11 +301,12 @@ class SentryClient:
                 raise self._transport.responses.wrong_shape(what, data, "a list of issues")
             if hits is None:
                 hits = _int_header(headers.get("x-hits"))
+            return data, next_cursor(headers.get("link"))
+
+        async for data in cursor_pages(read):
             found += [item for item in data if isinstance(item, dict) and item.get("id") is not None]
-            cursor = next_cursor(headers.get("link"))
-            if cursor is None or cursor in seen or not data:
+            if len(found) >= limit or not data:
                 break
-            seen.add(cursor)
         return found[:limit], hits
 
     async def get_event(self, issue_id: str, org: str | None = None, event_id: str = "latest") -> dict[str, Any]:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ..errors import AuthError, ConfigError, FetchError, HostMismatchError, NotFoundError
+from ..errors import AuthError, ConfigError, FetchError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
 from ..refs import IssueRef, IssueSearch, without_passwords
 from ..settings import Settings
@@ -44,7 +44,7 @@ from .bugsink_api import (
     page_of,
 )
 from .bugsink_overview import issue_wide
-from .fetching import as_completed, split_refused
+from .fetching import as_completed, server_refusal, split_refused
 
 if TYPE_CHECKING:
     from ..web.transport import ApiTransport
@@ -192,7 +192,7 @@ class BugsinkSource(BaseSource):
         shared: dict[int, asyncio.Future[dict[str, Any]]] | None = None,
     ) -> AsyncIterator[RawIssue | FetchFailure]:
         """``job`` for each reference that can be fetched, as they complete; a failure for each one refused."""
-        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings))
+        ready, refused = split_refused(refs, settings, lambda ref, configured: _refusal(ref, settings, configured))
         for failure in refused:
             yield failure
         if not ready:
@@ -203,16 +203,18 @@ class BugsinkSource(BaseSource):
                 yield result
 
 
-def _refusal(ref: IssueRef, settings: Settings) -> FetchError | None:
+def _refusal(ref: IssueRef, settings: Settings, configured: Origin | None) -> FetchError | None:
     """Why ``ref`` cannot be fetched at all, decided before any request is made."""
-    if ref.origin and settings.base_url and not ref.origin.same_server(Origin.parse(settings.base_url)):
-        return HostMismatchError(
-            f"This issue is on {ref.origin}, but the configured Bugsink is {settings.base_url}, and the token is "
-            "only ever sent there; nothing was requested. Configure that server "
-            "(`export-sentry-issue config init --source bugsink`) to export it."
-        )
-    if not settings.token:
-        return FetchError(f"No Bugsink token is configured, so nothing can be fetched. {TOKEN_ADVICE}")
+    refused = server_refusal(
+        ref,
+        settings,
+        configured,
+        server="Bugsink",
+        configure="configure that server (`export-sentry-issue config init --source bugsink`)",
+        no_token=f"No Bugsink token is configured, so nothing can be fetched. {TOKEN_ADVICE}",
+    )
+    if refused is not None:
+        return refused
     if ref.issue_id.isdigit():
         return FetchError(
             f"Bugsink issues have no numbers, so {ref.issue_id} names none: give the issue's friendly id "

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..web.paging import cursor_pages, with_cursor
+
 if TYPE_CHECKING:
     from ..web.rate_limits import EndpointClass
     from ..web.responses import Meaning
@@ -73,13 +75,11 @@ async def every_item(
 ) -> AsyncIterator[dict[str, Any]]:
     """Every item of a Bugsink list, page after page (``next`` cursors), at most ``pages`` pages; a cursor seen
     before ends the walk."""
-    seen: set[str] = set()
-    for _page_number in range(pages):
-        results, cursor = await page_of(transport, path, params, what, forbidden, kind=kind)
+
+    async def read(cursor: str | None) -> tuple[list[Any], str | None]:
+        return await page_of(transport, path, with_cursor(params, cursor), what, forbidden, kind=kind)
+
+    async for results in cursor_pages(read, max_pages=pages):
         for item in results:
             if isinstance(item, dict):
                 yield item
-        if cursor is None or cursor in seen:
-            return
-        seen.add(cursor)
-        params = [(name, value) for name, value in params if name != "cursor"] + [("cursor", cursor)]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import FetchError, NotFoundError
 from ..models.coerce import epoch_seconds, parse_timestamp
+from ..web.paging import cursor_pages, with_cursor
 from .bugsink_api import NO_EVENTS_READ, NO_ISSUES_READ, meaning, page_of
 from .file import issue_from_event
 
@@ -109,20 +110,26 @@ async def issue_wide(
 async def _tags(transport: ApiTransport, uuid: str, values: int) -> tuple[list[dict[str, Any]], bool]:
     """Sentry's tags answer from Bugsink's rows, and whether there were more rows than were read."""
     counts: dict[str, dict[str, int]] = {}
-    params: list[tuple[str, str]] = []
-    partial = False
-    for page in range(TAG_PAGES):
-        rows, cursor = await page_of(
-            transport, ("issues", uuid, "tags"), params, f"the tags of issue {uuid}", NO_EVENTS_READ, kind="tags"
+    more: str | None = None
+
+    async def read(cursor: str | None) -> tuple[list[Any], str | None]:
+        nonlocal more
+        rows, more = await page_of(
+            transport,
+            ("issues", uuid, "tags"),
+            with_cursor((), cursor),
+            f"the tags of issue {uuid}",
+            NO_EVENTS_READ,
+            kind="tags",
         )
+        return rows, more
+
+    async for rows in cursor_pages(read, max_pages=TAG_PAGES):
         for row in rows:
             if isinstance(row, dict) and isinstance(row.get("key"), str) and isinstance(row.get("count"), int):
                 values_of = counts.setdefault(row["key"], {})
                 values_of[str(row.get("value"))] = values_of.get(str(row.get("value")), 0) + row["count"]
-        if cursor is None:
-            break
-        partial = page == TAG_PAGES - 1
-        params = [("cursor", cursor)]
+    partial = more is not None  # rows were left unread
     tags = []
     for key, by_value in counts.items():
         ordered = sorted(by_value.items(), key=lambda item: -item[1])

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import TOKEN_HELP, ConfigError, FetchError, HostMismatchError, NotFoundError
+from ..errors import TOKEN_HELP, ConfigError, FetchError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
 from ..refs import IssueRef, IssueSearch
 from ..sentry.urls import DEFAULT_BASE_URL, short_id_needs_org
 from ..settings import Settings
 from ..web.origin import Origin, origin_of
-from .fetching import as_completed, split_refused
+from .fetching import as_completed, server_refusal, split_refused
 
 if TYPE_CHECKING:  # the client (and httpx under it) is imported when a fetch starts: offline runs skip it
     from ..sentry.client import SentryClient
@@ -97,13 +97,12 @@ class SentrySource(BaseSource):
     async def _read(self, refs: Sequence[IssueRef], settings: Settings, *, with_event: bool) -> AsyncIterator[Result]:
         from ..sentry.client import SentryClient
 
-        try:
-            configured = origin_of(settings.base_url or DEFAULT_BASE_URL)
-        except ConfigError as exc:
-            for ref in refs:
-                yield FetchFailure(ref, FetchError(str(exc)))
-            return
-        ready, refused = split_refused(refs, lambda ref: _refusal(ref, settings, configured))
+        ready, refused = split_refused(
+            refs,
+            settings,
+            lambda ref, configured: _refusal(ref, settings, configured),
+            default_base_url=DEFAULT_BASE_URL,
+        )
         for failure in refused:
             yield failure
         if not ready:
@@ -120,21 +119,20 @@ def _project_terms(slugs: Sequence[str]) -> str:
     return f"project:{slugs[0]}" if len(slugs) == 1 else f"project:[{','.join(slugs)}]"
 
 
-def _refusal(ref: IssueRef, settings: Settings, configured: Origin) -> FetchError | None:
+def _refusal(ref: IssueRef, settings: Settings, configured: Origin | None) -> FetchError | None:
     """Why ``ref`` cannot be fetched at all, decided before any request is made."""
-    if ref.origin and not ref.origin.same_sentry(configured):
-        default = "" if settings.base_url else " (the default)"
-        return HostMismatchError(
-            f"This issue is on {ref.origin}, but the configured Sentry is {configured}{default}, and the token is "
-            f"only ever sent there; nothing was requested. To export it, configure that server "
-            f"(`export-sentry-issue config init` with base URL {ref.origin} and a token for it) or pass its "
-            "base_url and token for this export."
-        )
-    if not settings.token:
-        return FetchError(
-            "No Sentry auth token is configured, so nothing can be fetched from Sentry: create one with the "
-            f"event:read scope (Sentry: Settings > Auth Tokens) and save it with {TOKEN_HELP}."
-        )
+    refused = server_refusal(
+        ref,
+        settings,
+        configured,
+        server="Sentry",
+        configure=f"configure that server (`export-sentry-issue config init` with base URL {ref.origin} and a "
+        "token for it) or pass its base_url and token for this export",
+        no_token="No Sentry auth token is configured, so nothing can be fetched from Sentry: create one with the "
+        f"event:read scope (Sentry: Settings > Auth Tokens) and save it with {TOKEN_HELP}.",
+    )
+    if refused is not None:
+        return refused
     if ref.is_short_id and not (ref.org or settings.org):
         return FetchError(short_id_needs_org(ref.issue_id))
     return None

@@ -94,8 +94,8 @@ class Origin:
         hosts counting as one (over https)."""
         return self._key(scheme_counts=True) == other._key(scheme_counts=True)
 
-    def same_sentry(self, other: Origin) -> bool:
-        """Whether ``other`` names the same Sentry, whatever its scheme: a pasted address only says where an
+    def same_server_any_scheme(self, other: Origin) -> bool:
+        """Whether ``other`` names the same server, whatever its scheme: a pasted address only says where an
         issue lives, and requests always go to the configured origin. Ports must match."""
         return self._key(scheme_counts=False) == other._key(scheme_counts=False)
 
