@@ -15,6 +15,8 @@ The public Python API::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .config import resolve_settings
 from .errors import (
     AuthError,
@@ -48,9 +50,23 @@ from .hookspecs import (
 )
 from .listing import IssueList, list_issues, list_issues_sync
 from .refs import IssueRef, IssueSearch, ParsedRefs, parse_refs
-from .renderers.templating import Flavor, SafeText, template_renderer
 from .settings import RenderLimits, Settings
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .renderers.templating import Flavor, SafeText, template_renderer
+
+_TEMPLATING = frozenset({"Flavor", "SafeText", "template_renderer"})
+"""The template-renderer API, read on first use: it loads Jinja2, which a command's start need not pay for."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TEMPLATING:
+        from .renderers import templating
+
+        return getattr(templating, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AuthError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -221,3 +222,16 @@ def test_everything_imported_is_declared() -> None:
 def test_the_libraries_imported_directly_are_declared_by_name(module: str) -> None:
     providers = {normalised(dist) for dist in packages_distributions().get(module, [])}
     assert providers & declared_distributions(), module
+
+
+def test_importing_the_package_loads_no_heavy_library() -> None:
+    """The commands start fast because the HTTP stack, Jinja2 and the MCP SDK load only when used; the renderer
+    API the package exports (``template_renderer``, ``Flavor``, ``SafeText``) is read on first use."""
+    probe = (
+        "import sys, sentry_issue_export as p; heavy = ('jinja2', 'httpx', 'httpcore', 'fastmcp', 'pydantic');"
+        "print([m for m in heavy if m in sys.modules]); p.template_renderer; print('jinja2' in sys.modules)"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert lines == ["[]", "True"]
