@@ -21,7 +21,7 @@ import attrs
 
 from .errors import ExportError
 from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SORTS, IssueSearch
-from .settings import RenderLimits, Settings
+from .settings import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, RenderLimits, Settings, parse_timeout
 
 if TYPE_CHECKING:
     from .models import IssueSummary
@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         metavar="N",
         help="requests in flight at once (default 8, or what the server advertises, up to 32)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"how long one request may take, connect to last byte (default {DEFAULT_TIMEOUT:g}; "
+        f"also {TIMEOUT_VARIABLE})",
     )
     whole = parser.add_argument_group("the issue across all its events (0 turns a part off and asks nothing)")
     whole.add_argument(
@@ -166,6 +173,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is too small: use 1 or more")
     return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_timeout(text, "--timeout")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--timeout ").rstrip(".")) from None
 
 
 def _version() -> str:
@@ -367,6 +381,8 @@ def _settings_from_args(args: argparse.Namespace, registry: Registry) -> Setting
         overrides["limits"] = attrs.evolve(RenderLimits(), **caps)
     if args.concurrency is not None:
         overrides["max_concurrency"] = args.concurrency
+    if args.timeout is not None:
+        overrides["timeout"] = args.timeout
     if args.events is not None:
         overrides["recent_events"] = args.events
     if args.tag_values is not None:

@@ -10,6 +10,27 @@ from pathlib import Path
 
 import attrs
 
+TIMEOUT_VARIABLE = "EXPORT_SENTRY_ISSUE_TIMEOUT"
+DEFAULT_TIMEOUT = 30.0
+MAX_TIMEOUT = 3600.0
+
+
+def parse_timeout(text: str, where: str) -> float:
+    """Seconds from ``text`` (``--timeout``, the environment), or ``ValueError`` with a sentence naming ``where``."""
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{where} must be a number of seconds, such as 30 or 2.5, not {text.strip()[:40]!r}."
+        ) from None
+    _check_timeout(seconds, where)
+    return seconds
+
+
+def _check_timeout(seconds: float, where: str = "The timeout") -> None:
+    if not 0 < seconds <= MAX_TIMEOUT:  # also refuses NaN
+        raise ValueError(f"{where} must be more than 0 and at most {MAX_TIMEOUT:g} seconds, not {seconds:g}.")
+
 
 @attrs.frozen
 class RenderLimits:
@@ -89,8 +110,9 @@ class Settings:
     max_concurrency: int | None = None
     """Requests in flight at once. ``None``: 8, raised to the limit a server advertises in
     ``X-Sentry-Rate-Limit-ConcurrentLimit`` (at most 32); a number is used as it is (``--concurrency N``)."""
-    timeout: float = 30.0
-    """Seconds for one HTTP request."""
+    timeout: float = attrs.field(default=DEFAULT_TIMEOUT, validator=lambda _s, _a, value: _check_timeout(value))
+    """Seconds one HTTP request may take, from connecting to its last byte (``--timeout``,
+    ``EXPORT_SENTRY_ISSUE_TIMEOUT``); a retry gets as long again."""
     retries: int = 4
     """Extra attempts after a 429, 5xx, timeout or connection error."""
     max_response_bytes: int = 50 * 1024 * 1024

@@ -86,3 +86,15 @@ def indent_continuation(text: str, prefix: str) -> str:
 def collapse_whitespace(text: str) -> str:
     """Fold runs of whitespace (including newlines) into single spaces, for one-line summaries."""
     return " ".join(text.split())
+
+
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def whole_number(text: str | None, *, max_digits: int = 18) -> int | None:
+    """The number ``text`` spells in ASCII digits (blanks around allowed), else ``None``. ``str.isdigit`` also
+    accepts ``²`` and other digits ``int`` refuses, and a header of thousands of digits is no count anyone sent."""
+    stripped = (text or "").strip()
+    if len(stripped) > max_digits or not _ASCII_DIGITS.fullmatch(stripped):
+        return None
+    return int(stripped)

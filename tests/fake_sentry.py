@@ -44,7 +44,19 @@ SENTRY_IO_CONCURRENCY: dict[str, int] = {"tags": 10}
 ALL_SCOPES = frozenset({"event:read", "project:read", "org:read", "member:read", "team:read"})
 
 FAULTS = frozenset(
-    {"html", "html500", "malformed", "truncated", "wrong_shape", "drop", "hang", "slow", "oversized", "unsized"}
+    {
+        "html",
+        "html500",
+        "malformed",
+        "truncated",
+        "wrong_shape",
+        "drop",
+        "drip",
+        "hang",
+        "slow",
+        "oversized",
+        "unsized",
+    }
 )
 """Injectable faults besides plain HTTP statuses (ints): see :meth:`FakeSentry.inject`."""
 
@@ -97,7 +109,8 @@ class _Reply:
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
     mode: str = "normal"
-    """``normal``, ``drop`` (close mid-body), ``unsized`` (no Content-Length, close-delimited) or ``silent``."""
+    """``normal``, ``drop`` (close mid-body), ``drip`` (a byte at a time), ``unsized`` (no Content-Length,
+    close-delimited) or ``silent``."""
 
 
 @dataclass
@@ -126,8 +139,11 @@ class FakeSentry:
     ``rate_limit_headers``, ``glitchtip``, ``glitchtip_html_status``, ``index_supported`` (False: the
     index answers 404), ``index_ignores_group`` (the index lists every issue, as GlitchTip's does),
     ``redirect_to`` (answer every request with a 302 to this origin), ``oversized_bytes``, ``slow_seconds``,
-    ``repeat_cursor`` (the search's next page link keeps naming the same cursor), ``max_page`` (the most items
-    a page holds; Sentry's is 100), ``concurrent_limits`` (endpoint class -> concurrent limit, overriding
+    ``repeat_cursor`` (the search's next page link keeps naming the same cursor), ``endless_search`` (``junk``:
+    every search page holds one issue without an id, ``same``: every page holds the same issue; either way with a
+    fresh cursor and ``results="true"`` forever), ``x_hits`` (the search's ``X-Hits`` header as given),
+    ``drip_seconds`` (the pause between the bytes of a ``drip`` answer), ``max_page`` (the most items a page
+    holds; Sentry's is 100), ``concurrent_limits`` (endpoint class -> concurrent limit, overriding
     ``concurrent_limit``; SENTRY_IO_CONCURRENCY for sentry.io's). ``peak_in_flight`` is the most requests it
     answered at once.
     """
@@ -160,6 +176,9 @@ class FakeSentry:
         self.index_supported = True
         self.index_ignores_group = glitchtip  # GlitchTip's organisation issue list ignores group=
         self.repeat_cursor = False
+        self.endless_search: str | None = None
+        self.x_hits: str | None = None
+        self.drip_seconds = 1.0
         self.max_page = 100
         self.redirect_to: str | None = None
         self.oversized_bytes = 2 * 1024 * 1024
@@ -277,9 +296,10 @@ class FakeSentry:
         ``fault`` is an HTTP status (502 and 504 come as a gateway's HTML page, others as Sentry JSON) or one of
         ``FAULTS``: ``html`` / ``html500`` (a web page with status 200 / 500), ``malformed`` (not JSON),
         ``truncated`` (the JSON cut in half, with a matching Content-Length), ``wrong_shape`` (the answer
-        wrapped in a list), ``drop`` (the connection closes mid-body), ``hang`` (never answers), ``slow`` (answers
-        after ``slow_seconds``), ``oversized`` (padded to ``oversized_bytes``, with Content-Length) and
-        ``unsized`` (padded, without Content-Length). Injected answers skip authentication and rate limits.
+        wrapped in a list), ``drop`` (the connection closes mid-body), ``drip`` (the body one byte per
+        ``drip_seconds``), ``hang`` (never answers), ``slow`` (answers after ``slow_seconds``), ``oversized``
+        (padded to ``oversized_bytes``, with Content-Length) and ``unsized`` (padded, without Content-Length).
+        Injected answers skip authentication and rate limits.
         """
         if not isinstance(fault, int) and fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose an HTTP status or one of {sorted(FAULTS)}")
@@ -381,8 +401,8 @@ class FakeSentry:
             reply.body = reply.body[: len(reply.body) // 2]
         elif fault == "wrong_shape":
             reply.body = b"[" + reply.body + b"]"
-        elif fault == "drop":
-            reply.mode = "drop"
+        elif fault in {"drop", "drip"}:
+            reply.mode = fault
         elif fault in {"oversized", "unsized"}:
             value = json.loads(reply.body)
             padded = {"padding": "x" * self.oversized_bytes, "value": value}
@@ -571,11 +591,16 @@ class FakeSentry:
         if period not in (None, "", "24h", "14d", "auto"):
             return _json(400, {"detail": "Invalid groupStatsPeriod. Valid choices are '', '24h', '14d', and 'auto'."})
         if not groups:
+            if self.endless_search:
+                return self._endless_page(org, query, period)
             found = self._search(org, query)
             if isinstance(found, _Reply):
                 return found
             light = [self._light(issue, period) for issue in found]
-            return self._page(f"/api/0/organizations/{org}/issues/", query, light, 25)
+            reply = self._page(f"/api/0/organizations/{org}/issues/", query, light, 25)
+            if self.x_hits is not None:
+                reply.headers["X-Hits"] = self.x_hits
+            return reply
         if len(groups) > 100:
             return _json(400, {"detail": "Too many groups requested."})
         with self._lock:
@@ -583,6 +608,19 @@ class FakeSentry:
         if any(str(issue["id"]) in self._forbidden for issue in found):
             return self._forbidden_reply()  # Sentry refuses the whole call
         return _json(200, [self._light(issue, period) for issue in found])
+
+    def _endless_page(self, org: str, query: Mapping[str, list[str]], period: str | None) -> _Reply:
+        """A search that never ends: a fresh cursor and ``results="true"`` on every page, and pages that hold
+        nothing usable (``junk``) or the same issue again (``same``)."""
+        offset = _decode_cursor((query.get("cursor") or [""])[0], self.glitchtip) + 1
+        if self.endless_search == "junk":
+            page: list[dict[str, Any]] = [{"id": None, "title": "no id"}]
+        else:
+            page = [self._light(self._org_issues(org)[0], period)]
+        token = _encode_cursor(offset, self.glitchtip)
+        url = f"{self.url}/api/0/organizations/{org}/issues/?{urlencode({'cursor': token})}"
+        link = f'<{url}>; rel="next"; results="true"; cursor="{token}"'
+        return _json(200, page, {"Link": link, "X-Hits": self.x_hits or "200"})
 
     def _search(self, org: str, query: Mapping[str, list[str]]) -> list[dict[str, Any]] | _Reply:
         """Sentry's issue search, as far as tests need it: ``is:``, ``level:``, ``project:`` and free text in the
@@ -868,6 +906,15 @@ def _write(handler: BaseHTTPRequestHandler, reply: _Reply) -> None:
         else:
             handler.send_header("Content-Length", str(len(reply.body)))
         handler.end_headers()
+        if reply.mode == "drip":
+            fake: FakeSentry = handler.server.fake  # type: ignore[attr-defined]
+            for byte in reply.body:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                if fake._stopping.wait(fake.drip_seconds):
+                    break
+            handler.close_connection = True
+            return
         if reply.mode == "drop":
             handler.wfile.write(reply.body[: len(reply.body) // 2])
             handler.wfile.flush()

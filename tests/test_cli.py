@@ -56,6 +56,14 @@ def test_bad_argument_exits_2():
     assert exc.value.code == 2
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
+def test_a_timeout_that_is_no_deadline_is_a_usage_error(value: str, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--demo", "--timeout", value])
+    assert exc.value.code == 2
+    assert "argument --timeout: must be" in capsys.readouterr().err
+
+
 def test_list_formats_names_the_builtins(capsys):
     assert main(["--list-formats"]) == 0
     out = capsys.readouterr().out

@@ -186,6 +186,28 @@ def test_bad_sentry_url_in_the_environment_is_named(path: Path) -> None:
         resolve_settings(env={"SENTRY_URL": "ftp://x"}, path=path)
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("abc", "EXPORT_SENTRY_ISSUE_TIMEOUT must be a number of seconds, such as 30 or 2.5, not 'abc'."),
+        ("0", "EXPORT_SENTRY_ISSUE_TIMEOUT must be more than 0 and at most 3600 seconds, not 0."),
+        ("nan", "EXPORT_SENTRY_ISSUE_TIMEOUT must be more than 0 and at most 3600 seconds, not nan."),
+        ("1e9", "EXPORT_SENTRY_ISSUE_TIMEOUT must be more than 0 and at most 3600 seconds, not 1e+09."),
+    ],
+)
+def test_a_bad_timeout_in_the_environment_is_named(path: Path, value: str, said: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve_settings(env={"EXPORT_SENTRY_ISSUE_TIMEOUT": value}, path=path)
+    assert str(caught.value) == said
+
+
+def test_the_timeout_comes_from_the_environment_unless_the_call_gives_one(path: Path) -> None:
+    env = {"EXPORT_SENTRY_ISSUE_TIMEOUT": " 2.5 "}
+    assert resolve_settings(env=env, path=path).timeout == 2.5
+    assert resolve_settings(env=env, path=path, timeout=7).timeout == 7
+    assert resolve_settings(env={}, path=path).timeout == 30
+
+
 # --- the source decides what is loaded ------------------------------------------------------------------------
 
 

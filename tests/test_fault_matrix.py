@@ -37,6 +37,7 @@ FAULT_MATRIX = [
     ("drop", PERSISTENT, ["connection broke", "after 2 retries"]),
     ("drop", 1, None),
     ("hang", PERSISTENT, ["did not answer within 0.5 s"]),
+    ("drip", PERSISTENT, ["did not answer within 0.5 s, the deadline of one request", "--timeout"]),
     ("slow", 1, None),
     ("oversized", PERSISTENT, ["larger than the limit of 1,048,576 bytes"]),
     ("unsized", PERSISTENT, ["larger than the limit of 1,048,576 bytes"]),
@@ -67,6 +68,7 @@ def settings_for(fake: FakeSentry, output_dir: Path, **overrides) -> Settings:
 def test_one_faulty_issue_never_sinks_the_batch(fault, times, expected, fast_registry, tmp_path):
     with FakeSentry() as fake:
         fake.slow_seconds = 0.3
+        fake.drip_seconds = 0.05  # a byte well within every read's timeout: only the whole-request deadline ends it
         ids = fake.add_synthetic_issues(3)
         fake.inject(fault, times=times, path_contains=f"/issues/{ids[1]}/")
         result = export_issues_sync(" ".join(ids), settings_for(fake, tmp_path), registry=fast_registry)

@@ -63,6 +63,47 @@ def test_a_cursor_seen_twice_stops_the_walk(sentry: FakeSentry) -> None:
     assert len(result.reports) == 20
 
 
+def test_a_search_that_pages_junk_forever_ends_after_one_page(sentry: FakeSentry) -> None:
+    """Pages holding only issues without an id, each naming a fresh cursor with results="true": the walk stops
+    at the first page that adds nothing, and says no issue matches rather than the server's "200"."""
+    sentry.add_synthetic_issues(1)
+    sentry.endless_search = "junk"
+    result = export_issues_sync("", settings_for(sentry), search=IssueSearch(""), limit=1000, write=False)
+    assert len(searches(sentry)) == 1
+    [failure] = result.failures
+    assert result.reports == () and "No issue matches" in failure.message and "200" not in failure.message
+
+
+def test_a_search_that_returns_the_same_issue_on_every_page_gives_it_once(sentry: FakeSentry) -> None:
+    [only] = sentry.add_synthetic_issues(1)
+    sentry.endless_search = "same"
+    result = export_issues_sync("", settings_for(sentry), search=IssueSearch(""), limit=1000, write=False)
+    assert len(searches(sentry)) == 2  # the second page adds nothing new
+    assert [report.issue.id for report in result.reports] == [only]
+    [outcome] = result.searches
+    assert (outcome.hits, outcome.taken) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "x_hits", ["²", "9" * 5000, "-3", "12 issues"], ids=["superscript", "5000-digits", "minus", "words"]
+)
+def test_an_unreadable_match_count_is_no_count_not_a_traceback(sentry: FakeSentry, x_hits: str) -> None:
+    ids = sentry.add_synthetic_issues(3)
+    sentry.x_hits = x_hits
+    result = export_issues_sync("", settings_for(sentry), search=IssueSearch(""), write=False)
+    assert sorted(report.issue.id for report in result.reports) == sorted(ids) and result.failures == ()
+    [outcome] = result.searches
+    assert outcome.hits is None
+
+
+def test_every_search_walk_has_a_page_cap(sentry: FakeSentry) -> None:
+    """Even a server whose every page holds new issues is read no further than the limit needs."""
+    sentry.add_synthetic_issues(400)
+    sentry.max_page = 1  # one issue per page, fresh cursors: a walk without a cap would read 400 pages
+    result = export_issues_sync("", settings_for(sentry), search=IssueSearch(""), limit=30, write=False)
+    assert len(searches(sentry)) == 30 // 25 + 2 and len(result.reports) == 3
+
+
 def test_query_projects_sort_and_period_pass_through(sentry: FakeSentry) -> None:
     sentry.add_synthetic_issues(3)
     search = IssueSearch("level:error", project_slugs=("backend", "web"), period="24h", sort="freq")

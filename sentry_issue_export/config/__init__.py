@@ -44,7 +44,7 @@ from ..sentry.urls import (
     normalise_base_url,
     without_token,
 )
-from ..settings import Settings
+from ..settings import TIMEOUT_VARIABLE, Settings, parse_timeout
 from ..web.origin import Origin
 from .file import SAVED_FIELDS, SavedConfig, config_path, load_saved, revoke_config, save_config
 
@@ -209,6 +209,11 @@ def resolve_settings(
         raise TypeError(f"resolve_settings() got unknown settings: {', '.join(unknown)}")
     env = os.environ if env is None else env
     path = config_path(env) if path is None else Path(path)
+    if "timeout" not in other_settings_fields and (raw_timeout := env.get(TIMEOUT_VARIABLE, "").strip()):
+        try:
+            other_settings_fields["timeout"] = parse_timeout(raw_timeout, TIMEOUT_VARIABLE)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     server = env.get(ENV_SERVER, "").strip().lower() or None
     if server is not None and server not in SERVER_SOURCES:
         raise ConfigError(f"{ENV_SERVER} must be one of {', '.join(SERVER_SOURCES)}, not {server!r}.")

@@ -12,6 +12,7 @@ the configured origin, paces, retries and checks every answer). What a caller ma
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from ..errors import (
 )
 from ..refs import EVENT_KEYWORDS
 from ..settings import Settings
+from ..textsafe import whole_number
 from ..web.origin import Origin
 from ..web.paging import cursor_pages, with_cursor
 from ..web.rate_limits import EndpointClass
@@ -48,9 +50,14 @@ from ..web.responses import (
 from ..web.transport import ApiTransport, RouteMissing
 from .urls import DEFAULT_BASE_URL, short_id_needs_org
 
+log = logging.getLogger(__name__)
+
 INDEX_PAGE_SIZE = 100
 """Sentry's issue index answers at most 100 ``group`` ids per call."""
 MAX_INDEX_PAGES = 10
+SMALLEST_PAGE = 25
+"""The fewest issues a page of a search holds (GlitchTip's page; Sentry's is 100): what caps a search walk at
+``limit // 25 + 2`` pages whatever cursors the server hands out."""
 
 Segments = tuple[str, ...]
 """An API path as its segments after ``/api/0/`` (``("organizations", "acme", "issues", "42")``)."""
@@ -75,10 +82,6 @@ def next_cursor(link_header: str | None) -> str | None:
         cursor = found.get("cursor") or parse_qs(urlsplit(url).query).get("cursor", [""])[0]
         return cursor or None
     return None
-
-
-def _int_header(value: str | None) -> int | None:
-    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 class SentryClient:
@@ -274,16 +277,17 @@ class SentryClient:
     ) -> tuple[list[dict[str, Any]], int | None]:
         """The first ``limit`` issues Sentry's search finds, in its order, and how many match in all (``X-Hits``).
 
-        Pages follow the ``Link`` header's ``rel="next"`` cursor only while ``results="true"``, and stop at a
-        cursor seen before (a server stuck on one page). A query Sentry rejects raises a ``FetchError`` with
-        Sentry's own words. The issue list is the same route on GlitchTip.
+        Pages follow the ``Link`` header's ``rel="next"`` cursor only while ``results="true"``, and the walk always
+        ends: at a cursor seen before (a server stuck on one page), at a page that adds no new issue (the same
+        issues again, or items without an id; then the count is of what was found), and after ``limit // 25 + 2``
+        pages. Issues are told apart by the id the server gives. A query Sentry rejects raises a ``FetchError``
+        with Sentry's own words. The issue list is the same route on GlitchTip.
         """
         what = f"the search {query!r} in organisation {org}" if query else f"the issues of organisation {org}"
         params = [("query", query), ("limit", str(min(INDEX_PAGE_SIZE, max(limit, 1))))]
         params += [("project", project) for project in projects] or [("project", "-1")]
         params += [(name, value) for name, value in (("statsPeriod", period), ("sort", sort)) if value]
         path = ("organizations", org, "issues")
-        found: list[dict[str, Any]] = []
         hits: int | None = None
 
         async def read(cursor: str | None) -> tuple[list[Any], str | None]:
@@ -300,14 +304,23 @@ class SentryClient:
             if not isinstance(data, list):
                 raise self._transport.responses.wrong_shape(what, data, "a list of issues")
             if hits is None:
-                hits = _int_header(headers.get("x-hits"))
+                hits = whole_number(headers.get("x-hits"))
             return data, next_cursor(headers.get("link"))
 
-        async for data in cursor_pages(read):
-            found += [item for item in data if isinstance(item, dict) and item.get("id") is not None]
+        found: dict[str, dict[str, Any]] = {}
+        async for data in cursor_pages(read, max_pages=limit // SMALLEST_PAGE + 2):
+            before = len(found)
+            for item in data:
+                issue_id = str(item.get("id")) if isinstance(item, dict) else ""
+                if whole_number(issue_id) is not None:
+                    found.setdefault(issue_id, item)
             if len(found) >= limit or not data:
                 break
-        return found[:limit], hits
+            if len(found) == before:  # a page of nothing new: the server repeats itself or sends junk
+                log.debug("%s: a page of %s added no new issue; the search stops there", self.origin, what)
+                hits = len(found)  # its count is of the same broken list
+                break
+        return list(found.values())[:limit], hits
 
     async def get_event(self, issue_id: str, org: str | None = None, event_id: str = "latest") -> dict[str, Any]:
         """One event of an issue: a 32-hex id, ``latest``, ``oldest`` or ``recommended``.

@@ -27,10 +27,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ..errors import AuthError, ConfigError, FetchError, NotFoundError
+from ..errors import AuthError, ConfigError, FetchError, InvalidResponseError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, SearchResult, Source, hookimpl
+from ..models.coerce import as_int
 from ..refs import IssueRef, IssueSearch, without_passwords
 from ..settings import Settings
+from ..textsafe import whole_number
 from ..web.origin import Origin, OriginError
 from .bugsink_api import (
     API_PATH,
@@ -78,7 +80,7 @@ def ref_from_web_url(word: str) -> IssueRef | None:
     event_id = None
     if len(rest) >= 2 and rest[0] == "event":
         choice = rest[1].lower()
-        event_id = _uuid(choice) or (choice if choice in _EVENT_WORDS or choice.isdigit() else None)
+        event_id = _uuid(choice) or (choice if choice in _EVENT_WORDS or whole_number(choice) is not None else None)
     return IssueRef(issue_id, origin=origin, event_id=event_id, text=text)
 
 
@@ -157,7 +159,7 @@ class BugsinkSource(BaseSource):
             )
         if not settings.token:
             raise FetchError(f"No Bugsink token is configured, so nothing can be searched. {TOKEN_ADVICE}")
-        refs: list[IssueRef] = []
+        refs: dict[str, IssueRef] = {}  # by the issue's id: a server that lists one twice still gives it once
         async with self._transport(settings) as transport:
             projects = [*search.projects, *[str(await _project_id(transport, slug)) for slug in search.project_slugs]]
             for project in projects or [""]:
@@ -167,8 +169,9 @@ class BugsinkSource(BaseSource):
                 async for item in every_item(transport, ("issues",), params, "the issue list", NO_ISSUES_READ):
                     if len(refs) >= limit:
                         break
-                    refs.append(IssueRef(str(item.get("id")), text=str(item.get("friendly_id") or item.get("id"))))
-        return SearchResult(tuple(refs[:limit]))
+                    issue_id = str(item.get("id"))
+                    refs.setdefault(issue_id, IssueRef(issue_id, text=str(item.get("friendly_id") or issue_id)))
+        return SearchResult(tuple(refs.values())[:limit])
 
     async def fetch(self, refs: Sequence[IssueRef], settings: Settings) -> AsyncIterator[RawIssue | FetchFailure]:
         projects: dict[int, asyncio.Future[dict[str, Any]]] = {}  # each project read once, shared by its issues
@@ -292,11 +295,16 @@ async def _one_result(transport: ApiTransport, ref: IssueRef, read: Awaitable[Ra
 
 async def _project_id(transport: ApiTransport, slug: str) -> int:
     """A project's number from its slug (or the number itself); needs projects:read for a slug."""
-    if slug.isdigit():
-        return int(slug)
+    if (number := whole_number(slug)) is not None:
+        return number
     async for project in every_item(transport, ("projects",), [], "the project list", "the token lacks projects:read."):
         if project.get("slug") == slug or project.get("name") == slug:
-            return int(project["id"])
+            if (found := as_int(project.get("id"))) is None:
+                raise InvalidResponseError(
+                    f"Bugsink listed project {slug!r} without a numeric id ({str(project.get('id'))[:40]!r}), so its "
+                    "issues cannot be asked for; give the project's number instead (--project 1)."
+                )
+            return found
     raise NotFoundError(f"Bugsink has no project {slug!r} that the token may see; check the slug.")
 
 
@@ -327,7 +335,7 @@ async def _event_id(transport: ApiTransport, issue: str, choice: str) -> str | N
     """The Bugsink id of the newest (``last``), oldest (``first``) or n-th event of an issue."""
     order = "asc" if choice != "last" else "desc"
     params = [("issue", issue), ("order", order)]
-    wanted = int(choice) if choice.isdigit() else None
+    wanted = whole_number(choice)
     what = f"the events of issue {issue}"
     async for item in every_item(transport, ("events",), params, what, NO_EVENTS_READ, kind="events"):
         if wanted is None or item.get("digest_order") == wanted:

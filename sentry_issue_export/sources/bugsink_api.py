@@ -73,13 +73,26 @@ async def every_item(
     kind: EndpointClass = "index",
     pages: int = PAGE_LIMIT,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Every item of a Bugsink list, page after page (``next`` cursors), at most ``pages`` pages; a cursor seen
-    before ends the walk."""
+    """Every item of a Bugsink list once, page after page (``next`` cursors). Items are told apart by their
+    ``id`` (one without is skipped); the walk ends at the last page, a cursor seen before, a page with nothing
+    new, or after ``pages`` pages."""
 
     async def read(cursor: str | None) -> tuple[list[Any], str | None]:
         return await page_of(transport, path, with_cursor(params, cursor), what, forbidden, kind=kind)
 
+    seen: set[str] = set()
     async for results in cursor_pages(read, max_pages=pages):
-        for item in results:
-            if isinstance(item, dict):
-                yield item
+        fresh = [item for item in results if isinstance(item, dict) and _new_id(item, seen)]
+        for item in fresh:
+            yield item
+        if results and not fresh:
+            return
+
+
+def _new_id(item: dict[str, Any], seen: set[str]) -> bool:
+    """Whether ``item`` has an id not ``seen`` before (it is then remembered)."""
+    item_id = item.get("id")
+    if not isinstance(item_id, str | int) or isinstance(item_id, bool) or str(item_id) in seen:
+        return False
+    seen.add(str(item_id))
+    return True

@@ -27,6 +27,8 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import InvalidResponseError
+from ..settings import TIMEOUT_VARIABLE
+from ..textsafe import whole_number
 from .network import AsyncioTransport
 from .origin import Origin, origin_of
 from .rate_limits import Backoff, EndpointClass, RateLimitPacer, RateLimitReport, wait_after_429
@@ -232,11 +234,17 @@ class ApiTransport:
                 raise self._status_error(401, what, None, meaning, repeated=True)
             async with self._slots:
                 started = time.monotonic()
-                received = await self._send(url, what)
+                async with asyncio.timeout(self._timeout):  # connect to last byte: a drip-fed body ends too
+                    received = await self._send(url, what)
                 log.debug("GET %s -> %s (%.0f ms)", url.path, received.status, (time.monotonic() - started) * 1000)
                 return received
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _Broken(describe_broken_connection(exc, self._timeout)) from None
+        except TimeoutError:
+            raise _Broken(
+                f"it did not answer within {self._timeout:g} s, the deadline of one request from connecting to "
+                f"the last byte (set it with --timeout or {TIMEOUT_VARIABLE})"
+            ) from None
         finally:
             report = RateLimitReport.from_headers(received.headers) if received is not None else None
             self._pacer.release(kind, report, answered=received is not None)
@@ -283,8 +291,8 @@ class ApiTransport:
             return ServerResponse(response.status_code, response.headers, b"", content_type, html=True)
         success = response.is_success
         limit = self._max_bytes if success else ERROR_BODY_BYTES
-        declared = response.headers.get("content-length", "")
-        if success and declared.isdigit() and int(declared) > limit:
+        declared = whole_number(response.headers.get("content-length"))
+        if success and declared is not None and declared > limit:
             raise self.responses.too_large(what)
         body = bytearray()
         async for chunk in response.aiter_bytes():
