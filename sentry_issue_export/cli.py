@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
-from .errors import ExportError
+from .errors import TOKEN_HELP, ConfigError, ExportError
 from .refs import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, SORTS, IssueSearch
 from .settings import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, RenderLimits, Settings, parse_timeout
 
@@ -260,6 +260,15 @@ def _export_command(args: argparse.Namespace) -> int:
             sort=args.sort,
             org=args.org,
         )
+    wanted = any(ref.strip() for ref in args.refs) or search is not None
+    if wanted and registry.source(settings.source).needs_credentials and not settings.token:
+        # A configuration error (exit 2), said once, rather than the same failure for every issue (exit 1).
+        where = settings.base_url or "Sentry"
+        raise ConfigError(
+            f"No token is configured, so nothing can be fetched from {where}: create one with the event:read "
+            f"scope (Sentry: Settings > Auth Tokens) and save it with {TOKEN_HELP}; or try the bundled sample "
+            "issues with --demo."
+        )
     if args.list:
         return asyncio.run(_list(args, settings, registry, search))
     # The whole export runs inside one coroutine that returns the exit code: nothing large crosses asyncio.run.
@@ -433,7 +442,10 @@ def _read_token(from_stdin: bool) -> str:
     if from_stdin:
         token = sys.stdin.readline()
     elif not token:
-        token = getpass.getpass("Sentry auth token (input hidden): ")
+        try:
+            token = getpass.getpass("Sentry auth token (input hidden): ")
+        except EOFError:  # standard input closed (CI, `docker run -i` without -t): nobody can type it
+            token = ""
     token = (token or "").strip()
     if not token:
         raise ExportError("No token given: set SENTRY_AUTH_TOKEN, pipe it with --token-stdin, or type it.")

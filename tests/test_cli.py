@@ -64,6 +64,29 @@ def test_a_timeout_that_is_no_deadline_is_a_usage_error(value: str, capsys):
     assert "argument --timeout: must be" in capsys.readouterr().err
 
 
+def test_an_export_without_a_token_is_a_configuration_error(tmp_path: Path, capsys, monkeypatch):
+    for name in ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN", "EXPORT_SENTRY_ISSUE_SOURCE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert main(["12345", "PROJ-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("No token is configured") == 1 and "config init" in err and "--demo" in err
+
+
+def test_config_init_with_standard_input_closed_says_no_token_was_given(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("SENTRY_AUTH_TOKEN", "SENTRY_TOKEN")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sentry_issue_export.cli", "config", "init", "--base-url", "https://sentry.example.com"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**env, "XDG_CONFIG_HOME": str(tmp_path)},
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "No token given" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_list_formats_names_the_builtins(capsys):
     assert main(["--list-formats"]) == 0
     out = capsys.readouterr().out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -424,3 +425,87 @@ def test_a_named_pipe_as_the_config_hangs_no_tool(out_dir):
     assert "named pipe" in export
     assert text_of(call("revoke_config")).startswith(f"Saved config deleted: {path}")
     assert not path.exists()
+
+
+# --- report resources -----------------------------------------------------------------------------------------
+
+
+def read_after(demo: ServerOptions, change: Any) -> tuple[str, str | None]:
+    """Export a sample, let ``change`` do something to the saved file, then read the report resource: (the
+    file's original text, the text served or ``None``); a refusal's message is returned in place of the text."""
+
+    async def go() -> tuple[str, str | None]:
+        async with Client(make_server(demo)) as client:
+            result = await client.call_tool("view_sentry_issue", {"issue_url_or_id": "python_chained_exception"})
+            link = link_of(result)
+            [saved] = list(demo.output_dir.iterdir())  # type: ignore[union-attr]
+            original = saved.read_text(encoding="utf-8")
+            change(saved)
+            try:
+                [content] = await client.read_resource(str(link.uri))
+            except Exception as exc:  # the client raises the server's refusal
+                return original, str(exc)
+            return original, content.text  # type: ignore[union-attr]
+
+    return asyncio.run(go())
+
+
+def test_the_report_resource_serves_the_file_written(demo: ServerOptions):
+    original, served = read_after(demo, lambda saved: None)
+    assert served == original
+
+
+def _hard_link_to_another_file(saved: Path) -> None:
+    other = saved.parent.parent / "someone-elses.txt"
+    other.write_text("not the report")
+    saved.unlink()
+    os.link(other, saved)
+
+
+def _symlink_to_another_file(saved: Path) -> None:
+    other = saved.parent.parent / "elsewhere.txt"
+    other.write_text("not the report")
+    saved.unlink()
+    saved.symlink_to(other)
+
+
+def _fifo(saved: Path) -> None:
+    saved.unlink()
+    os.mkfifo(saved)
+
+
+def _rewritten_in_place(saved: Path) -> None:
+    with saved.open("a", encoding="utf-8") as file:  # same inode: still the file this server wrote
+        file.write("\n(appended by the user)\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_hard_link_to_another_file, "is no longer a file in"),
+        (_symlink_to_another_file, "is no longer a file in"),
+        (_fifo, "is no longer a file in"),
+        (lambda saved: saved.unlink(), "is no longer a file in"),
+    ],
+    ids=["hard-link", "symlink", "fifo", "deleted"],
+)
+def test_only_the_very_file_written_is_served(demo: ServerOptions, change: Any, said: str):
+    _, served = read_after(demo, change)
+    assert served is not None and said in served and "not the report" not in served
+
+
+def test_a_report_changed_in_place_is_still_the_report(demo: ServerOptions):
+    original, served = read_after(demo, _rewritten_in_place)
+    assert served == original + "\n(appended by the user)\n"
+
+
+def test_a_report_larger_than_a_resource_may_carry_is_refused_at_once(demo: ServerOptions):
+    """A 100 MB report (sparse: its size without the disk) is refused from its size alone, naming the file."""
+
+    def grow(saved: Path) -> None:
+        with saved.open("r+b") as file:
+            file.truncate(100 * 1024 * 1024)
+
+    _, served = read_after(demo, grow)
+    assert served is not None and "holds 104,857,600 bytes, more than the 8,388,608 a resource may carry" in served
+    assert "read it from the file" in served

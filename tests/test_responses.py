@@ -177,3 +177,14 @@ def _connect_error(cause: BaseException) -> httpx.ConnectError:
 )
 def test_broken_connections_are_described_by_their_cause(exc: Exception, reason: str) -> None:
     assert reason in describe_broken_connection(exc, 2.5)
+
+
+@pytest.mark.parametrize("segment", ["..", ".", "", "...."])
+def test_an_id_that_would_change_the_path_is_refused_before_any_request(segment: str) -> None:
+    from sentry_issue_export.errors import FetchError
+    from sentry_issue_export.web.transport import ApiTransport
+
+    transport = ApiTransport("https://sentry.example.com", "token")
+    with pytest.raises(FetchError, match="would change the address of the request"):
+        transport.url(("organizations", "acme", "issues", segment))
+    assert transport.url(("issues", "..x")).path == "/api/0/issues/..x/"

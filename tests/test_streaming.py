@@ -7,7 +7,10 @@ the user gave, for every format. What it must change: the export holds summaries
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 import warnings
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -276,3 +279,22 @@ def written(renderer: Renderer, parts: list[IssuePart], options: RenderOptions) 
 
 def part(text: str) -> IssuePart:
     return IssuePart(IssueSummary(), lambda: text)
+
+
+def test_a_full_disk_while_spooling_is_one_sentence_and_leaves_no_report(tmp_path: Path) -> None:
+    """A file-size limit (as a full disk would) where the rendered issues are spooled: exit 2 with a sentence said
+    once, no traceback, nothing in the output directory."""
+    probe = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))\n"
+        "from sentry_issue_export.cli import main\n"
+        f"sys.exit(main(['--demo', '--output-dir', {str(tmp_path / 'out')!r}]))\n"
+    )
+    (tmp_path / "out").mkdir()
+    env = {**os.environ, "EXPORT_SENTRY_ISSUE_NO_TEMPLATE_CACHE": "1"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("could not be kept in a temporary file") == 1 and "File too large" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list((tmp_path / "out").iterdir()) == []

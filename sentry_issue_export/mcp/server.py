@@ -8,11 +8,13 @@ the tools' annotations name classes imported inside ``make_server``.
 """
 
 import argparse
+import asyncio
 import contextlib
 import hmac
 import ipaddress
 import logging
 import os
+import stat
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
@@ -206,8 +208,8 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
         name="report",
         description="A report this server saved in this session, by file name: the complete export.",
     )
-    def read_report(name: str) -> str:
-        return shelf.read(name)
+    async def read_report(name: str) -> str:
+        return await shelf.read(name)
 
     return server
 
@@ -236,19 +238,34 @@ class ReportShelf:
 
     _MIME_TYPES: Mapping[str, str] = {".txt": "text/plain", ".md": "text/markdown", ".json": "application/json"}
 
+    MAX_BYTES = 8 * 1024 * 1024
+    """The largest report served as a resource: larger ones are read from the file (the answer names it)."""
+
     def __init__(self, server: "FastMCP") -> None:
         self._server = server
         self._paths: dict[str, Path] = {}
+        self._identity: dict[str, tuple[int, int]] = {}
+        """The device and inode of each file as written: a file put in its place later is not the report."""
 
     def add(self, path: Path) -> str:
         """Shelve a file the exporter just wrote; returns its resource URI."""
         from fastmcp.resources import Resource
 
         uri = wording.report_uri(path)
+        try:
+            written = path.stat(follow_symlinks=False)
+        except OSError:
+            written = None
+        if written is not None:
+            self._identity[path.name] = (written.st_dev, written.st_ino)
         if path.name not in self._paths:
+
+            async def read_this(name: str = path.name) -> str:
+                return await self.read(name)
+
             self._server.add_resource(
                 Resource.from_function(
-                    lambda name=path.name: self.read(name),
+                    read_this,
                     uri=uri,
                     name=path.name,
                     description="A report this server saved: the complete export.",
@@ -261,15 +278,41 @@ class ReportShelf:
     def mime_type(self, path: Path) -> str:
         return self._MIME_TYPES.get(path.suffix, "text/plain")
 
-    def read(self, name: str) -> str:
+    async def read(self, name: str) -> str:
+        """The report's text, read in a worker thread so a large file never holds up the session's other calls;
+        only the very file written (same device and inode), only a regular file, at most :attr:`MAX_BYTES`."""
         from fastmcp.exceptions import ResourceError
 
         path = self._paths.get(name)
+        identity = self._identity.get(name)
         if path is None:
             raise ResourceError(wording.unknown_report(name), log_level=logging.INFO)
-        if path.is_symlink() or not path.is_file():
+        if identity is None:
             raise ResourceError(wording.report_gone(path), log_level=logging.INFO)
-        return path.read_text(encoding="utf-8")
+        problem, text = await asyncio.to_thread(_read_report_file, path, identity, self.MAX_BYTES)
+        if problem is not None:
+            raise ResourceError(problem, log_level=logging.INFO)
+        return text
+
+
+def _read_report_file(path: Path, identity: tuple[int, int], limit: int) -> tuple[str | None, str]:
+    """(why it cannot be served, or ``None``; the text). Opened without following a link and without blocking
+    on a FIFO, then checked on the open file, so nothing can be swapped in between the check and the read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError:
+        return wording.report_gone(path), ""
+    with os.fdopen(descriptor, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != identity:
+            return wording.report_gone(path), ""
+        if info.st_size > limit:
+            return wording.report_too_large(path, info.st_size, limit), ""
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        return wording.report_too_large(path, len(data), limit), ""
+    return None, data.decode("utf-8", "replace")
 
 
 def plain_argument_errors() -> Any:

@@ -266,6 +266,13 @@ def report_gone(path: Path) -> str:
     return f"The report {path.name} is no longer a file in {path.parent}; export the issue again."
 
 
+def report_too_large(path: Path, size: int, limit: int) -> str:
+    return (
+        f"The report {path.name} holds {size:,} bytes, more than the {limit:,} a resource may carry; read it from "
+        f"the file {path} itself, or export fewer issues at a time."
+    )
+
+
 def config_listing(shown: Mapping[str, Any]) -> str:
     return "Current configuration (token masked):\n" + json.dumps(dict(shown), indent=2, default=str)
 

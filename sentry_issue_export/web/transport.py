@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from ..errors import InvalidResponseError
+from ..errors import FetchError, InvalidResponseError
 from ..settings import TIMEOUT_VARIABLE
 from ..textsafe import whole_number
 from .network import AsyncioTransport
@@ -152,7 +152,13 @@ class ApiTransport:
         return self.responses.scrub(text)
 
     def url(self, segments: Sequence[str], params: Sequence[tuple[str, str]] = ()) -> httpx.URL:
-        """The API URL of ``segments`` (each quoted whole, so an id can never add a path segment)."""
+        """The API URL of ``segments`` (each quoted whole, so an id can never add a path segment). ``.``, ``..``
+        and an empty id would still change the path once the URL is normalised: ``FetchError``."""
+        for segment in segments:
+            if segment.strip(".") == "":
+                raise FetchError(
+                    f"{segment!r} is not an id that can be asked for: it would change the address of the request."
+                )
         path = "/".join(quote(segment, safe="") for segment in segments)
         return httpx.URL(f"{self.api_root}/{path}/" if path else f"{self.api_root}/", params=list(params) or None)
 
