@@ -344,6 +344,36 @@ def test_show_config_without_a_file(env: dict[str, str]) -> None:
     assert shown["token_kind"] is None
 
 
+@pytest.mark.parametrize(
+    ("changes", "source", "note"),
+    [
+        ({}, {"value": "sentry", "source": "default", "detail": "or the kind the server turns out to be"}, None),
+        (
+            {"EXPORT_SENTRY_ISSUE_SOURCE": "samples"},
+            {"value": "samples", "source": "env", "detail": "EXPORT_SENTRY_ISSUE_SOURCE"},
+            "Exports come from the samples source (EXPORT_SENTRY_ISSUE_SOURCE), which reads no server",
+        ),
+        (
+            {"EXPORT_SENTRY_ISSUE_SERVER": "glitchtip"},
+            {"value": "sentry", "source": "env", "detail": "EXPORT_SENTRY_ISSUE_SERVER=glitchtip"},
+            None,
+        ),
+        (
+            {"EXPORT_SENTRY_ISSUE_SOURCE": "nope"},
+            {"value": "nope", "source": "env", "detail": "EXPORT_SENTRY_ISSUE_SOURCE"},
+            "No source named 'nope'.",
+        ),
+    ],
+    ids=["default", "samples", "server-kind", "unknown"],
+)
+def test_show_config_names_the_source_an_export_would_use(
+    env: dict[str, str], changes: dict[str, str], source: dict[str, str], note: str | None
+) -> None:
+    shown = show_config(env={**env, **changes})
+    assert shown["settings"]["source"] == source
+    assert [n for n in shown["notes"] if note and note in n] if note else shown["notes"] == []
+
+
 def test_show_config_reports_a_refused_token_instead_of_failing(path: Path, env: dict[str, str]) -> None:
     save_config(saved(SAAS), path)
     shown = show_config(env={**env, "SENTRY_URL": SELF_HOSTED})

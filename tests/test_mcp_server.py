@@ -7,7 +7,9 @@ here needs the network except the config check, which talks to a throwaway serve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -509,3 +511,36 @@ def test_a_report_larger_than_a_resource_may_carry_is_refused_at_once(demo: Serv
     _, served = read_after(demo, grow)
     assert served is not None and "holds 104,857,600 bytes, more than the 8,388,608 a resource may carry" in served
     assert "read it from the file" in served
+
+
+def test_expected_tool_errors_are_not_logged_as_server_errors(demo: ServerOptions):
+    """A reference that matches nothing, an argument of the wrong type, an empty list, an unknown report: the
+    caller is told; the server's log at INFO says nothing of them."""
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    async def go() -> list[bool]:
+        async with Client(make_server(demo)) as client:
+            calls = [
+                ("view_sentry_issue", {"issue_url_or_id": "no-such-sample"}),
+                ("view_sentry_issue", {"issue_url_or_id": {"id": 1}}),
+                ("export_issues_tool", {"issue_ids": []}),
+            ]
+            errors = [(await client.call_tool(tool, args, raise_on_error=False)).is_error for tool, args in calls]
+            with contextlib.suppress(Exception):
+                await client.read_resource(mcp_wording.REPORT_URI_PREFIX + "nothing.txt")
+            return errors
+
+    fastmcp_log = logging.getLogger("fastmcp")  # it does not propagate to the root logger
+    handler, level = Keep(logging.INFO), fastmcp_log.level
+    fastmcp_log.addHandler(handler)
+    fastmcp_log.setLevel(logging.INFO)
+    try:
+        assert asyncio.run(go()) == [True, True, True]
+    finally:
+        fastmcp_log.removeHandler(handler)
+        fastmcp_log.setLevel(level)
+    assert [r.getMessage() for r in seen if "Error calling" in r.getMessage() or r.levelno >= logging.ERROR] == []

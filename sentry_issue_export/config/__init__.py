@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError
+from ..errors import AuthError, ConfigError, FetchError, NetworkError, PermissionDeniedError, PluginError
 from ..sentry.urls import (
     DEFAULT_BASE_URL,
     URL_EXAMPLES,
@@ -284,14 +284,40 @@ def show_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             continue
         text = mask_token(value.value) if name == "token" else str(value.value)
         shown[name] = {"value": text, "source": value.source, "detail": value.detail}
+    shown["source"] = _shown_source(env, saved)
     token = values.get("token")
+    notes = []
+    source, because = shown["source"]["value"], shown["source"]["detail"]
+    try:
+        offline = not _needs_credentials(source, None)
+    except PluginError as exc:
+        notes.append(f"{exc} ({because})")
+    else:
+        if offline:
+            notes.append(
+                f"Exports come from the {source} source ({because}), which reads no server: the URL, organisation "
+                "and token above are not used."
+            )
     return {
         "path": str(path),
         "saved": saved is not None,
         "settings": shown,
         "token_kind": inspect_token(token.value).description if token else None,
         "warnings": [*(saved.warnings if saved else ()), *([problem] if problem else [])],
+        "notes": notes,
     }
+
+
+def _shown_source(env: Mapping[str, str], saved: SavedConfig | None) -> dict[str, Any]:
+    """Which source an export would use, and what says so, in the order ``resolve_settings`` decides it."""
+    if name := env.get(ENV_SOURCE, "").strip():
+        return {"value": name, "source": "env", "detail": ENV_SOURCE}
+    server = env.get(ENV_SERVER, "").strip().lower()
+    if server in SERVER_SOURCES:
+        return {"value": SERVER_SOURCES[server], "source": "env", "detail": f"{ENV_SERVER}={server}"}
+    if saved is not None and saved.source:
+        return {"value": saved.source, "source": "file", "detail": "source"}
+    return {"value": DEFAULT_SOURCE, "source": "default", "detail": "or the kind the server turns out to be"}
 
 
 # --- init -----------------------------------------------------------------------------------------------------

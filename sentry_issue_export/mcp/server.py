@@ -32,6 +32,9 @@ SERVER_NAME = "export-sentry-issue"
 TOOL_NAMES = ("view_sentry_issue", "initialize_config", "export_issues_tool", "list_config", "revoke_config")
 ENV_MAX_INLINE_CHARS = "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS"
 ENV_HTTP_TOKEN = "EXPORT_SENTRY_ISSUE_MCP_TOKEN"
+EXPECTED = logging.DEBUG
+"""The log level of a tool error the user can act on (a wrong id, a server that said no): the caller is told, the
+server's log is not for it; only what no one expected is logged as an error."""
 
 Transport = Literal["stdio", "http", "sse"]
 
@@ -133,7 +136,7 @@ def make_server(options: ServerOptions | None = None) -> "FastMCP":
 
         refs = _references("issue_ids", issue_ids)
         if not any(ref.strip() for ref in refs) and query is None:
-            raise ToolError(wording.argument_problem("issue_ids", "missing"))
+            raise ToolError(wording.argument_problem("issue_ids", "missing"), log_level=EXPECTED)
         search = IssueSearch(query=" ".join(query.split())) if query is not None else None
         return await _export_answer(
             opts,
@@ -228,7 +231,7 @@ def _references(name: str, value: Any) -> list[str]:
         if isinstance(item, bool) or not isinstance(item, str | int):
             from fastmcp.exceptions import ToolError
 
-            raise ToolError(wording.argument_problem(name, "wrong_type"))
+            raise ToolError(wording.argument_problem(name, "wrong_type"), log_level=EXPECTED)
         refs.append(str(item))
     return refs
 
@@ -286,12 +289,12 @@ class ReportShelf:
         path = self._paths.get(name)
         identity = self._identity.get(name)
         if path is None:
-            raise ResourceError(wording.unknown_report(name), log_level=logging.INFO)
+            raise ResourceError(wording.unknown_report(name), log_level=EXPECTED)
         if identity is None:
-            raise ResourceError(wording.report_gone(path), log_level=logging.INFO)
+            raise ResourceError(wording.report_gone(path), log_level=EXPECTED)
         problem, text = await asyncio.to_thread(_read_report_file, path, identity, self.MAX_BYTES)
         if problem is not None:
-            raise ResourceError(problem, log_level=logging.INFO)
+            raise ResourceError(problem, log_level=EXPECTED)
         return text
 
 
@@ -326,7 +329,7 @@ def plain_argument_errors() -> Any:
             try:
                 return await call_next(context)
             except ValidationError as exc:
-                raise ToolError(wording.validation_message(exc.__cause__)) from None
+                raise ToolError(wording.validation_message(exc.__cause__), log_level=EXPECTED) from None
 
     return PlainArgumentErrors()
 
@@ -394,7 +397,7 @@ async def _export_answer(
         if result.path is not None:
             shelf.add(result.path)
         if not result.issues:
-            raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
+            raise ToolError(wording.all_failed_message(result), log_level=EXPECTED)
         offline = not registry.source(settings.source).needs_credentials
         notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
         answer = wording.export_answer(
@@ -427,7 +430,7 @@ def _as_tool_error() -> Iterator[None]:
     except ExportError as exc:
         from fastmcp.exceptions import ToolError
 
-        raise ToolError(str(exc), log_level=logging.INFO) from None
+        raise ToolError(str(exc), log_level=EXPECTED) from None
 
 
 class BearerTokenMiddleware:
