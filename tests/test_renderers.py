@@ -405,3 +405,24 @@ def test_textsafe_cut_says_how_much_is_missing() -> None:
     assert cut("x" * 12_345, 0) == "… [cut 12,345 chars]"
     assert cut("short", 10) == "short"
     assert indent_continuation("a\nb\n\nc", "  ") == "a\n  b\n\n  c"
+
+
+@pytest.mark.parametrize(
+    ("value", "platform", "shown"),
+    [
+        (
+            {"sku": "'SKU-1'", "qty": 2, "gift": None, "ok": True},
+            "python",
+            "{'sku': 'SKU-1', 'qty': 2, 'gift': None, 'ok': True}",
+        ),
+        ([None, False, "'a'"], "python", "[None, False, 'a']"),
+        (None, "python", "None"),
+        ("'plain repr'", "python", "'plain repr'"),
+        ({"sku": "SKU-1", "gift": None, "ok": True}, "javascript", '{"sku": "SKU-1", "gift": null, "ok": true}'),
+        (None, None, "null"),
+    ],
+)
+def test_a_variable_is_shown_as_its_frames_language_writes_it(value, platform, shown):
+    from sentry_issue_export.renderers.formatting import variable_value
+
+    assert variable_value(value, platform) == shown

@@ -48,21 +48,28 @@ def _json(value: Any, indent: int | None) -> str:
     return json.dumps(value, ensure_ascii=False, default=str, indent=indent, separators=(",", ": "))
 
 
-def fitted_json(value: Any, indent: int = 0, *, force_break: bool = False) -> str:
+def fitted_json(value: Any, indent: int = 0, *, force_break: bool = False, python: bool = False) -> str:
     """JSON where each container stays on one line when it fits in ``COMPACT_WIDTH`` columns, like ``pprint``.
 
-    Built bottom-up, so every value is serialised once however deep it sits.
+    Built bottom-up, so every value is serialised once however deep it sits. With ``python``, as Python writes
+    it instead: ``None``, ``True``, keys quoted as Python quotes them, and strings as sent (Sentry's Python SDK
+    sends every string already as its ``repr``, quotes included).
     """
     if isinstance(value, dict):
         if not value:
             return "{}"
-        parts = [f"{_json(str(key), None)}: {fitted_json(item, indent + 2)}" for key, item in value.items()]
+        parts = [
+            f"{repr(str(key)) if python else _json(str(key), None)}: {fitted_json(item, indent + 2, python=python)}"
+            for key, item in value.items()
+        ]
         opening, closing = "{", "}"
     elif isinstance(value, list | tuple):
         if not value:
             return "[]"
-        parts = [fitted_json(item, indent + 2) for item in value]
+        parts = [fitted_json(item, indent + 2, python=python) for item in value]
         opening, closing = "[", "]"
+    elif python and (value is None or isinstance(value, bool | str)):
+        return value if isinstance(value, str) else repr(value)
     else:
         return _json(value, None)
     if not force_break and all("\n" not in part for part in parts):
@@ -429,9 +436,17 @@ def code_context(frame: Frame) -> str:
     return "\n".join(lines)
 
 
-def variables_text(variables: Sequence[Variable]) -> str:
+def variable_value(value: Any, platform: str | None = None) -> str:
+    """A local variable's value as the frame's language writes it: Python's ``None``, ``True`` and dicts of
+    reprs for a Python frame (not ``{"sku": "'SKU-1'"}``), JSON for the others."""
+    if platform == "python" and not isinstance(value, str):
+        return fitted_json(value, python=True)
+    return format_value(value)
+
+
+def variables_text(variables: Sequence[Variable], platform: str | None = None) -> str:
     """``name = value`` lines, names aligned; a multi-line value goes below its name, indented."""
-    return assignments_text([(variable.name, variable.value) for variable in variables])
+    return assignments_text([(variable.name, variable_value(variable.value, platform)) for variable in variables])
 
 
 def assignments_text(fields: Sequence[tuple[str, Any]]) -> str:

@@ -93,6 +93,7 @@ SHARED_GLOBALS: dict[str, Any] = {
     "raw_frames_text": formatting.raw_frames_text,
     "code_context": formatting.code_context,
     "variables_text": formatting.variables_text,
+    "variable_value": formatting.variable_value,
     "assignments_text": formatting.assignments_text,
     "plural": formatting.plural,
     "name_width": formatting.name_width,
