@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export.errors import InvalidReferenceError
-from sentry_issue_export.refs import IssueRef, ParsedRefs, RefProblem, parse_ref, parse_refs
+from sentry_issue_export.refs import IssueRef, IssueSearch, ParsedRefs, RefProblem, parse_ref, parse_refs
 
 EVENT = "0123456789abcdef0123456789abcdef"
 
@@ -386,6 +386,22 @@ def test_no_reference_found(text: str) -> None:
 def test_no_reference_problem_quotes_the_input() -> None:
     assert str(parse_refs("hello there").problems[0]).startswith("'hello there' holds no Sentry issue reference")
     assert str(parse_refs("").problems[0]).startswith("The input holds no Sentry issue reference")
+
+
+def test_messages_cut_a_long_piece_of_the_input_they_repeat() -> None:
+    """A message names what it refuses, but never repeats tens of thousands of characters of it."""
+    for text in (
+        "https://acme.sentry.io/issues/" + "1" * 60_000 + "/",
+        "https://acme.sentry.io/issues/1/events/" + "x" * 60_000 + "/",
+        "https://acme.sentry.io/organizations/" + "Ω" * 60_000 + "/issues/1/",
+        "https://acme.sentry.io/organizations/acme/issues/?sort=" + "z" * 60_000,
+    ):
+        [problem] = parse_refs(text).problems
+        assert len(str(problem)) < 700, str(problem)[:200]
+    assert len(str(IssueSearch("is:unresolved " + "a" * 60_000))) < 300
+    pasted = "https://acme.sentry.io/organizations/acme/issues/?query=" + "a" * 60_000
+    [search] = parse_refs(pasted).searches
+    assert len(str(search)) <= 200 and str(search).startswith("https://acme.sentry.io/organizations/acme/issues/")
 
 
 # --- several references, prose and punctuation ------------------------------------------------------------------

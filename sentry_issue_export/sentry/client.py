@@ -29,7 +29,7 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
-from ..refs import EVENT_KEYWORDS
+from ..refs import EVENT_KEYWORDS, IssueSearch
 from ..settings import Settings
 from ..web.origin import Origin
 from ..web.paging import cursor_pages, with_cursor
@@ -278,7 +278,7 @@ class SentryClient:
         cursor seen before (a server stuck on one page). A query Sentry rejects raises a ``FetchError`` with
         Sentry's own words. The issue list is the same route on GlitchTip.
         """
-        what = f"the search {query!r} in organisation {org}" if query else f"the issues of organisation {org}"
+        what = f"the {IssueSearch(query)} in organisation {org}" if query else f"the issues of organisation {org}"
         params = [("query", query), ("limit", str(min(INDEX_PAGE_SIZE, max(limit, 1))))]
         params += [("project", project) for project in projects] or [("project", "-1")]
         params += [(name, value) for name, value in (("statsPeriod", period), ("sort", sort)) if value]
