@@ -242,7 +242,16 @@ _EXAMPLES = (
     "an issue id (12345 or #12345), a short id (PROJ-1A: the project slug in capitals, a dash and a counter), "
     "or an issue URL (https://acme.sentry.io/issues/12345/)"
 )
-NO_REFERENCE = f"holds no Sentry issue reference; give {_EXAMPLES}"
+REFERENCE_EXAMPLES = _EXAMPLES
+"""What a reference to a Sentry (or GlitchTip) issue looks like, as messages give examples of it."""
+
+
+def no_reference(examples: str = REFERENCE_EXAMPLES) -> str:
+    """The reason for input that names no issue at all, with ``examples`` of what the source takes."""
+    return f"holds no issue reference; give {examples}"
+
+
+NO_REFERENCE = no_reference()
 """The reason of the problem ``parse_refs`` reports when the input names no issue at all."""
 _NOT_TEXT = f"is not text; give each issue reference as a string: {_EXAMPLES}"
 _URL_EXAMPLES = "https://acme.sentry.io/issues/12345/ or https://sentry.example.com/organizations/acme/issues/12345/"
