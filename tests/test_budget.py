@@ -16,14 +16,19 @@ from sentry_issue_export.budget import (
     ANSWER_LADDER,
     CONTENT_HEADING,
     DEFAULT_BUDGET,
+    MIN_BUDGET,
     answer_ladder,
     describe_cuts,
     fair_shares,
     fit_answer,
+    no_room,
+    shorten,
+    shorten_middle,
     size,
 )
 from sentry_issue_export.models import IssueSummary, apply_limits
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
+from sentry_issue_export.renderers.overview import headline
 from sentry_issue_export.samples import SAMPLE_NAMES
 from sentry_issue_export.settings import RenderLimits
 from tests.report_text import section_headings
@@ -237,3 +242,48 @@ def test_describe_cuts_counts_what_the_answer_shows_of_each_kind() -> None:
     rich = exported("python_chained_exception").reports[0]
     cuts = describe_cuts(apply_limits(rich, RenderLimits()), apply_limits(rich, answer_ladder(RenderLimits())[-1]))
     assert "recent events 2 of 5" in cuts and "activity entries 3 of 4" in cuts
+
+
+# --- hostile input: every line capped, every answer within its budget ----------------------------------------
+
+
+def test_shortening_counts_utf16_units_and_keeps_a_paths_file_name() -> None:
+    assert shorten("abc", 3) == "abc" and shorten("abcd", 3) == "ab…"
+    cut = shorten("😀" * 10, 6)
+    assert cut == "😀😀…" and size(cut) == 5  # a third emoji would take 7 units
+    path = "/srv/" + "deep/" * 100 + "sentry_issue_1_20250314.txt"
+    short = shorten_middle(path, 120)
+    assert size(short) <= 120 and short.startswith("/srv/deep/") and short.endswith("/sentry_issue_1_20250314.txt")
+    assert shorten("anything", 0) == "" and size(shorten_middle("😀" * 50, 9)) <= 9
+
+
+def hostile_summary(number: int, short_id: str) -> IssueSummary:
+    return attrs.evolve(summary(number), short_id=short_id)
+
+
+def test_a_headline_cuts_what_the_server_sent_and_keeps_the_counts_in_view() -> None:
+    line = headline(attrs.evolve(summary(7), short_id="P7-" + "S" * 297, level="e\n" * 100), 7)
+    assert size(line) < 300 and "1,007 events" in line and "7 users" in line
+    assert "\n" not in line
+
+
+def test_a_budget_the_head_leaves_no_room_in_answers_with_one_fixed_line(registry: Registry) -> None:
+    """A head (or the headlines' heading) that leaves no room gives one line of bounded size, never more."""
+    summaries = [hostile_summary(number, f"P{number}-" + "S" * 300) for number in range(1, 301)]
+    where = "the file /srv/" + "reports/" * 200 + "sentry_issues_20250314.txt"
+    answer = fit_answer(
+        "✅ Export completed!\n" + "x" * 2_000,
+        summaries,
+        [],
+        registry.renderer("text"),
+        SAMPLES,
+        MIN_BUDGET,
+        where=where,
+    )
+    assert answer.text == no_room(300, where, MIN_BUDGET)
+    assert answer.text.startswith("300 issues exported to the file /srv/reports/")
+    assert answer.text.endswith(
+        "/sentry_issues_20250314.txt; the answer budget (1,000 characters) holds no more: read the file."
+    )
+    assert size(answer.text) <= MIN_BUDGET // 2 and (answer.listed, answer.detailed) == (0, 0)
+    assert size(fit_answer("x" * 200, summaries, [], registry.renderer("text"), SAMPLES, 50).text) <= 50
