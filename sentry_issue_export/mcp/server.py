@@ -320,7 +320,7 @@ async def _export_answer(
         from ..redaction.log_records import remember_secrets
 
         remember_secrets([token])
-    with _as_tool_error():
+    with _as_tool_error(opts.max_inline_chars):
         registry = get_registry()
         settings = resolve_settings(
             source=opts.source,
@@ -351,7 +351,7 @@ async def _export_answer(
         if result.path is not None:
             shelf.add(result.path)
         if not result.issues:
-            raise ToolError(wording.all_failed_message(result), log_level=logging.INFO)
+            raise ToolError(wording.all_failed_message(result, opts.max_inline_chars), log_level=logging.INFO)
         offline = not registry.source(settings.source).needs_credentials
         notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
         answer = wording.export_answer(
@@ -377,14 +377,15 @@ async def _export_answer(
 
 
 @contextlib.contextmanager
-def _as_tool_error() -> Iterator[None]:
-    """An ``ExportError`` leaves as a ``ToolError`` carrying the library's user-facing sentence, nothing more."""
+def _as_tool_error(budget: int = 0) -> Iterator[None]:
+    """An ``ExportError`` leaves as a ``ToolError`` carrying the library's user-facing sentence, nothing more,
+    cut to ``budget`` UTF-16 units (0: not cut), since an error is an answer too."""
     try:
         yield
     except ExportError as exc:
         from fastmcp.exceptions import ToolError
 
-        raise ToolError(str(exc), log_level=logging.INFO) from None
+        raise ToolError(wording.error_answer(str(exc), budget), log_level=logging.INFO) from None
 
 
 class BearerTokenMiddleware:
