@@ -15,7 +15,8 @@ from fastmcp import Client
 from mcp_types import CallToolResult, TextContent
 
 from sentry_issue_export.budget import DEFAULT_BUDGET, size
-from sentry_issue_export.mcp.server import ServerOptions, make_server
+from sentry_issue_export.errors import ConfigError
+from sentry_issue_export.mcp.server import ServerOptions, main, make_server
 from tests.fake_sentry import TOKEN, FakeSentry, synthetic_issue
 
 
@@ -78,3 +79,19 @@ def test_300_issues_with_300_character_short_ids_fit_even_a_small_budget(sentry:
         assert not failed and size(text) <= budget
         assert "Matched: 300 issues for search 'is:unresolved'; exported all 300" in text
         assert "more debug payloads saved in" in text and "more issues, listed only in the file." in text
+
+
+@pytest.mark.parametrize("value", ["-1", "50", "999"])
+def test_a_budget_too_small_to_say_where_the_file_is_is_refused_at_start(value: str, monkeypatch, capsys) -> None:
+    with pytest.raises(ConfigError, match="must be 0 \\(no budget\\) or at least 1,000 characters"):
+        ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": value})
+    with pytest.raises(ConfigError):
+        ServerOptions(max_inline_chars=int(value))
+    monkeypatch.setenv("EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS", value)
+    assert main([]) == 2
+    assert "EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS must be 0 (no budget) or at least 1,000" in capsys.readouterr().err
+
+
+def test_no_budget_and_the_smallest_budget_are_accepted() -> None:
+    assert ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "0"}).max_inline_chars == 0
+    assert ServerOptions.from_env({"EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS": "1000"}).max_inline_chars == 1_000

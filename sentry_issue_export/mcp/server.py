@@ -42,7 +42,13 @@ class ServerOptions:
 
     source: str | None = None
     output_dir: Path | None = None
-    max_inline_chars: int = wording.DEFAULT_MAX_INLINE_CHARS
+    max_inline_chars: int = attrs.field(default=wording.DEFAULT_MAX_INLINE_CHARS)
+    """The answer budget in UTF-16 units: 0 for none, else at least ``MIN_INLINE_CHARS``."""
+
+    @max_inline_chars.validator
+    def _check_budget(self, _: Any, value: int) -> None:
+        if problem := wording.budget_problem(value):
+            raise ConfigError(f"{ENV_MAX_INLINE_CHARS} {problem}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerOptions":

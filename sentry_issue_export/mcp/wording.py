@@ -16,6 +16,7 @@ from urllib.parse import quote
 from ..budget import (
     CONTENT_HEADING,
     DEFAULT_BUDGET,
+    MIN_BUDGET,
     WHERE_CHARS,
     fit_answer,
     shorten,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 DEFAULT_MAX_INLINE_CHARS = DEFAULT_BUDGET
+MIN_INLINE_CHARS = MIN_BUDGET
 TOKEN_REVOCATION_HINT = "Also revoke the token in Sentry: Settings → Account → API → Auth Tokens."
 
 SERVER_EPILOG = f"""\
@@ -48,8 +50,9 @@ environment:
   EXPORT_SENTRY_ISSUE_OUTPUT_DIR
         directory for reports (default: the working directory)
   EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS
-        characters an answer may hold (default {DEFAULT_MAX_INLINE_CHARS:,}, about 10,000 tokens); every issue keeps
-        every section, the bulk is shortened to fit, and the saved file holds everything
+        characters an answer may hold (default {DEFAULT_MAX_INLINE_CHARS:,}, about 10,000 tokens; at least
+        {MIN_INLINE_CHARS:,}, or 0 for no budget); every issue keeps every section, the bulk is shortened to fit,
+        and the saved file holds everything
   EXPORT_SENTRY_ISSUE_SOURCE
         "samples" serves the bundled sample issues instead of Sentry (demo mode)
   EXPORT_SENTRY_ISSUE_SERVER
@@ -307,6 +310,16 @@ def all_failed_message(result: ExportResult, budget: int = DEFAULT_MAX_INLINE_CH
 def error_answer(message: str, budget: int) -> str:
     """A tool error's sentence within ``budget`` units (0: as it is)."""
     return shorten(message, budget) if budget > 0 else message
+
+
+def budget_problem(budget: int) -> str | None:
+    """What is wrong with an answer budget, completing "<setting> ...", or ``None`` when it is usable."""
+    if budget == 0 or budget >= MIN_INLINE_CHARS:
+        return None
+    return (
+        f"must be 0 (no budget) or at least {MIN_INLINE_CHARS:,} characters, not {budget:,}: a smaller answer "
+        "could not even say where the report was saved."
+    )
 
 
 def offline_source_note(source: str) -> str:
