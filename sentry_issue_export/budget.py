@@ -14,6 +14,10 @@ say what matters most. It is built in this order, each part only when the ones b
    the error only, shorter values, the newest breadcrumbs, the slowest spans. What an issue says across all
    its events (trend, tag shares, releases, activity) is cut last. Every cut is announced where it happens.
 
+When not even the head and the headlines' heading fit, the answer is one line of bounded size saying how many
+issues went to which file (:func:`no_room`); a front end keeps its head within half the budget, and refuses a
+budget under :data:`MIN_BUDGET`, so that line is a last resort.
+
 Sizes are counted in UTF-16 code units, as the JavaScript clients that enforce these limits count them (an
 emoji is two). Every rendering is measured once; the answer is put together from those measurements, so it
 fits by construction rather than by trying and trimming. In a batch each issue gets a fair share (max-min
@@ -32,12 +36,26 @@ import attrs
 
 from .hookspecs import Renderer
 from .models import IssueReport, IssueSummary, apply_limits
+from .renderers.formatting import plural
 from .renderers.overview import headline
 from .rendering import render_part
 from .settings import RenderLimits, Settings
 
 DEFAULT_BUDGET = 32_000
 """Characters (UTF-16 units) an answer may hold by default: about 10,000 tokens."""
+
+MIN_BUDGET = 1_000
+"""The smallest budget a front end accepts (0 aside, which means none): room for a head that says what was
+exported and where the file is, or else for the one line that says the answer holds no more."""
+
+WHERE_CHARS = 240
+"""The most units the name of the file (``where``) takes in any line of an answer; a longer path is cut in its
+middle, keeping its start and its file name."""
+
+HEADLINE_CHARS = 400
+"""The most units one headline line takes, whatever the server sent."""
+
+ELLIPSIS = "…"
 
 ANSWER_LADDER: tuple[dict[str, Any], ...] = (
     {},
@@ -97,6 +115,37 @@ def size(text: str) -> int:
     return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` when it fits ``limit`` units, else its start and an ellipsis, ``limit`` units in all."""
+    if size(text) <= limit:
+        return text
+    return _prefix(text, limit - size(ELLIPSIS)) + ELLIPSIS if limit >= size(ELLIPSIS) else ""
+
+
+def shorten_middle(text: str, limit: int) -> str:
+    """``text`` when it fits ``limit`` units, else its start, an ellipsis and its end (a third and two thirds of
+    the room): a path keeps its first folders and its file name."""
+    if size(text) <= limit:
+        return text
+    room = limit - size(ELLIPSIS)
+    if room < 2:
+        return shorten(text, limit)
+    start = _prefix(text, room // 3)
+    end = _prefix(text[::-1], room - size(start))[::-1]
+    return start + ELLIPSIS + end
+
+
+def _prefix(text: str, limit: int) -> str:
+    """The longest start of ``text`` within ``limit`` units; never half a surrogate pair, since it cuts between
+    code points."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > limit:
+            return text[:index]
+    return text
+
+
 def answer_ladder(file_limits: RenderLimits) -> tuple[RenderLimits, ...]:
     """The ladder's steps as limits, starting from (and never looser than) ``file_limits``."""
     steps = [file_limits]
@@ -130,6 +179,17 @@ class FittedAnswer:
     shortened: tuple[str, ...] = ()
 
 
+def no_room(total: int, where: str, budget: int) -> str:
+    """The whole answer when the budget holds no more than one line: how many issues went where. Its size is
+    bounded (``where`` is cut at :data:`WHERE_CHARS`), well within :data:`MIN_BUDGET`."""
+    issues = f"{total:,} issue{'' if total == 1 else 's'}"
+    line = (
+        f"{issues} exported to {shorten_middle(where, WHERE_CHARS)}; the answer budget ({budget:,} characters) "
+        "holds no more: read the file."
+    )
+    return shorten(line, budget)
+
+
 def fit_answer(
     head: str,
     summaries: Sequence[IssueSummary],
@@ -145,8 +205,29 @@ def fit_answer(
     ``reports`` are the full reports of the first issues (a prefix of ``summaries``: the ones an
     :class:`AnswerKeeper` kept, or all of them); only those can be shown in detail. ``where`` names the file
     that has everything, for the lines that say what the answer leaves out.
+
+    The answer never passes ``budget``: when the head and the headlines' heading leave no room, it is the one
+    line of :func:`no_room` instead.
     """
     budget = max(budget, 0)
+    where = shorten_middle(where, WHERE_CHARS)
+    fitted = _fit(head, summaries, reports, renderer, settings, budget, where)
+    if size(fitted.text) <= budget:
+        return fitted
+    return FittedAnswer(no_room(len(summaries), where, budget), len(summaries), 0, 0)
+
+
+def _fit(
+    head: str,
+    summaries: Sequence[IssueSummary],
+    reports: Sequence[IssueReport],
+    renderer: Renderer,
+    settings: Settings,
+    budget: int,
+    where: str,
+) -> FittedAnswer:
+    """The answer as :func:`fit_answer` puts it together, which may pass ``budget`` only when the head (and the
+    headlines' heading) alone do."""
     pieces = [head] if head else []
     used = size(head)
     several = len(summaries) > 1
@@ -186,7 +267,7 @@ def _headlines(summaries: Sequence[IssueSummary], room: int) -> tuple[int, list[
     lines = [heading]
     used = size(heading)
     for number, summary in enumerate(summaries, 1):
-        line = headline(summary, number)
+        line = shorten(headline(summary, number), HEADLINE_CHARS)
         rest = len(summaries) - number
         reserve = size(_rest_line(rest)) + 1 if rest else 0
         if used + 1 + size(line) + reserve > room:
@@ -378,7 +459,7 @@ def describe_cuts(full: IssueReport, short: IssueReport) -> list[str]:
         counted("stack frames", sum(shown for shown, _, _ in short_frames), sum(shown for shown, _, _ in full_frames))
         detailed = sum(with_details for _, with_details, _ in short_frames)
         if any(left_out for _, _, left_out in short_frames) and detailed < sum(n for _, n, _ in full_frames):
-            cuts.append(f"code and variables for {detailed:,} frames only")
+            cuts.append(f"code and variables for {plural(detailed, 'frame')} only")
         counted("breadcrumbs (newest kept)", len(short.event.breadcrumbs), len(full.event.breadcrumbs))
         spans_label = "spans (top level and slowest kept)" if limits.spans_kept == "slowest" else "spans"
         counted(spans_label, len(short.event.spans), len(full.event.spans))

@@ -296,7 +296,8 @@ def _search_line(outcome: SearchOutcome, doing: str) -> str:
     """``Search 'is:unresolved': 40 issues match; listing the first 30.``"""
     matched = f"{outcome.hits:,} issues match" if outcome.hits is not None else "the server does not count"
     described = str(outcome.search)
-    described = described[:1].upper() + described[1:]
+    if not outcome.search.text:  # "search 'is:unresolved'", not a pasted address, which keeps its "http"
+        described = described[:1].upper() + described[1:]
     taken = f"all {outcome.taken:,}" if outcome.hits == outcome.taken else f"the first {outcome.taken:,}"
     return f"{described}: {matched}; {doing} {taken}."
 

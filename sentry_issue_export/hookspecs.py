@@ -150,6 +150,7 @@ class Source(Protocol):
     # Optional, and so not part of the protocol's checked members: ``headlines(refs, settings)``, an async
     # iterator like ``fetch`` that yields each issue without its event (``RawIssue.event`` is ``None``), as
     # cheaply as the server allows, for the triage list (``--list``). ``BaseSource`` has one built on ``fetch``.
+    # And ``reference_examples``: the examples of a reference a message gives when the input names no issue.
 
 
 class BaseSource:
@@ -158,6 +159,9 @@ class BaseSource:
     name: str = ""
     description: str = ""
     needs_credentials: bool = True
+    reference_examples: str | None = None
+    """What a reference this source takes looks like, for the message about input that names no issue; ``None``
+    for Sentry's (an issue id, a short id or an issue URL)."""
 
     def default_refs(self, settings: Settings) -> Sequence[IssueRef]:
         return ()

@@ -107,9 +107,11 @@ class IssueSearch:
     text: str = attrs.field(default="", eq=False)
 
     def __str__(self) -> str:
+        """How messages name the search: the address as pasted, or ``search 'the query' in project web ...``;
+        a long address or query is cut (a message repeats it, and the server has it whole)."""
         if self.text:
-            return self.text
-        parts = [repr(self.query) if self.query else "every issue"]
+            return _cut(self.text, _MAX_SEARCH_SHOWN)
+        parts = [repr(_cut(self.query, _MAX_SEARCH_SHOWN)) if self.query else "every issue"]
         parts += [f"in project {slug}" for slug in self.project_slugs]
         if self.period:
             parts.append(f"in the last {self.period}")
@@ -240,7 +242,16 @@ _EXAMPLES = (
     "an issue id (12345 or #12345), a short id (PROJ-1A: the project slug in capitals, a dash and a counter), "
     "or an issue URL (https://acme.sentry.io/issues/12345/)"
 )
-NO_REFERENCE = f"holds no Sentry issue reference; give {_EXAMPLES}"
+REFERENCE_EXAMPLES = _EXAMPLES
+"""What a reference to a Sentry (or GlitchTip) issue looks like, as messages give examples of it."""
+
+
+def no_reference(examples: str = REFERENCE_EXAMPLES) -> str:
+    """The reason for input that names no issue at all, with ``examples`` of what the source takes."""
+    return f"holds no issue reference; give {examples}"
+
+
+NO_REFERENCE = no_reference()
 """The reason of the problem ``parse_refs`` reports when the input names no issue at all."""
 _NOT_TEXT = f"is not text; give each issue reference as a string: {_EXAMPLES}"
 _URL_EXAMPLES = "https://acme.sentry.io/issues/12345/ or https://sentry.example.com/organizations/acme/issues/12345/"
@@ -251,16 +262,19 @@ _UUID = (
 )
 _MAX_LISTED = 5
 _MAX_QUOTED = 120
+_MAX_SEARCH_SHOWN = 200
+"""A message names a search by its query or pasted address cut here."""
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _quote(text: str) -> str:
     """``text`` in quotes with control characters escaped and long text cut, or "The input" when blank."""
     if not text.strip():
         return "The input"
-    text = without_passwords(text)
-    if len(text) > _MAX_QUOTED:
-        text = text[: _MAX_QUOTED - 3] + "..."
-    return repr(text)
+    return repr(_cut(without_passwords(text), _MAX_QUOTED))
 
 
 # A URL's user information up to its last "@" before the path; the password is everything after the first ":".
@@ -460,7 +474,7 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
     else:
         return RefProblem(url, _NOT_ISSUE_URL)
     if org is not None and not set(org) <= _ORG_CHARS:
-        return RefProblem(url, f"names an organisation {org!r} that is not a slug like 'acme'")
+        return RefProblem(url, f"names an organisation {_quote(org)} that is not a slug like 'acme'")
     org = org or origin.sentry_organisation
     if not rest:
         return _search_of(parts.query, org, origin, url)
@@ -469,7 +483,7 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
     if issue_id is None:
         return RefProblem(
             url,
-            f"has an issue id {rest[0]!r} that is neither a number (12345) nor a short id (PROJ-1A): "
+            f"has an issue id {_quote(rest[0])} that is neither a number (12345) nor a short id (PROJ-1A): "
             "copy the issue's address again",
         )
     event_id = None
@@ -478,7 +492,7 @@ def _parse_url(url: str, *, assumed_scheme: str | None = None) -> IssueRef | Ref
         if event_id is None:
             return RefProblem(
                 url,
-                f"has an event id {rest[2]!r} that is not 32 hex digits (nor latest, oldest or recommended): "
+                f"has an event id {_quote(rest[2])} that is not 32 hex digits (nor latest, oldest or recommended): "
                 "copy the event's address again, or drop the /events/... part to export the latest event",
             )
     return IssueRef(issue_id, org=org, origin=origin, event_id=event_id, text=url)
@@ -492,8 +506,8 @@ def _search_of(query_string: str, org: str | None, origin: Origin, url: str) -> 
     if sort is not None and sort not in SORTS:
         return RefProblem(
             url,
-            f"sorts by {sort!r}, which Sentry does not offer: use one of {', '.join(SORTS)}, or paste one issue's "
-            f"address, e.g. {_URL_EXAMPLES}",
+            f"sorts by {_quote(sort)}, which Sentry does not offer: use one of {', '.join(SORTS)}, or paste one "
+            f"issue's address, e.g. {_URL_EXAMPLES}",
         )
     period = (fields.get("statsPeriod") or [""])[0] or None
     query = " ".join((fields.get("query") or [""])[0].split())

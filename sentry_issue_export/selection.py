@@ -15,7 +15,7 @@ import attrs
 from .errors import ExportError, FetchError, InvalidReferenceError, NotFoundError
 from .hookspecs import SearchResult, Source
 from .plugins import Registry
-from .refs import MAX_SEARCH_LIMIT, NO_REFERENCE, IssueRef, IssueSearch, collect_refs
+from .refs import MAX_SEARCH_LIMIT, NO_REFERENCE, IssueRef, IssueSearch, collect_refs, no_reference
 from .settings import Settings
 
 
@@ -130,6 +130,10 @@ def collect(
     problems = parsed.problems
     if parsed.refs or parsed.searches:  # prose around the references is fine
         problems = tuple(problem for problem in problems if problem.reason != NO_REFERENCE)
+    examples = getattr(source, "reference_examples", None)
+    if examples:  # the source's own examples of what it takes
+        reason = no_reference(examples)
+        problems = tuple(attrs.evolve(p, reason=reason) if p.reason == NO_REFERENCE else p for p in problems)
     failures = [IssueFailure(problem.text, InvalidReferenceError(str(problem))) for problem in problems]
     return list(parsed.refs), failures, list(parsed.searches)
 

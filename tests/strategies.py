@@ -52,3 +52,20 @@ PLANTINGS = {
     "kwargs": lambda name, secret: f"Login(user='ada', {name}={secret!r})",
     "header-line": lambda name, secret: f"GET / HTTP/1.1\n{name}: {secret}\nAccept: */*",
 }
+
+
+# --- hostile text, for the answer budget -------------------------------------------------------------------------
+
+HOSTILE_PIECES = [
+    *("a", "Z", "0", " ", "\n", "\r\n", "\t", "'", '"', "\\", "%", "/", ":", "…"),
+    *("é", "e\u0301", "a\u0308\u0323", "日本語", "한국어", "Ω"),  # precomposed, combining marks, CJK
+    *("😀", "👩\u200d👩\u200d👧", "🇯🇵", "\U0001f4a9"),  # outside the BMP: two UTF-16 units each
+    *("\u202e", "\x1b[31m", "\x00", "\u2028"),  # overrides, escapes, NUL, a line separator
+]
+hostile_text = st.builds(
+    lambda parts, times: "".join(parts) * times,
+    st.lists(st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(max_size=6)), max_size=6),
+    st.one_of(st.integers(1, 3), st.integers(1, 4_000)),
+)
+"""Text a user or a server might send: empty to tens of thousands of characters, unicode of every width (emoji,
+CJK, combining marks), new lines and control characters."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from pathlib import Path
 
 import attrs
 import pytest
@@ -16,17 +17,29 @@ from sentry_issue_export.budget import (
     ANSWER_LADDER,
     CONTENT_HEADING,
     DEFAULT_BUDGET,
+    MIN_BUDGET,
     answer_ladder,
     describe_cuts,
     fair_shares,
     fit_answer,
+    no_room,
+    shorten,
+    shorten_middle,
     size,
 )
-from sentry_issue_export.models import IssueSummary, apply_limits
+from sentry_issue_export.errors import ExportError
+from sentry_issue_export.exporter import ExportResult
+from sentry_issue_export.mcp import wording
+from sentry_issue_export.models import IssueReport, IssueSummary, apply_limits, build_report
 from sentry_issue_export.plugins import Registry, build_registry, make_plugin_manager
+from sentry_issue_export.refs import IssueSearch
+from sentry_issue_export.renderers.overview import headline
 from sentry_issue_export.samples import SAMPLE_NAMES
+from sentry_issue_export.selection import IssueFailure, SearchOutcome
 from sentry_issue_export.settings import RenderLimits
+from tests.fake_sentry import SYNTHETIC_NOW, synthetic_issue
 from tests.report_text import section_headings
+from tests.strategies import hostile_text
 
 SAMPLES = Settings(source="samples")
 HEAD = "✅ Export completed!\nSuccess: 1"
@@ -237,3 +250,160 @@ def test_describe_cuts_counts_what_the_answer_shows_of_each_kind() -> None:
     rich = exported("python_chained_exception").reports[0]
     cuts = describe_cuts(apply_limits(rich, RenderLimits()), apply_limits(rich, answer_ladder(RenderLimits())[-1]))
     assert "recent events 2 of 5" in cuts and "activity entries 3 of 4" in cuts
+    deep = exported("deep_recursion").reports[0]
+    one_frame = attrs.evolve(answer_ladder(RenderLimits())[-1], max_detail_frames=1)
+    assert "code and variables for 1 frame only" in describe_cuts(
+        apply_limits(deep, RenderLimits()), apply_limits(deep, one_frame)
+    )
+
+
+# --- hostile input: every line capped, every answer within its budget ----------------------------------------
+
+
+def test_shortening_counts_utf16_units_and_keeps_a_paths_file_name() -> None:
+    assert shorten("abc", 3) == "abc" and shorten("abcd", 3) == "ab…"
+    cut = shorten("😀" * 10, 6)
+    assert cut == "😀😀…" and size(cut) == 5  # a third emoji would take 7 units
+    path = "/srv/" + "deep/" * 100 + "sentry_issue_1_20250314.txt"
+    short = shorten_middle(path, 120)
+    assert size(short) <= 120 and short.startswith("/srv/deep/") and short.endswith("/sentry_issue_1_20250314.txt")
+    assert shorten("anything", 0) == "" and size(shorten_middle("😀" * 50, 9)) <= 9
+
+
+def hostile_summary(number: int, short_id: str) -> IssueSummary:
+    return attrs.evolve(summary(number), short_id=short_id)
+
+
+def test_a_headline_cuts_what_the_server_sent_and_keeps_the_counts_in_view() -> None:
+    line = headline(attrs.evolve(summary(7), short_id="P7-" + "S" * 297, level="e\n" * 100), 7)
+    assert size(line) < 300 and "1,007 events" in line and "7 users" in line
+    assert "\n" not in line
+
+
+def test_a_budget_the_head_leaves_no_room_in_answers_with_one_fixed_line(registry: Registry) -> None:
+    """A head (or the headlines' heading) that leaves no room gives one line of bounded size, never more."""
+    summaries = [hostile_summary(number, f"P{number}-" + "S" * 300) for number in range(1, 301)]
+    where = "the file /srv/" + "reports/" * 200 + "sentry_issues_20250314.txt"
+    answer = fit_answer(
+        "✅ Export completed!\n" + "x" * 2_000,
+        summaries,
+        [],
+        registry.renderer("text"),
+        SAMPLES,
+        MIN_BUDGET,
+        where=where,
+    )
+    assert answer.text == no_room(300, where, MIN_BUDGET)
+    assert answer.text.startswith("300 issues exported to the file /srv/reports/")
+    assert answer.text.endswith(
+        "/sentry_issues_20250314.txt; the answer budget (1,000 characters) holds no more: read the file."
+    )
+    assert size(answer.text) <= MIN_BUDGET // 2 and (answer.listed, answer.detailed) == (0, 0)
+    assert size(fit_answer("x" * 200, summaries, [], registry.renderer("text"), SAMPLES, 50).text) <= 50
+
+
+def export_result(**fields: object) -> ExportResult:
+    return ExportResult(**{"issues": (), "failures": (), "format": "text", **fields})  # type: ignore[arg-type]
+
+
+def test_head_lines_are_cut_in_utf16_units() -> None:
+    failures = (IssueFailure("😀" * 400, ExportError("🇯🇵" * 400)),)
+    [line] = wording.failure_lines(export_result(failures=failures))
+    assert size(line) <= wording.HEAD_LINE_CHARS and line.endswith("…")
+    [search] = wording.search_lines(export_result(searches=(SearchOutcome(IssueSearch("日本😀" * 500), 3, 3),)))
+    assert size(search) <= wording.HEAD_LINE_CHARS and search.endswith("; exported all 3")
+
+
+def test_what_a_list_of_the_head_leaves_out_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "sentry_issues.txt"
+    searches = tuple(SearchOutcome(IssueSearch(f"is:unresolved release:{n} " + "x" * 400), 10, 10) for n in range(40))
+    failures = tuple(IssueFailure(f"PROJ-{n}", ExportError("Not found. " * 60)) for n in range(300))
+    debug = tuple(tmp_path / f"debug_issue_{n}.json" for n in range(300))
+    result = export_result(issues=(summary(1),), searches=searches, failures=failures, path=path, debug_paths=debug)
+    answer = wording.export_answer(result, BUILT_INS.renderer("text"), SAMPLES, reports=(), max_inline_chars=4_000)
+    assert size(answer) <= 4_000
+    head = answer.split("\n\n")[0]
+    assert size(head) <= 2_000
+    assert re.search(r"^… and 3\d more searches, not shown here\.$", head, re.M)
+    assert re.search(rf"^- … and 2\d\d more failed references; all are listed in {re.escape(str(path))}\.$", head, re.M)
+    assert re.search(rf"^… and 2\d\d more debug payloads saved in {re.escape(str(tmp_path))}\.$", head, re.M)
+    lines = head.splitlines()
+    assert lines[0] == "✅ Export completed!" and f"File saved: {path}" in lines and "Success: 1" in lines
+
+
+def test_the_search_line_names_the_search_once() -> None:
+    [line] = wording.search_lines(export_result(searches=(SearchOutcome(IssueSearch("is:unresolved"), 40, 10),)))
+    assert line == "Matched: 40 issues for search 'is:unresolved'; exported the first 10"
+
+
+def hostile_report(short_id: str, title: str, level: str, value: str, buckets: int) -> IssueReport:
+    """A generated issue whose every echoed field is what the strategy gives, as a server would send it."""
+    issue, event = synthetic_issue(4_200_000_001)
+    issue.update(shortId=short_id, title=title, level=level, culprit=value)
+    issue["metadata"]["value"] = value
+    issue["stats"] = {"24h": [[SYNTHETIC_NOW - 3600 * (buckets - n), n % 7] for n in range(buckets)]}
+    event["title"] = title
+    [exception] = event["entries"][0]["data"]["values"]
+    exception["value"] = value
+    exception["stacktrace"]["frames"][0]["vars"] = {"text": value, title[:50] or "x": level}
+    return build_report(issue, event, short_id)
+
+
+SAMPLE_REPORTS = dict(zip(SAMPLE_NAMES, BATCH.reports, strict=True))
+searches = st.builds(
+    lambda query, pasted, hits, taken: SearchOutcome(IssueSearch(query, text=pasted), hits, taken),
+    hostile_text,
+    st.one_of(st.just(""), hostile_text),
+    st.one_of(st.none(), st.integers(0, 10**9)),
+    st.integers(0, 1_000),
+)
+
+
+@settings(max_examples=100)
+@given(
+    budget=st.integers(min_value=MIN_BUDGET, max_value=DEFAULT_BUDGET),
+    fmt=st.sampled_from(["text", "markdown"]),
+    samples=st.lists(st.sampled_from(SMALL_SAMPLES), max_size=3),
+    generated=st.lists(
+        st.builds(hostile_report, hostile_text, hostile_text, hostile_text, hostile_text, st.integers(0, 3_000)),
+        max_size=2,
+    ),
+    outcomes=st.lists(searches, max_size=12),
+    failed=st.lists(st.tuples(hostile_text, hostile_text), max_size=25),
+    folder=hostile_text,
+    name=hostile_text,
+    debug=st.integers(min_value=0, max_value=300),
+    notes=st.lists(hostile_text, max_size=2),
+)
+def test_no_input_takes_an_answer_past_its_budget(
+    budget: int,
+    fmt: str,
+    samples: list[str],
+    generated: list[IssueReport],
+    outcomes: list[SearchOutcome],
+    failed: list[tuple[str, str]],
+    folder: str,
+    name: str,
+    debug: int,
+    notes: list[str],
+) -> None:
+    """References, queries, server-sent ids, titles and values of any length and script, through the functions
+    the MCP tools answer with: the answer, and the error when nothing was exported, fit the budget."""
+    reports = [*generated, *(SAMPLE_REPORTS[sample] for sample in samples)]
+    path = Path("/srv") / folder / (name + ".txt")
+    result = ExportResult(
+        issues=tuple(IssueSummary.of(report) for report in reports),
+        failures=tuple(IssueFailure(ref, ExportError(message)) for ref, message in failed),
+        format=fmt,
+        path=path,
+        debug_paths=tuple(path.parent / f"debug_issue_{n}.json" for n in range(debug)),
+        searches=tuple(outcomes),
+        reports=tuple(reports),
+    )
+    settings_ = attrs.evolve(SAMPLES, format=fmt)
+    if reports:
+        answer = wording.export_answer(result, BUILT_INS.renderer(fmt), settings_, max_inline_chars=budget, notes=notes)
+        assert size(answer) <= budget
+        assert answer.startswith("✅ Export completed!") or answer == no_room(len(reports), f"the file {path}", budget)
+    failed_only = attrs.evolve(result, issues=(), reports=())
+    assert size(wording.all_failed_message(failed_only, budget)) <= budget

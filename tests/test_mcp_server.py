@@ -236,7 +236,7 @@ def test_output_file_outside_the_output_dir_is_refused(demo: ServerOptions, samp
 
 def test_text_without_a_reference_is_a_tool_error(demo: ServerOptions):
     message = error_of(call("view_sentry_issue", {"issue_url_or_id": "hello"}, options=demo))
-    assert "holds no Sentry issue reference" in message
+    assert "holds no issue reference" in message
 
 
 def test_a_small_budget_shortens_the_bulk_and_keeps_every_section(out_dir):

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sentry_issue_export.errors import InvalidReferenceError
-from sentry_issue_export.refs import IssueRef, ParsedRefs, RefProblem, parse_ref, parse_refs
+from sentry_issue_export.refs import IssueRef, IssueSearch, ParsedRefs, RefProblem, parse_ref, parse_refs
 
 EVENT = "0123456789abcdef0123456789abcdef"
 
@@ -26,11 +26,7 @@ def ids(parsed: ParsedRefs) -> list[str]:
 
 
 def is_no_reference_problem(parsed: ParsedRefs) -> bool:
-    return (
-        parsed.refs == ()
-        and len(parsed.problems) == 1
-        and "holds no Sentry issue reference" in parsed.problems[0].reason
-    )
+    return parsed.refs == () and len(parsed.problems) == 1 and "holds no issue reference" in parsed.problems[0].reason
 
 
 # --- bare ids ---------------------------------------------------------------------------------------------------
@@ -384,8 +380,37 @@ def test_no_reference_found(text: str) -> None:
 
 
 def test_no_reference_problem_quotes_the_input() -> None:
-    assert str(parse_refs("hello there").problems[0]).startswith("'hello there' holds no Sentry issue reference")
-    assert str(parse_refs("").problems[0]).startswith("The input holds no Sentry issue reference")
+    assert str(parse_refs("hello there").problems[0]).startswith("'hello there' holds no issue reference")
+    assert str(parse_refs("").problems[0]).startswith("The input holds no issue reference")
+
+
+def test_input_without_a_reference_gets_the_examples_of_the_source_that_reads_it() -> None:
+    """The Bugsink source takes friendly ids, UUIDs and its own addresses, and its message says so, not Sentry's."""
+    from sentry_issue_export.selection import collect
+    from sentry_issue_export.sources.bugsink import BugsinkSource
+    from sentry_issue_export.sources.sentry import SentrySource
+
+    _, [failure], _ = collect("hello there", BugsinkSource())
+    assert failure.message.startswith("'hello there' holds no issue reference; give a Bugsink issue's friendly id")
+    assert "Sentry" not in failure.message and "sentry.io" not in failure.message
+    _, [failure], _ = collect("hello there", SentrySource())
+    assert "short id (PROJ-1A" in failure.message and "https://acme.sentry.io/issues/12345/" in failure.message
+
+
+def test_messages_cut_a_long_piece_of_the_input_they_repeat() -> None:
+    """A message names what it refuses, but never repeats tens of thousands of characters of it."""
+    for text in (
+        "https://acme.sentry.io/issues/" + "1" * 60_000 + "/",
+        "https://acme.sentry.io/issues/1/events/" + "x" * 60_000 + "/",
+        "https://acme.sentry.io/organizations/" + "Ω" * 60_000 + "/issues/1/",
+        "https://acme.sentry.io/organizations/acme/issues/?sort=" + "z" * 60_000,
+    ):
+        [problem] = parse_refs(text).problems
+        assert len(str(problem)) < 700, str(problem)[:200]
+    assert len(str(IssueSearch("is:unresolved " + "a" * 60_000))) < 300
+    pasted = "https://acme.sentry.io/organizations/acme/issues/?query=" + "a" * 60_000
+    [search] = parse_refs(pasted).searches
+    assert len(str(search)) <= 200 and str(search).startswith("https://acme.sentry.io/organizations/acme/issues/")
 
 
 # --- several references, prose and punctuation ------------------------------------------------------------------
@@ -516,7 +541,7 @@ def test_iterable_without_references_quotes_all_items() -> None:
 def test_empty_iterable_reports_no_reference(items: list[str]) -> None:
     parsed = parse_refs(items)
     assert is_no_reference_problem(parsed)
-    assert str(parsed.problems[0]).startswith("The input holds no Sentry issue reference")
+    assert str(parsed.problems[0]).startswith("The input holds no issue reference")
 
 
 def test_non_text_item_is_a_problem_not_a_crash() -> None:
@@ -555,8 +580,8 @@ def test_parse_ref_returns_the_one_reference(text: str, expected: IssueRef) -> N
 @pytest.mark.parametrize(
     ("text", "message_start", "message_part"),
     [
-        pytest.param("", "The input holds no Sentry issue reference", "PROJ-1A", id="empty"),
-        pytest.param("hello", "'hello' holds no Sentry issue reference", "12345", id="prose"),
+        pytest.param("", "The input holds no issue reference", "PROJ-1A", id="empty"),
+        pytest.param("hello", "'hello' holds no issue reference", "12345", id="prose"),
         pytest.param("1, 2", "'1, 2' names 2 issues (1, 2)", "give exactly one", id="several"),
         pytest.param("#abc", "'#abc' is not an issue number", "#12345", id="problem-is-whole-input"),
         pytest.param(

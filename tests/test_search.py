@@ -140,7 +140,7 @@ def test_a_pasted_issue_list_address_is_its_own_search_in_the_cli(
     pasted = f"{sentry.url}/organizations/acme/issues/?query=is%3Aunresolved&project=42&statsPeriod=14d&sort=new"
     assert main([pasted, "--limit", "5", "--output-dir", str(tmp_path)]) == 0
     err = capsys.readouterr().err
-    assert "12 issues match; exporting the first 5." in err and "Exported 5 issue(s)" in err
+    assert f"\n{pasted}: 12 issues match; exporting the first 5." in f"\n{err}" and "Exported 5 issue(s)" in err
     [query] = searches(sentry)
     assert (query["query"], query["project"], query["statsPeriod"], query["sort"]) == (
         ["is:unresolved"],

@@ -47,7 +47,13 @@ class ServerOptions:
 
     source: str | None = None
     output_dir: Path | None = None
-    max_inline_chars: int = wording.DEFAULT_MAX_INLINE_CHARS
+    max_inline_chars: int = attrs.field(default=wording.DEFAULT_MAX_INLINE_CHARS)
+    """The answer budget in UTF-16 units: 0 for none, else at least ``MIN_INLINE_CHARS``."""
+
+    @max_inline_chars.validator
+    def _check_budget(self, _: Any, value: int) -> None:
+        if problem := wording.budget_problem(value):
+            raise ConfigError(f"{ENV_MAX_INLINE_CHARS} {problem}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerOptions":
@@ -366,7 +372,7 @@ async def _export_answer(
         from ..redaction.log_records import remember_secrets
 
         remember_secrets([token])
-    with _as_tool_error():
+    with _as_tool_error(opts.max_inline_chars):
         registry = get_registry()
         settings = resolve_settings(
             source=opts.source,
@@ -397,7 +403,7 @@ async def _export_answer(
         if result.path is not None:
             shelf.add(result.path)
         if not result.issues:
-            raise ToolError(wording.all_failed_message(result), log_level=EXPECTED)
+            raise ToolError(wording.all_failed_message(result, opts.max_inline_chars), log_level=EXPECTED)
         offline = not registry.source(settings.source).needs_credentials
         notes = [wording.offline_source_note(settings.source)] if offline and (base_url or token) else []
         answer = wording.export_answer(
@@ -423,14 +429,15 @@ async def _export_answer(
 
 
 @contextlib.contextmanager
-def _as_tool_error() -> Iterator[None]:
-    """An ``ExportError`` leaves as a ``ToolError`` carrying the library's user-facing sentence, nothing more."""
+def _as_tool_error(budget: int = 0) -> Iterator[None]:
+    """An ``ExportError`` leaves as a ``ToolError`` carrying the library's user-facing sentence, nothing more,
+    cut to ``budget`` UTF-16 units (0: not cut), since an error is an answer too."""
     try:
         yield
     except ExportError as exc:
         from fastmcp.exceptions import ToolError
 
-        raise ToolError(str(exc), log_level=EXPECTED) from None
+        raise ToolError(wording.error_answer(str(exc), budget), log_level=EXPECTED) from None
 
 
 class BearerTokenMiddleware:

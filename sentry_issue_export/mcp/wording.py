@@ -8,13 +8,23 @@ is fitted to its budget by the library's ``budget`` module.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..budget import CONTENT_HEADING, DEFAULT_BUDGET, fit_answer
+from ..budget import (
+    CONTENT_HEADING,
+    DEFAULT_BUDGET,
+    MIN_BUDGET,
+    WHERE_CHARS,
+    fit_answer,
+    shorten,
+    shorten_middle,
+    size,
+)
 from ..exporter import FAILURES_LISTED
+from ..textsafe import collapse_whitespace
 
 if TYPE_CHECKING:
     from ..exporter import ExportResult
@@ -23,6 +33,7 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 DEFAULT_MAX_INLINE_CHARS = DEFAULT_BUDGET
+MIN_INLINE_CHARS = MIN_BUDGET
 TOKEN_REVOCATION_HINT = "Also revoke the token in Sentry: Settings → Account → API → Auth Tokens."
 
 SERVER_EPILOG = f"""\
@@ -39,8 +50,9 @@ environment:
   EXPORT_SENTRY_ISSUE_OUTPUT_DIR
         directory for reports (default: the working directory)
   EXPORT_SENTRY_ISSUE_MAX_INLINE_CHARS
-        characters an answer may hold (default {DEFAULT_MAX_INLINE_CHARS:,}, about 10,000 tokens); every issue keeps
-        every section, the bulk is shortened to fit, and the saved file holds everything
+        characters an answer may hold (default {DEFAULT_MAX_INLINE_CHARS:,}, about 10,000 tokens; at least
+        {MIN_INLINE_CHARS:,}, or 0 for no budget); every issue keeps every section, the bulk is shortened to fit,
+        and the saved file holds everything
   EXPORT_SENTRY_ISSUE_SOURCE
         "samples" serves the bundled sample issues instead of Sentry (demo mode)
   EXPORT_SENTRY_ISSUE_SERVER
@@ -99,6 +111,18 @@ REPORT_URI_PREFIX = "export-sentry-issue://reports/"
 
 FAILURES_SHARE = 4
 """The failure list takes at most a quarter of the budget; the rest is counted."""
+HEAD_SHARE = 2
+"""An answer's head (what was exported, searches, failures, where the file is, notes) takes at most half the
+budget, so the issues always have the other half."""
+LIST_SHARE = 8
+"""The search lines, and the debug files, each take at most an eighth of the budget; one head line too."""
+HEAD_LINE_CHARS = 500
+"""A line of an answer's head (a search, a failure, a note) is cut here, or at an eighth of a smaller budget, so
+no input can blow the budget."""
+DEBUG_LISTED = 20
+"""An answer names this many debug files at most, and counts the rest."""
+ECHO_SHARE = 3
+"""In a failure line, the reference as typed takes at most a third of the line; the reason has the rest."""
 
 
 def report_uri(path: Path) -> str:
@@ -114,64 +138,188 @@ def export_answer(
     max_inline_chars: int = DEFAULT_MAX_INLINE_CHARS,
     notes: Sequence[str] = (),
 ) -> str:
-    """The answer to a successful export within ``max_inline_chars`` (0: no budget): counts, failures, where
-    the file is, a headline per issue, then the issues in detail, shrunk by the ladder of ``budget`` rather
-    than cut. ``reports`` are the leading reports an ``AnswerKeeper`` kept (default: ``result.reports``)."""
-    head = ["✅ Export completed!", *search_lines(result), f"Success: {len(result.issues)}"]
-    head.append(f"Failed: {len(result.failures)}")
-    head += failure_lines(result, max_inline_chars // FAILURES_SHARE if max_inline_chars > 0 else 0)
-    if result.path is not None:
-        head += [f"File saved: {result.path}", f"Resource: {report_uri(result.path)} (the complete report)"]
-    head += [f"Debug payload saved: {path}" for path in result.debug_paths]
-    head += list(notes)
-    head = [_capped_line(line) for line in head]
+    """The answer to a successful export within ``max_inline_chars`` UTF-16 units (0: no budget): counts,
+    failures, where the file is, a headline per issue, then the issues in detail, shrunk by the ladder of
+    ``budget`` rather than cut. ``reports`` are the leading reports an ``AnswerKeeper`` kept (default:
+    ``result.reports``).
+
+    Every line that repeats what the user or the server wrote (a search, a reference, a reason, a path) is cut
+    to its share of the budget, and every list counts what it leaves out, so the head never takes more than
+    half the budget; a budget too small even for that gets one line saying where the file is."""
+    head = "\n".join(answer_head(result, notes, max_inline_chars))
     if max_inline_chars <= 0:
-        return "\n".join([*head, "", CONTENT_HEADING, result.content])
+        return "\n".join([head, "", CONTENT_HEADING, result.content])
     where = f"the file {result.path}" if result.path is not None else "the saved report"
     shown = result.reports if reports is None else reports
-    return fit_answer("\n".join(head), result.issues, shown, renderer, settings, max_inline_chars, where=where).text
+    return fit_answer(head, result.issues, shown, renderer, settings, max_inline_chars, where=where).text
 
 
-HEAD_LINE_CHARS = 500
-"""A line of an answer's head (a search, a failure, a note) is cut here, so no input can blow the budget."""
+def answer_head(result: ExportResult, notes: Sequence[str] = (), budget: int = DEFAULT_MAX_INLINE_CHARS) -> list[str]:
+    """The head of an export's answer, in reading order: what was exported, each search, the failures, where the
+    file is, the debug files and ``notes``; within half of ``budget`` (0: no budget, each line still cut).
+
+    What says most comes first when room is short: the counts and the file, then the searches, the failures,
+    the notes and the debug files; a list that is cut counts the rest."""
+    cap = line_cap(budget)
+    room = Room(budget // HEAD_SHARE if budget > 0 else None)
+    opening = room.take(["✅ Export completed!"])
+    counts = room.take([f"Success: {len(result.issues)}", f"Failed: {len(result.failures)}"])
+    saved = room.take(file_lines(result.path, cap)) if result.path is not None else []
+    searches = room.take(search_lines(result, room.share(budget, LIST_SHARE), cap))
+    failures = room.take(failure_lines(result, room.share(budget, FAILURES_SHARE), cap))
+    added = room.take(_notes(notes, room.share(budget, 1), cap))
+    debug = room.take(debug_lines(result, room.share(budget, LIST_SHARE), cap))
+    return [*opening, *searches, *counts, *failures, *saved, *debug, *added]
 
 
-def _capped_line(line: str) -> str:
-    return line if len(line) <= HEAD_LINE_CHARS else line[: HEAD_LINE_CHARS - 1] + "…"
+def line_cap(budget: int) -> int:
+    """How long one line of a head may be under ``budget`` (0: no budget)."""
+    return HEAD_LINE_CHARS if budget <= 0 else min(HEAD_LINE_CHARS, budget // LIST_SHARE)
 
 
-def failure_lines(result: ExportResult, max_chars: int = 0) -> list[str]:
-    """One line per failure, at most ``FAILURES_LISTED`` of them and (when given) ``max_chars`` in all, then a
-    count of the rest and where the whole list is."""
-    lines: list[str] = []
+class Room:
+    """What is left of the head's share of the budget (``None``: no budget), taken line by line."""
+
+    def __init__(self, left: int | None) -> None:
+        self.left = left
+
+    def share(self, budget: int, parts: int) -> int | None:
+        """The room for one part: a ``parts``-th of ``budget``, and no more than is left (``None``: no limit)."""
+        if self.left is None:
+            return None
+        return min(budget // parts, self.left)
+
+    def take(self, lines: Sequence[str]) -> list[str]:
+        """``lines``, counted against what is left. They are not checked here: the fixed lines are short, and
+        every list was fitted to its share of what was left."""
+        if self.left is not None:
+            self.left -= sum(size(line) + 1 for line in lines)
+        return list(lines)
+
+
+def file_lines(path: Path, cap: int = HEAD_LINE_CHARS) -> list[str]:
+    """Where the report is saved, and the resource that serves it; a long path is cut in its middle."""
+    saved = "File saved: "
+    return [
+        saved + shorten_middle(str(path), cap - size(saved)),
+        shorten(f"Resource: {report_uri(path)} (the complete report)", cap),
+    ]
+
+
+def listed(lines: Sequence[str], room: int | None, rest_line: Callable[[int, int], str], total: int = -1) -> list[str]:
+    """As many of ``lines`` as fit in ``room`` units (``None``: all of them), then, when some of the ``total``
+    (default: all ``lines``) are left out, ``rest_line(left out, shown)`` counting them; all within ``room``."""
+    total = len(lines) if total < 0 else total
+    kept: list[str] = []
     used = 0
-    for failure in result.failures[:FAILURES_LISTED]:
-        line = _capped_line(f"- {failure}")
-        if max_chars and lines and used + len(line) > max_chars:
+    for index, line in enumerate(lines):
+        after = total - index - 1
+        reserve = size(rest_line(after, index + 1)) + 1 if after else 0
+        if room is not None and used + size(line) + 1 + reserve > room:
             break
-        lines.append(line)
-        used += len(line) + 1
-    rest = len(result.failures) - len(lines)
-    if rest:
-        where = f"all are listed in {result.path}" if result.path is not None else "run fewer at once to see each"
-        lines.append(f"- … and {rest:,} more failed reference{'' if rest == 1 else 's'}; {where}.")
-    return lines
+        kept.append(line)
+        used += size(line) + 1
+    left_out = total - len(kept)
+    if left_out:
+        last = rest_line(left_out, len(kept))
+        if room is None or used + size(last) + 1 <= room:
+            kept.append(last)
+    return kept
 
 
-def search_lines(result: ExportResult) -> list[str]:
-    """How many issues each search matched (the server's count) and how many were exported."""
+def failure_lines(result: ExportResult, max_chars: int | None = None, cap: int = HEAD_LINE_CHARS) -> list[str]:
+    """One line per failure, at most ``FAILURES_LISTED`` of them and (when given) ``max_chars`` units in all,
+    then a count of the rest and where the whole list is."""
+    lines = [failure_line(failure.ref_text, failure.message, cap) for failure in result.failures[:FAILURES_LISTED]]
+
+    def rest(left_out: int, shown: int) -> str:
+        where = (
+            f"all are listed in {shorten_middle(str(result.path), WHERE_CHARS)}"
+            if result.path is not None
+            else "run fewer at once to see each"
+        )
+        failed = f"failed reference{'' if left_out == 1 else 's'}"
+        return f"- … and {left_out:,} more {failed}; {where}." if shown else f"- {left_out:,} {failed}; {where}."
+
+    return listed(lines, max_chars, rest, len(result.failures))
+
+
+def failure_line(ref_text: str, message: str, cap: int = HEAD_LINE_CHARS) -> str:
+    """``- <reference>: <why>`` within ``cap`` units, the reference cut at a third of it."""
+    ref = shorten(collapse_whitespace(ref_text), cap // ECHO_SHARE)
+    return shorten(f"- {ref}: {message}", cap)
+
+
+def search_lines(result: ExportResult, max_chars: int | None = None, cap: int = HEAD_LINE_CHARS) -> list[str]:
+    """How many issues each search matched (the server's count) and how many were exported, each line within
+    ``cap`` units (the search cut to fit), all within ``max_chars`` (``None``: no limit)."""
     lines = []
     for outcome in result.searches:
         matched = f"{outcome.hits:,} issues" if outcome.hits is not None else "issues (the server gives no count)"
         taken = f"all {outcome.taken:,}" if outcome.hits == outcome.taken else f"the first {outcome.taken:,}"
-        lines.append(f"Matched: {matched} for {outcome.search}; exported {taken}")
-    return lines
+        before, after = f"Matched: {matched} for ", f"; exported {taken}"
+        searched = shorten(collapse_whitespace(str(outcome.search)), cap - size(before) - size(after))
+        lines.append(before + searched + after)
+    return listed(lines, max_chars, _rest_searches)
 
 
-def all_failed_message(result: ExportResult) -> str:
-    """The tool error for an export where not a single issue could be exported."""
-    lines = ["Export failed: no issue could be exported.", *search_lines(result), f"Failed: {len(result.failures)}"]
-    return "\n".join([*lines, *failure_lines(result, DEFAULT_MAX_INLINE_CHARS // FAILURES_SHARE)])
+def _rest_searches(left_out: int, shown: int) -> str:
+    searches = f"search{'' if left_out == 1 else 'es'}"
+    return f"… and {left_out:,} more {searches}, not shown here." if shown else f"{left_out:,} {searches} ran."
+
+
+def debug_lines(result: ExportResult, max_chars: int | None = None, cap: int = HEAD_LINE_CHARS) -> list[str]:
+    """Where each debug payload was saved, within ``max_chars`` units; the rest are counted."""
+    saved = "Debug payload saved: "
+    lines = [saved + shorten_middle(str(path), cap - size(saved)) for path in result.debug_paths[:DEBUG_LISTED]]
+    folder = result.debug_paths[0].parent if result.debug_paths else None
+
+    def rest(left_out: int, shown: int) -> str:
+        payloads = f"{'' if shown else f'{left_out:,} '}debug payload{'' if left_out == 1 else 's'}"
+        where = shorten_middle(str(folder), WHERE_CHARS)
+        return f"… and {left_out:,} more {payloads} saved in {where}." if shown else f"{payloads} saved in {where}."
+
+    return listed(lines, max_chars, rest, len(result.debug_paths))
+
+
+def _notes(notes: Sequence[str], room: int | None, cap: int) -> list[str]:
+    """The notes that fit in ``room`` units, each cut at ``cap``."""
+    kept: list[str] = []
+    for note in notes:
+        line = shorten(note, cap)
+        if room is not None and size(line) + 1 > room:
+            break
+        kept.append(line)
+        room = None if room is None else room - size(line) - 1
+    return kept
+
+
+def all_failed_message(result: ExportResult, budget: int = DEFAULT_MAX_INLINE_CHARS) -> str:
+    """The tool error for an export where not a single issue could be exported, within ``budget`` units (0: the
+    default budget's shares)."""
+    shares = budget if budget > 0 else DEFAULT_MAX_INLINE_CHARS
+    cap = line_cap(budget)
+    room = Room(shares)
+    opening = room.take(["Export failed: no issue could be exported."])
+    counts = room.take([f"Failed: {len(result.failures)}"])
+    searches = room.take(search_lines(result, room.share(shares, LIST_SHARE), cap))
+    failures = room.take(failure_lines(result, room.share(shares, FAILURES_SHARE), cap))
+    return "\n".join([*opening, *searches, *counts, *failures])
+
+
+def error_answer(message: str, budget: int) -> str:
+    """A tool error's sentence within ``budget`` units (0: as it is)."""
+    return shorten(message, budget) if budget > 0 else message
+
+
+def budget_problem(budget: int) -> str | None:
+    """What is wrong with an answer budget, completing "<setting> ...", or ``None`` when it is usable."""
+    if budget == 0 or budget >= MIN_INLINE_CHARS:
+        return None
+    return (
+        f"must be 0 (no budget) or at least {MIN_INLINE_CHARS:,} characters, not {budget:,}: a smaller answer "
+        "could not even say where the report was saved."
+    )
 
 
 def offline_source_note(source: str) -> str:

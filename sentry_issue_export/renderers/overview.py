@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from ..models import ActivityEntry, IssueOverview, IssueSummary, RecentEvent, TagDistribution, Trend
 from ..textsafe import collapse_whitespace
 from .formatting import format_number, format_when, plural
@@ -19,6 +21,12 @@ EMPTY_BAR = "·"
 """A bucket with no events: apart from the lowest bar, which means "a few"."""
 HEADLINE_TITLE_CHARS = 120
 """A headline line cuts the title here; the report has it whole."""
+HEADLINE_NAME_CHARS = 60
+"""A headline line cuts the issue's name (its short id, as the server sent it) here, and its level at
+:data:`HEADLINE_LEVEL_CHARS`, so the counts after them stay in view."""
+HEADLINE_LEVEL_CHARS = 20
+HEADLINE_TREND_BUCKETS = 60
+"""A headline's trend shows at most the newest this many buckets (a day has 24, a month 30)."""
 
 
 def sparkline(trend: Trend | None) -> str:
@@ -225,17 +233,23 @@ def has_differences(overview: IssueOverview) -> bool:
 def headline(summary: IssueSummary, number: int | None = None) -> str:
     """One line that says what an issue is and how bad: ``3. SHOP-3K  error  1,287 events  342 users  last seen
     2025-03-14 09:26 UTC  24 h ▁▂█▃  RuntimeError: Refund for order …``."""
+    trend = summary.trend
     parts = [
         f"{number}." if number is not None else None,
-        summary.name,
-        summary.level,
+        _cut(_one_line(summary.name), HEADLINE_NAME_CHARS),
+        _cut(_one_line(summary.level), HEADLINE_LEVEL_CHARS) if summary.level else None,
         plural(summary.count, "event") if summary.count is not None else None,
         plural(summary.user_count, "user") if summary.user_count is not None else None,
         f"last seen {format_when(summary.last_seen)}" if summary.last_seen else None,
-        f"{summary.trend.period} {sparkline(summary.trend)}" if summary.trend is not None else None,
+        _trend_part(trend) if trend is not None else None,
         _cut(_one_line(summary.title or "(no title)"), HEADLINE_TITLE_CHARS),
     ]
     return "  ".join(part for part in parts if part)
+
+
+def _trend_part(trend: Trend) -> str:
+    newest = attrs.evolve(trend, buckets=trend.buckets[-HEADLINE_TREND_BUCKETS:])
+    return f"{_cut(_one_line(trend.period), HEADLINE_LEVEL_CHARS)} {sparkline(newest)}"
 
 
 def headlines(summaries: Sequence[IssueSummary]) -> list[str]:

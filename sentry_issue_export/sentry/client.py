@@ -30,7 +30,7 @@ from ..errors import (
     RateLimitedError,
     ServerError,
 )
-from ..refs import EVENT_KEYWORDS
+from ..refs import EVENT_KEYWORDS, IssueSearch
 from ..settings import Settings
 from ..textsafe import whole_number
 from ..web.origin import Origin
@@ -283,7 +283,7 @@ class SentryClient:
         pages. Issues are told apart by the id the server gives. A query Sentry rejects raises a ``FetchError``
         with Sentry's own words. The issue list is the same route on GlitchTip.
         """
-        what = f"the search {query!r} in organisation {org}" if query else f"the issues of organisation {org}"
+        what = f"the {IssueSearch(query)} in organisation {org}" if query else f"the issues of organisation {org}"
         params = [("query", query), ("limit", str(min(INDEX_PAGE_SIZE, max(limit, 1))))]
         params += [("project", project) for project in projects] or [("project", "-1")]
         params += [(name, value) for name, value in (("statsPeriod", period), ("sort", sort)) if value]

@@ -88,6 +88,10 @@ class BugsinkSource(BaseSource):
     name = "bugsink"
     description = "A Bugsink server (2.x), through its own REST API (/api/canonical/0/)."
     needs_credentials = True
+    reference_examples = (
+        "a Bugsink issue's friendly id (BACKEND-1), its UUID, or its address "
+        "(https://bugsink.example.com/issues/issue/<uuid>/)"
+    )
 
     def __init__(self, transport_factory: Callable[[Settings], ApiTransport] | None = None) -> None:
         """``transport_factory`` builds the HTTP transport for one export; tests pass one with a short backoff."""
