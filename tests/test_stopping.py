@@ -7,14 +7,12 @@ The PID 1 cases need ``unshare`` (util-linux) and the right to make a PID namesp
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from sentry_issue_export.mcp import stopping
+from tests.stdio_client import LineClient
 from tests.test_mcp_subprocess import free_port, server_env
 
 pytestmark = pytest.mark.slow
@@ -98,29 +97,8 @@ def forked_child(pid: int) -> int:
 
 
 def wait_for_stdio(child: subprocess.Popen[bytes]) -> None:
-    """Until the server answers an ``initialize`` request: from then on it is serving, its handlers in place."""
-    assert child.stdin is not None and child.stdout is not None
-    request = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-    }
-    child.stdin.write(json.dumps(request).encode() + b"\n")
-    child.stdin.flush()
-    answer = _read_line_within(child, 30)
-    assert json.loads(answer)["id"] == 1
-
-
-def _read_line_within(child: subprocess.Popen[bytes], seconds: float) -> bytes:
-    assert child.stdout is not None
-    lines: list[bytes] = []
-    reader = threading.Thread(target=lambda: lines.append(child.stdout.readline()), daemon=True)  # type: ignore[union-attr]
-    reader.start()
-    reader.join(seconds)
-    if not lines or not lines[0]:
-        pytest.fail(f"the server did not answer within {seconds} s; exit code {child.poll()}")
-    return lines[0]
+    """Until the server answers the handshake: from then on it is serving, its handlers in place."""
+    LineClient(child).initialize()
 
 
 def wait_for_port(child: subprocess.Popen[bytes], port: int) -> None:
