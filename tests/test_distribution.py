@@ -1,0 +1,85 @@
+"""What the project says about itself in several places, checked against one another: pyproject.toml's metadata,
+the MCP registry's server.json (validated against the registry's published schema, vendored in tests/fixtures),
+and the README's ``mcp-name`` line that the registry looks for in the description PyPI shows.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft7Validator
+
+from sentry_issue_export import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+SERVER = json.loads((ROOT / "server.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "tests" / "fixtures" / "server.schema.json").read_text(encoding="utf-8"))
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def registry_errors(document: dict[str, Any]) -> list[str]:
+    validator = Draft7Validator(SCHEMA, format_checker=Draft7Validator.FORMAT_CHECKER)
+    return sorted(f"{'/'.join(map(str, error.path))}: {error.message}" for error in validator.iter_errors(document))
+
+
+def test_server_json_is_valid_for_the_registry():
+    assert SCHEMA["$id"] == "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json"
+    assert SERVER["$schema"] == SCHEMA["$id"]
+    assert registry_errors(SERVER) == []
+
+
+def test_the_vendored_schema_refuses_what_the_registry_refuses():
+    """So a passing check means something: the limits the registry enforces are in the copy."""
+    long_description = {**SERVER, "description": "x" * 101}
+    assert registry_errors(long_description)
+    unpinned = copy.deepcopy(SERVER)
+    unpinned["packages"][0]["version"] = "latest"
+    assert registry_errors(unpinned)
+    unknown_field = copy.deepcopy(SERVER)
+    unknown_field["packages"][0]["command"] = "export-sentry-issue-mcp"
+    assert registry_errors(unknown_field)
+
+
+def test_server_json_names_this_package_at_this_version():
+    [package] = SERVER["packages"]
+    assert SERVER["version"] == package["version"] == PROJECT["version"]
+    assert package["registryType"] == "pypi"
+    assert package["identifier"] == PROJECT["name"] == "sentry-issue-export"
+    assert package["transport"] == {"type": "stdio"}
+
+
+def test_the_installed_package_is_the_version_pyproject_names():
+    assert __version__ == PROJECT["version"], "the installed metadata is stale: pip install -e '.[dev]' again"
+
+
+def test_the_variables_a_user_sets_are_documented_and_only_the_token_is_secret():
+    [package] = SERVER["packages"]
+    variables = {variable["name"]: variable for variable in package["environmentVariables"]}
+    assert {"SENTRY_AUTH_TOKEN", "SENTRY_URL", "SENTRY_ORG", "EXPORT_SENTRY_ISSUE_OUTPUT_DIR"} <= set(variables)
+    assert [name for name, variable in variables.items() if variable.get("isSecret")] == ["SENTRY_AUTH_TOKEN"]
+    environment_table = (ROOT / "docs" / "mcp.md").read_text(encoding="utf-8").split("## Environment variables")[1]
+    for name in variables:
+        assert f"`{name}`" in environment_table, f"{name} is not in docs/mcp.md's table of environment variables"
+
+
+def test_the_readme_carries_the_registry_name():
+    assert re.findall(r"mcp-name:\s*([^\s<>]+)", README) == [SERVER["name"]]
+
+
+def test_one_repository_address_everywhere():
+    """pyproject.toml writes the address on one line; every link, and the registry's namespace, follow it."""
+    links = PROJECT["urls"]
+    home = links["Homepage"]
+    assert all(link.startswith(home) for link in links.values()), links
+    assert set(links) >= {"Homepage", "Documentation", "Issues", "Changelog"}
+    assert SERVER["repository"] == {"url": home, "source": "github"}
+    host, (owner, _) = urlsplit(home).netloc, urlsplit(home).path.strip("/").split("/")
+    assert host == "github.com" and SERVER["name"].split("/")[0] == f"io.github.{owner}"
+    assert (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").count(f"## {PROJECT['version']}") == 1
