@@ -55,6 +55,12 @@ def test_server_json_names_this_package_at_this_version():
     assert package["transport"] == {"type": "stdio"}
 
 
+def test_what_registry_clients_run_is_the_server():
+    """They run ``uvx <identifier>==<version>``: the command named like the package must be the MCP server."""
+    scripts = PROJECT["scripts"]
+    assert scripts[SERVER["packages"][0]["identifier"]] == scripts["export-sentry-issue-mcp"]
+
+
 def test_the_installed_package_is_the_version_pyproject_names():
     assert __version__ == PROJECT["version"], "the installed metadata is stale: pip install -e '.[dev]' again"
 
