@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft7Validator
 
 from sentry_issue_export import __version__
+from sentry_issue_export.mcp.server import TOOL_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -89,3 +90,40 @@ def test_one_repository_address_everywhere():
     host, (owner, _) = urlsplit(home).netloc, urlsplit(home).path.strip("/").split("/")
     assert host == "github.com" and SERVER["name"].split("/")[0] == f"io.github.{owner}"
     assert (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").count(f"## {PROJECT['version']}") == 1
+
+
+# --- the Claude Desktop bundle ---------------------------------------------------------------------------------
+
+MANIFEST = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_the_bundle_is_this_package_at_this_version_with_its_five_tools():
+    assert MANIFEST["name"] == PROJECT["name"] and MANIFEST["version"] == PROJECT["version"]
+    names = [tool["name"] for tool in MANIFEST["tools"]]
+    assert sorted(names) == sorted(TOOL_NAMES) and len(names) == 5
+    assert MANIFEST["compatibility"]["runtimes"]["python"] == PROJECT["requires-python"]
+    assert MANIFEST["license"] == PROJECT["license"]
+
+
+def test_the_bundle_runs_its_entry_point_with_uv():
+    """uv makes the environment from pyproject.toml on the user's machine: compiled dependencies (pydantic-core)
+    need no wheel per platform in the bundle, which a ``python`` bundle would."""
+    server = MANIFEST["server"]
+    assert MANIFEST["manifest_version"] == "0.4" and server["type"] == "uv"
+    assert (ROOT / server["entry_point"]).is_file()
+    assert server["mcp_config"]["command"] == "uv"
+    assert server["mcp_config"]["args"][-1] == server["entry_point"]
+
+
+def test_what_the_user_configures_reaches_the_server_as_its_variables():
+    settings = MANIFEST["user_config"]
+    env = MANIFEST["server"]["mcp_config"]["env"]
+    assert env == {
+        "SENTRY_URL": "${user_config.sentry_url}",
+        "SENTRY_AUTH_TOKEN": "${user_config.sentry_auth_token}",
+        "EXPORT_SENTRY_ISSUE_OUTPUT_DIR": "${user_config.output_dir}",
+    }
+    assert settings["sentry_auth_token"]["sensitive"] is True
+    assert [name for name, setting in settings.items() if setting.get("sensitive")] == ["sentry_auth_token"]
+    assert settings["output_dir"]["type"] == "directory"
+    assert set(settings) == {value.removeprefix("${user_config.").removesuffix("}") for value in env.values()}
