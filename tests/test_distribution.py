@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from jsonschema import Draft7Validator
 
 from sentry_issue_export import __version__
@@ -90,6 +91,18 @@ def test_one_repository_address_everywhere():
     host, (owner, _) = urlsplit(home).netloc, urlsplit(home).path.strip("/").split("/")
     assert host == "github.com" and SERVER["name"].split("/")[0] == f"io.github.{owner}"
     assert (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").count(f"## {PROJECT['version']}") == 1
+
+
+def test_the_classifiers_name_the_pythons_ci_tests():
+    workflow = ROOT / ".github" / "workflows" / "ci.yml"
+    if not workflow.exists():
+        pytest.skip("the CI workflows are not part of the sdist")
+    [listed] = re.findall(r"python-version:\s*\[([^\]]*)\]", workflow.read_text(encoding="utf-8"))
+    tested = {version.strip().strip("\"'") for version in listed.split(",")}
+    prefix = "Programming Language :: Python :: 3."
+    classified = {f"3.{c.removeprefix(prefix)}" for c in PROJECT["classifiers"] if c.startswith(prefix)}
+    assert tested == classified
+    assert PROJECT["requires-python"] == f">={min(tested, key=lambda version: int(version.split('.')[1]))}"
 
 
 # --- the Claude Desktop bundle ---------------------------------------------------------------------------------
