@@ -105,6 +105,22 @@ def test_the_classifiers_name_the_pythons_ci_tests():
     assert PROJECT["requires-python"] == f">={min(tested, key=lambda version: int(version.split('.')[1]))}"
 
 
+INSTALL = re.compile(r"\b(?:pip install|pipx install|uv tool install|uvx)[ \t]+(\S.*)")
+FROM_SOURCE = {".", "'.[dev]'", "/path/to/checkout", "dist/sentry_issue_export-*.whl"}
+"""What the docs may install besides the distribution: a checkout, a wheel built from it, a plugin example."""
+
+
+def test_every_install_line_names_the_distribution():
+    lines = 0
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for found in INSTALL.finditer(path.read_text(encoding="utf-8")):
+            words = [word for word in found.group(1).split() if not word.startswith("-")]
+            target = re.sub(r"[`,;:()]", "", words[0])
+            lines += 1
+            assert target == PROJECT["name"] or target in FROM_SOURCE or target == "my-format", (path.name, found[0])
+    assert lines >= 10
+
+
 # --- the Claude Desktop bundle ---------------------------------------------------------------------------------
 
 MANIFEST = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
