@@ -3,6 +3,6 @@
 from importlib import metadata
 
 try:
-    __version__ = metadata.version("export-sentry-issue-mcp")
+    __version__ = metadata.version("sentry-issue-export")
 except metadata.PackageNotFoundError:  # a bare checkout on sys.path, not installed
     __version__ = "0+unknown"

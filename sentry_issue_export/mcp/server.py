@@ -24,6 +24,7 @@ import attrs
 
 from ..errors import ConfigError, ExportError
 from . import wording
+from .stopping import GRACE_SECONDS, serve, stop_on_signals
 
 if TYPE_CHECKING:
     from fastmcp import FastMCP
@@ -540,8 +541,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        make_server(options).run(transport=transport, show_banner=False, **run_kwargs)
+    # SIGTERM and SIGINT end the server cleanly within half a second, also as a container's PID 1 (stopping.py).
+    with contextlib.suppress(KeyboardInterrupt), stop_on_signals():
+        server = make_server(options)
+        serve(
+            lambda: server.run_async(transport, show_banner=False, **run_kwargs),
+            cancel_on_signals=transport == "stdio",  # uvicorn takes them itself over HTTP and SSE
+        )
     return 0
 
 
@@ -592,7 +598,13 @@ def _run_kwargs(parser: argparse.ArgumentParser, args: argparse.Namespace, trans
         "allowed_hosts": list(args.allowed_host),
         "allowed_origins": list(args.allowed_origin),
         "log_level": args.log_level,
-        "uvicorn_config": {"log_config": _uvicorn_logging_to_stderr(), "log_level": args.log_level.lower()},
+        "uvicorn_config": {
+            "log_config": _uvicorn_logging_to_stderr(),
+            "log_level": args.log_level.lower(),
+            # On SIGTERM or SIGINT uvicorn closes its connections first; a client that keeps one open (an event
+            # stream) must not hold the stop up.
+            "timeout_graceful_shutdown": GRACE_SECONDS,
+        },
     }
 
 
