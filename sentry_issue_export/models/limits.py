@@ -2,7 +2,8 @@
 
 Every renderer shows the same capped report, and every cut is visible:
 
-- list cuts set the model's ``*_truncated`` counts (frames, variables, breadcrumbs, spans, threads);
+- list cuts set the model's ``*_truncated`` counts (frames, variables, breadcrumbs, spans, threads, debug
+  images: those the stack traces point into and the others, each by its own cap);
 - a run of identical frames (recursion) keeps its first and last frame, and the newer one counts the frames
   left out in ``repeats_omitted``;
 - frames past ``max_detail_frames`` lose their code context and variables, counted in the stack trace's
@@ -68,11 +69,18 @@ def _cap_event(event: Event, limits: RenderLimits) -> Event:
     crumbs = event.breadcrumbs
     kept_crumbs = crumbs[len(crumbs) - max_crumbs :] if len(crumbs) > max_crumbs else crumbs
     fields = _FieldCapper(max(limits.max_fields, 0))
+    referenced = [image for image in event.images if image.referenced]
+    others = [image for image in event.images if not image.referenced]
+    max_images, max_others = max(limits.max_images, 0), max(limits.max_other_images, 0)
     return attrs.evolve(
         event,
         exceptions=tuple(_cap_exception(exc, limits) for exc in event.exceptions),
         threads=tuple(_cap_thread(thread, limits) for thread in threads[:max_threads]),
         threads_truncated=max(len(threads) - max_threads, 0),
+        stacktrace=_cap_stacktrace(event.stacktrace, limits),
+        images=(*referenced[:max_images], *others[:max_others]),
+        images_truncated=max(len(referenced) - max_images, 0),
+        other_images_truncated=max(len(others) - max_others, 0),
         breadcrumbs=kept_crumbs,
         breadcrumbs_truncated=len(crumbs) - len(kept_crumbs),
         spans=_kept_spans(event.spans, max(limits.max_spans, 0), limits.spans_kept),

@@ -13,7 +13,20 @@ from typing import Any
 
 import attrs
 
-from ..models import Breadcrumb, Csp, Event, ExceptionInfo, Frame, Stacktrace, Timestamp, User, Variable
+from ..models import (
+    Breadcrumb,
+    Csp,
+    Event,
+    ExceptionInfo,
+    ExpectCt,
+    Frame,
+    Hpkp,
+    Removal,
+    Stacktrace,
+    Timestamp,
+    User,
+    Variable,
+)
 from ..textsafe import collapse_whitespace
 
 COMPACT_WIDTH = 100
@@ -329,6 +342,80 @@ def csp_fields(csp: Csp) -> list[tuple[str, Any]]:
     return [(name, value) for name, value in fields if value not in (None, "")]
 
 
+def _chain(pems: Sequence[str]) -> str:
+    return "\n\n".join(pem.strip("\n") for pem in pems)
+
+
+def expectct_fields(report: ExpectCt) -> list[tuple[str, Any]]:
+    """Every field of an Expect-CT report, most telling first, as ``(label, value)``."""
+    scts = [
+        " ".join(
+            filter(
+                None,
+                (
+                    f"v{sct.version}" if sct.version is not None else None,
+                    sct.status,
+                    f"({sct.source})" if sct.source else None,
+                    sct.serialized_sct,
+                ),
+            )
+        )
+        for sct in report.scts
+    ]
+    fields: list[tuple[str, Any]] = [
+        ("Hostname", report.hostname),
+        ("Port", report.port),
+        ("Scheme", report.scheme),
+        ("Failure mode", report.failure_mode),
+        ("Test report", report.test_report),
+        ("Date", report.date_time),
+        ("Effective expiration date", report.effective_expiration_date),
+        (f"SCTs ({len(scts)})", "\n".join(scts) if scts else None),
+        (f"Served certificate chain ({len(report.served_certificate_chain)})", _chain(report.served_certificate_chain)),
+        (
+            f"Validated certificate chain ({len(report.validated_certificate_chain)})",
+            _chain(report.validated_certificate_chain),
+        ),
+    ]
+    fields += [(label(name), value) for name, value in report.other]
+    return [(name, value) for name, value in fields if value not in (None, "")]
+
+
+def hpkp_fields(report: Hpkp) -> list[tuple[str, Any]]:
+    """Every field of an HPKP report, most telling first, as ``(label, value)``."""
+    fields: list[tuple[str, Any]] = [
+        ("Hostname", report.hostname),
+        ("Port", report.port),
+        ("Noted hostname", report.noted_hostname),
+        ("Include subdomains", report.include_subdomains),
+        ("Date", report.date_time),
+        ("Effective expiration date", report.effective_expiration_date),
+        (f"Known pins ({len(report.known_pins)})", "\n".join(report.known_pins)),
+        (f"Served certificate chain ({len(report.served_certificate_chain)})", _chain(report.served_certificate_chain)),
+        (
+            f"Validated certificate chain ({len(report.validated_certificate_chain)})",
+            _chain(report.validated_certificate_chain),
+        ),
+    ]
+    fields += [(label(name), value) for name, value in report.other]
+    return [(name, value) for name, value in fields if value not in (None, "")]
+
+
+def removal_at(event: Event, path: str) -> Removal | None:
+    """The note of what Sentry removed at ``path`` (``request.data``), if it removed it."""
+    return next((removal for removal in event.removed if removal.path == path), None)
+
+
+SHOWN_IN_PLACE = ("request.data",)
+"""Removals the report mentions where the value would be (the request body under REQUEST)."""
+
+
+def removed_elsewhere(event: Event) -> list[Removal]:
+    """The removals not mentioned where the value would be, for their own section."""
+    in_place = set(SHOWN_IN_PLACE) if event.request is not None else set()
+    return [removal for removal in event.removed if removal.path not in in_place]
+
+
 def user_fields(user: User) -> list[tuple[str, Any]]:
     fields: list[tuple[str, Any]] = [
         ("ID", user.id),
@@ -386,7 +473,7 @@ def crumb_data(crumb: Breadcrumb) -> Any:
     return data
 
 
-# --- spans and raw frames as fixed-width text -------------------------------------------------------------
+# --- spans as fixed-width text -------------------------------------------------------------
 
 MAX_SPAN_INDENT = 24
 """Deeper spans stop moving right and say their depth instead, so a deep tree stays on the page."""
@@ -408,20 +495,6 @@ def span_table(event: Event) -> str:
         if span.status:
             text += f" [{span.status}]"
         lines.append(f"{marker} {offset:>11}  {format_ms(span.duration_ms):>10}  {text}")
-    return "\n".join(lines)
-
-
-def raw_frames_text(stacktrace: Stacktrace, limits: Any) -> str:
-    """One line per frame, most recent call first, for unprocessed (minified) stack traces."""
-    lines = []
-    for item in frames_newest_first(stacktrace):
-        if isinstance(item, FrameGap) and item.repeat_of is not None:
-            lines.append(repeat_line(item))
-        elif isinstance(item, FrameGap):
-            lines.append(f"… {plural(item.count, 'frame')} omitted (max_frames={limits.max_frames}) …")
-        else:
-            function = frame_function(item)
-            lines.append(frame_position(item) + (f" in {function}" if function else ""))
     return "\n".join(lines)
 
 
