@@ -11,7 +11,7 @@ the event's only exception when that has none.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Self
 
 import attrs
@@ -269,7 +269,7 @@ class Event:
             csp=parts.csp,
             expectct=parts.expectct,
             hpkp=parts.hpkp,
-            images=reference_images(parts.images, _frames_by_importance(exceptions, parts.stacktrace, parts.threads)),
+            images=reference_images(parts.images, frames_by_importance(exceptions, parts.stacktrace, parts.threads)),
             system_sdk=parts.system_sdk,
             occurrence=Occurrence.from_api(occurrence) if isinstance(occurrence, dict) else None,
             user=None if user.is_empty else user,
@@ -367,8 +367,8 @@ def _entries(data: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _frames_by_importance(
-    exceptions: tuple[ExceptionInfo, ...], stacktrace: Stacktrace | None, threads: list[Thread]
+def frames_by_importance(
+    exceptions: Sequence[ExceptionInfo], stacktrace: Stacktrace | None, threads: Sequence[Thread]
 ) -> Iterator[Frame]:
     """Every frame, the most telling first: the raised exception's newest frame, then the rest of the chain, the
     event's own stack trace, the crashed thread and the current one, then the other threads; the processed
@@ -439,7 +439,8 @@ class _EntryParts:
         elif kind == "stacktrace" and isinstance(data, dict):
             self.stacktrace = optional_stacktrace(data)
         elif kind == "debugmeta" and isinstance(data, dict):
-            self.images.extend(DebugImage.from_api(item) for item in as_list(data.get("images")) if item)
+            listed = as_list(data.get("images"))
+            self.images.extend(DebugImage.from_api(item, index) for index, item in enumerate(listed) if item)
             self.system_sdk = _system_sdk(data.get("sdk_info")) or self.system_sdk
         elif data is not None:
             self.unknown.append(UnknownEntry(kind, data))

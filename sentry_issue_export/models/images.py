@@ -47,6 +47,7 @@ class DebugImage:
     ``symbolic`` types), ``debug_id`` the id its debug file is found by (``uuid`` for ``apple`` and ``proguard``
     images), ``image_addr`` and ``image_size`` where it was loaded; ``debug_status`` is what Sentry found for it
     (``found``, ``missing``, ``unused`` ...). ``referenced`` is set when a stack frame points into the image;
+    ``index`` is its position in ``debug_meta.images``, which a frame's ``addr_mode`` of ``rel:N`` names;
     ``other`` holds the remaining fields as sent."""
 
     type: str | None = None
@@ -61,10 +62,11 @@ class DebugImage:
     debug_status: str | None = None
     unwind_status: str | None = None
     referenced: bool = False
+    index: int | None = None
     other: tuple[Field, ...] = ()
 
     @classmethod
-    def from_api(cls, data: Any) -> Self:
+    def from_api(cls, data: Any, index: int | None = None) -> Self:
         data = as_mapping(data)
         size = data.get("image_size")
         return cls(
@@ -79,6 +81,7 @@ class DebugImage:
             image_vmaddr=as_address(data.get("image_vmaddr")),
             debug_status=as_text(data.get("debug_status")),
             unwind_status=as_text(data.get("unwind_status")),
+            index=index,
             other=tuple((name, value) for name, value in as_fields(data, skip=_KNOWN) if value is not None),
         )
 
@@ -98,10 +101,27 @@ def reference_images(images: Iterable[DebugImage], frames: Iterable[Frame]) -> t
     ``rel:<debug id>``), by ``image_addr``, or by its ``package`` (the image's path or file name).
     """
     images = list(images)
-    if not images:
-        return ()
-    finder = _ImageFinder(images)
+    order = _reached(images, frames)
+    referenced = [attrs.evolve(images[index], referenced=True) for index in order]
+    return tuple(referenced + [image for index, image in enumerate(images) if index not in order])
+
+
+def rank_images(images: Iterable[DebugImage], frames: Iterable[Frame]) -> tuple[DebugImage, ...]:
+    """``images`` reordered: the ones ``frames`` point into first, in the order the frames reach them, then the
+    rest; nothing else changes. Capping uses it so the images of the frames a report still shows come first."""
+    images = list(images)
+    order = _reached(images, frames)
+    return tuple(
+        [images[index] for index in order] + [image for index, image in enumerate(images) if index not in order]
+    )
+
+
+def _reached(images: list[DebugImage], frames: Iterable[Frame]) -> dict[int, None]:
+    """The indexes of the images ``frames`` point into, in the order the frames reach them."""
     order: dict[int, None] = {}
+    if not images:
+        return order
+    finder = _ImageFinder(images)
     jvm_frames = False
     for frame in frames:
         index = finder.image_of(frame)
@@ -113,8 +133,7 @@ def reference_images(images: Iterable[DebugImage], frames: Iterable[Frame]) -> t
         for index, image in enumerate(images):
             if (image.type or "").lower() in ADDRESS_FREE_TYPES:
                 order.setdefault(index)
-    referenced = [attrs.evolve(images[index], referenced=True) for index in order]
-    return tuple(referenced + [image for index, image in enumerate(images) if index not in order])
+    return order
 
 
 class _ImageFinder:
@@ -140,14 +159,17 @@ class _ImageFinder:
             if image.code_file:
                 self.by_path.setdefault(image.code_file, index)
                 self.by_path.setdefault(image.name, index)
-        self.count = len(images)
+        # ``rel:N`` names the Nth image as listed in the payload, whatever order ``images`` is in now.
+        self.by_index = {
+            (position if image.index is None else image.index): position for position, image in enumerate(images)
+        }
 
     def image_of(self, frame: Frame) -> int | None:
         mode = (frame.addr_mode or "").lower()
         if mode.startswith("rel:"):
             target = mode[4:]
             if target.isdigit():
-                return int(target) if int(target) < self.count else None
+                return self.by_index.get(int(target))
             return self.by_debug_id.get(target)
         image_start = parse_address(frame.image_addr)
         if image_start is not None and image_start in self.by_start:

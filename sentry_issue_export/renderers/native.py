@@ -33,8 +33,12 @@ def address_width(stacktrace: Stacktrace) -> int:
 
 
 def _hex_digits(address: str | None) -> int:
+    """Hex digits of an address as sent, leading zeros included (Sentry pads them; a register dump is padded)."""
     value = parse_address(address)
-    return len(f"{value:x}") if value is not None and value >= 0 else 0
+    if value is None or value < 0:
+        return 0
+    text = (address or "").strip().lower()
+    return max(len(text) - 2, 1) if text.startswith("0x") else len(f"{value:x}")
 
 
 def padded_address(address: str | None, width: int = 0) -> str:
@@ -46,8 +50,12 @@ def padded_address(address: str | None, width: int = 0) -> str:
 
 
 def basename(path: str | None) -> str:
-    """The last part of a path, for Windows and POSIX paths alike: an image's file name."""
-    return (path or "").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    """The last part of a path, for Windows and POSIX paths alike: an image's file name. A .NET assembly's
+    display name (``Npgsql, Version=8.0.2.0, Culture=neutral, PublicKeyToken=…``) gives its simple name."""
+    path = path or ""
+    if ", Version=" in path:
+        return path.split(",", 1)[0]
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 def frame_symbol(frame: Frame) -> str:
@@ -73,16 +81,17 @@ _TRUST = {
 }
 
 
-def frame_notes(frame: Frame) -> list[str]:
+def frame_notes(frame: Frame, images: Sequence[DebugImage] = ()) -> list[str]:
     """How to read a native frame's address: how the stack walker found it (``trust``), what the address is
-    relative to (``addr_mode``), and a .NET frame's method token."""
+    relative to (``addr_mode``: the image, named when ``images`` has it), and a .NET frame's method token."""
     notes = []
     if frame.trust and frame.trust.lower() != "none":
         notes.append(_TRUST.get(frame.trust.lower(), f"trust: {frame.trust}"))
     mode = frame.addr_mode or ""
     if mode and mode.lower() != "abs":
         target = mode[4:] if mode.lower().startswith("rel:") else mode
-        notes.append(f"address relative to image {target}")
+        named = next((image for image in images if str(image.index) == target or image.debug_id == target), None)
+        notes.append(f"address relative to image {target}" + (f" ({named.name})" if named and named.name else ""))
     if frame.function_id:
         notes.append(f"method token {frame.function_id}")
     return notes
@@ -130,11 +139,14 @@ def image_rows(images: Sequence[DebugImage]) -> list[list[str]]:
         status = image.debug_status or ""
         if image.unwind_status and image.unwind_status != image.debug_status:
             status = ", ".join(filter(None, (status and f"debug {status}", f"unwind {image.unwind_status}")))
-        name = image.name or (f"({image.type})" if image.type else "?")
+        name = image.name or _UNNAMED_IMAGES.get((image.type or "").lower()) or f"({image.type or '?'})"
         debug_id = image.debug_id or image.code_id or ""
         rows.append([name, padded_address(image.image_addr, width), size, image.arch or "", debug_id, status])
     return rows
 
+
+_UNNAMED_IMAGES = {"jvm": "(JVM source bundle)", "proguard": "(ProGuard mapping)"}
+"""What to call an image that names no file."""
 
 IMAGE_COLUMNS = ("Image", "Address", "Size", "Arch", "Debug ID", "Status")
 
@@ -150,7 +162,7 @@ def image_table(images: Sequence[DebugImage]) -> str:
     columns = image_columns(rows)
     table = [[IMAGE_COLUMNS[column] for column in columns]] + [[row[column] for column in columns] for row in rows]
     widths = [max(len(line[index]) for line in table) for index in range(len(columns))]
-    widths[0] = min(widths[0], 32)
+    widths[0] = min(widths[0], 48)
     return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in table)
 
 
@@ -237,17 +249,21 @@ def _raw_identity(frame: Frame) -> tuple[Any, ...]:
 
 def shows_raw_frames(stacktrace: Stacktrace | None, raw: Stacktrace | None) -> bool:
     """Whether a raw stack trace adds anything: not when it is the processed one over again, nor when each
-    source-mapped frame already says where it was minified."""
+    source-mapped frame already says where it was minified, nor when symbolication only named the frames (the
+    same addresses in the same order; inlined functions would add frames)."""
     if raw is None or not raw.frames:
         return False
     if stacktrace is None:
         return True
     if any(frame.is_source_mapped for frame in stacktrace.frames):
         return False
+    addresses = [parse_address(frame.instruction_addr) for frame in raw.frames]
+    if None not in addresses and addresses == [parse_address(frame.instruction_addr) for frame in stacktrace.frames]:
+        return False  # symbolication named the same frames, whose addresses the processed lines show
     return [_raw_identity(frame) for frame in raw.frames] != [_raw_identity(frame) for frame in stacktrace.frames]
 
 
-def raw_frames_text(stacktrace: Stacktrace, limits: Any) -> str:
+def raw_frames_text(stacktrace: Stacktrace, limits: Any, images: Sequence[DebugImage] = ()) -> str:
     """One line per frame, most recent call first, for unprocessed stack traces (minified, obfuscated or not yet
     symbolicated)."""
     lines = []
@@ -258,7 +274,7 @@ def raw_frames_text(stacktrace: Stacktrace, limits: Any) -> str:
         elif isinstance(item, FrameGap):
             lines.append(f"… {plural(item.count, 'frame')} omitted (max_frames={limits.max_frames}) …")
         elif is_native(item):
-            notes = frame_notes(item)
+            notes = frame_notes(item, images)
             lines.append(native_frame_line(item, width) + (f" [{'; '.join(notes)}]" if notes else ""))
         else:
             function = frame_function(item)
@@ -277,4 +293,6 @@ def images_summary(event: Event) -> str:
         return text + ("; the stack traces point into each one." if total > 1 else "; the stack traces point into it.")
     if not referenced:
         return text + "; no stack frame points into any of them."
-    return text + f"; the {referenced:,} the stack traces point into come first, the crashing frame's image leading."
+    if referenced == 1:
+        return text + "; the one the stack traces point into comes first."
+    return text + f"; the {referenced:,} the stack traces point into come first, in the order the frames reach them."

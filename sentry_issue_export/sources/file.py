@@ -124,7 +124,7 @@ def issue_from_event(event: dict[str, Any]) -> dict[str, Any]:
     transaction = event.get("type") == "transaction"
     for key, value in (
         ("title", title),
-        ("level", event.get("level") or ("info" if transaction else "error")),
+        ("level", event.get("level") or _tag(event, "level") or ("info" if transaction else "error")),
         ("platform", event.get("platform") or "other"),
         ("culprit", event.get("culprit") or event.get("transaction")),
     ):
@@ -142,6 +142,19 @@ def _exception_title(event: dict[str, Any]) -> str | None:
     raised = values[-1]
     parts = [_first_line(str(raised[key])) for key in ("type", "value") if raised.get(key)]
     return ": ".join(part for part in parts if part) or None
+
+
+def _tag(event: dict[str, Any], key: str) -> Any:
+    """A tag's value, from tags sent as an object, as pairs or as the REST API's ``{key, value}`` items."""
+    tags = event.get("tags")
+    if isinstance(tags, dict):
+        return tags.get(key)
+    for item in tags if isinstance(tags, list) else []:
+        if isinstance(item, dict) and item.get("key") == key:
+            return item.get("value")
+        if isinstance(item, list) and len(item) == 2 and item[0] == key:
+            return item[1]
+    return None
 
 
 def _first_line(text: str | None) -> str | None:
