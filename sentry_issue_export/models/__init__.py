@@ -21,8 +21,8 @@ Import from this package; its modules are one part each, from the leaves up:
 - ``security``: the browser security reports: ``Csp``, ``ExpectCt``, ``Hpkp``
 - ``images``: ``DebugImage``, and which images the stack traces point into
 - ``removals``: ``Removal``, what Sentry removed from the event (its ``_meta``)
-- ``event``: ``Event`` and its event-level data (user, contexts, tags, SDK, processing errors); legacy
-  ``sentry.interfaces.*`` keys read as their modern names
+- ``protocol``: the event protocol's top-level keys, the legacy ``sentry.interfaces.*`` names among them
+- ``event``: ``Event`` and its event-level data (user, contexts, tags, SDK, processing errors)
 - ``overview``: what the issue says across all its events: ``TagDistribution``, ``Trend``, ``Release``,
   ``ActivityEntry``, ``RecentEvent``, gathered in ``IssueOverview``
 - ``issue``: ``Issue``, ``Project``, ``IssueReport``, ``IssueSummary`` and ``build_report``
@@ -42,18 +42,7 @@ from .entries import (
     UnknownEntry,
     arrange_spans,
 )
-from .event import (
-    CONTEXT_ORDER,
-    LEGACY_KEYS,
-    PROTOCOL_KEYS,
-    Context,
-    Event,
-    ProcessingError,
-    SdkInfo,
-    Tag,
-    User,
-    modern_keys,
-)
+from .event import CONTEXT_ORDER, Context, Event, ProcessingError, SdkInfo, Tag, User
 from .exceptions import (
     RELATIONS,
     CError,
@@ -69,6 +58,7 @@ from .images import DebugImage, reference_images
 from .issue import Issue, IssueReport, IssueSummary, Project, build_report
 from .limits import apply_limits
 from .overview import ActivityEntry, IssueOverview, RecentEvent, Release, TagDistribution, TagValue, Trend
+from .protocol import LEGACY_KEYS, PROTOCOL_KEYS, modern_keys
 from .removals import Removal
 from .security import Csp, ExpectCt, Hpkp, Sct
 from .stacktrace import ContextLine, Frame, Stacktrace, Variable

@@ -27,7 +27,7 @@ import jinja2
 from ..errors import RenderError
 from ..hookspecs import IssuePart, Renderer, RenderOptions
 from ..models import IssueReport, IssueSummary
-from . import formatting, native, overview
+from . import formatting, native, overview, security
 from .template_cache import bytecode_cache
 
 PACKAGE = "sentry_issue_export"
@@ -119,9 +119,9 @@ SHARED_GLOBALS: dict[str, Any] = {
     "name_width": formatting.name_width,
     "is_gap": formatting.is_gap,
     "frame_has_details": formatting.frame_has_details,
-    "csp_fields": formatting.csp_fields,
-    "expectct_fields": formatting.expectct_fields,
-    "hpkp_fields": formatting.hpkp_fields,
+    "csp_fields": security.csp_fields,
+    "expectct_fields": security.expectct_fields,
+    "hpkp_fields": security.hpkp_fields,
     "user_fields": formatting.user_fields,
     "sparkline": overview.sparkline,
     "trend_label": overview.trend_label,
