@@ -84,7 +84,8 @@ Containers that fit in 100 columns are written on one line, so the file also rea
   ``apple`` ...), ``code_file`` (the binary's path), ``debug_id`` (or the image's UUID), ``code_id``,
   ``debug_file``, ``arch``, ``image_addr``, ``image_size`` (bytes), ``image_vmaddr``, ``debug_status`` and
   ``unwind_status`` (what Sentry found for it: ``found``, ``missing`` ...), ``referenced`` (a stack frame points
-  into it), ``other`` (the remaining fields, pairs).
+  into it), ``index`` (its position in ``debug_meta.images``, which a frame's ``addr_mode`` ``rel:N`` names),
+  ``other`` (the remaining fields, pairs).
 - ``Span``: ``span_id``, ``parent_span_id``, ``trace_id``, ``op``, ``description``, ``status``,
   ``start_timestamp``, ``timestamp``, ``duration_ms``, ``offset_ms`` (from the transaction start), ``depth``
   (0 = child of the transaction), ``data``, ``tags``.
