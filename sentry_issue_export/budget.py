@@ -105,6 +105,18 @@ recent events) and the short lists that say most per character (tags, contexts, 
 step still shows, for every non-empty section, its first items: the frame closest to the error with its line
 and a few variables, the newest breadcrumbs, two of every list."""
 
+DEBUG_IMAGE_CUTS: dict[int, dict[str, int]] = {
+    1: {"max_other_images": 20},
+    3: {"max_other_images": 0},
+    12: {"max_images": 30},
+    16: {"max_images": 10},
+    17: {"max_images": 5},
+}
+"""Where the ladder cuts a native event's debug images, by step: the images no frame points into go early (a
+line counts them), the ones the frames point into stay until the tightest steps, ranked as the crashing frames
+reach them, so an answer keeps the image of every frame it still shows."""
+ANSWER_LADDER = tuple({**step, **DEBUG_IMAGE_CUTS.get(number, {})} for number, step in enumerate(ANSWER_LADDER))
+
 CONTENT_HEADING = "=== Issue Content ==="
 PART_SEPARATOR = "\n"
 """Between two issues' parts, each of which ends its last line: a blank line."""
@@ -464,6 +476,7 @@ def describe_cuts(full: IssueReport, short: IssueReport) -> list[str]:
         spans_label = "spans (top level and slowest kept)" if limits.spans_kept == "slowest" else "spans"
         counted(spans_label, len(short.event.spans), len(full.event.spans))
         counted("threads (crashed first)", len(short.event.threads), len(full.event.threads))
+        counted("debug images (those the frames point into first)", len(short.event.images), len(full.event.images))
     if limits.max_value_chars < full_limits.max_value_chars:
         cuts.append(f"values cut at {limits.max_value_chars:,} characters")
     if limits.max_fields < full_limits.max_fields and _has_long_lists(full, limits.max_fields):

@@ -138,6 +138,8 @@ _CAP_HELP = {
     "max_breadcrumbs": "breadcrumbs shown, newest kept",
     "max_spans": "spans shown, earliest kept",
     "max_threads": "threads shown, crashed one first",
+    "max_images": "debug images shown that the stack traces point into, the crashing frame's first",
+    "max_other_images": "debug images shown that no stack frame points into (the rest are counted)",
     "max_value_chars": "characters of one value before it is cut",
     "max_vars": "local variables shown per frame",
     "max_depth": "nesting levels shown inside a value",

@@ -48,6 +48,11 @@ class RenderLimits:
     """Spans shown; the earliest are kept (or the slowest, see ``spans_kept``)."""
     max_threads: int = 20
     """Threads shown; the crashed and the current one first."""
+    max_images: int = 100
+    """Debug images shown that the stack traces point into, in the order the frames reach them (the crashing
+    frame's image first)."""
+    max_other_images: int = 300
+    """Debug images shown that no stack frame points into; the rest are counted."""
     max_value_chars: int = 2000
     """Longest single value (a variable, a header, a message) before it is cut."""
     max_vars: int = 25

@@ -16,11 +16,15 @@ from sentry_issue_export.models import (
     Breadcrumb,
     ContextLine,
     Csp,
+    DebugImage,
     Event,
     ExceptionInfo,
+    ExpectCt,
     Frame,
+    Hpkp,
     Issue,
     Mechanism,
+    MechanismMeta,
     Message,
     Occurrence,
     ProcessingError,
@@ -497,6 +501,174 @@ def test_build_report_keeps_missing_event_as_none() -> None:
     assert report.event is None and report.ref_text == "https://acme.sentry.io/issues/1/"
 
 
+# --- native, mobile and security events -------------------------------------------------------------------------
+
+
+def test_native_frame_fields_in_both_spellings_and_registers_as_hex_text() -> None:
+    sdk = Frame.from_api(
+        {
+            "instruction_addr": 4295032836,
+            "symbol_addr": "0x100010000",
+            "addr_mode": "rel:1",
+            "image_addr": "0x100000000",
+            "trust": "cfi",
+            "function_id": "0x6000041",
+        }
+    )
+    rest = Frame.from_api({"instructionAddr": "0x0000000100010004", "symbolAddr": "0x100010000", "addrMode": "rel:1"})
+    assert (sdk.instruction_addr, sdk.symbol_addr, sdk.image_addr) == ("0x100010004", "0x100010000", "0x100000000")
+    assert (sdk.addr_mode, sdk.trust, sdk.function_id) == ("rel:1", "cfi", "0x6000041")
+    assert (rest.instruction_addr, rest.addr_mode) == ("0x0000000100010004", "rel:1")
+    stacktrace = Stacktrace.from_api({"frames": [{}], "registers": {"rip": "0x55d1", "rsp": 140737, "x": None}})
+    assert stacktrace.registers == (("rip", "0x55d1"), ("rsp", "0x225c1"), ("x", None))
+
+
+def test_mechanism_meta_is_read_as_data_in_both_shapes() -> None:
+    meta = {
+        "signal": {"number": 11, "code": 0, "name": "SIGSEGV", "code_name": "SEGV_NOOP"},
+        "mach_exception": {"exception": 1, "code": 1, "subcode": "0x10", "name": "EXC_BAD_ACCESS"},
+        "errno": {"number": 2, "name": "ENOENT"},
+        "ns_error": {"code": -1009, "domain": "NSURLErrorDomain"},
+        "vendor": "x",
+    }
+    mechanism = Mechanism.from_api({"type": "mach", "meta": meta, "data": {"relevant_address": "0x10"}})
+    assert mechanism.meta is not None and mechanism.data == (("relevant_address", "0x10"),)
+    meta = mechanism.meta
+    assert meta.signal and meta.mach_exception and meta.errno and meta.ns_error
+    assert (meta.signal.name, meta.signal.code_name, meta.mach_exception.subcode) == ("SIGSEGV", "SEGV_NOOP", 16)
+    assert (meta.errno.number, meta.ns_error.domain, meta.ns_error.code) == (2, "NSURLErrorDomain", -1009)
+    assert mechanism.meta.other == (("vendor", "x"),)
+    legacy = Mechanism.from_api(
+        {
+            "posix_signal": {"signal": 6, "name": "SIGABRT"},
+            "mach_exception": {"exception": 10, "code": 0, "subcode": 0, "exception_name": "EXC_CRASH"},
+            "relevant_address": "0x0",
+        }
+    )
+    assert legacy.type == "generic" and legacy.data == (("relevant_address", "0x0"),)
+    assert legacy.meta == MechanismMeta.from_api(
+        {
+            "signal": {"number": 6, "name": "SIGABRT"},
+            "mach_exception": {"exception": 10, "code": 0, "subcode": 0, "name": "EXC_CRASH"},
+        }
+    )
+
+
+def test_debug_images_the_frames_point_into_come_first_in_the_order_they_are_reached() -> None:
+    images = [
+        {"type": "macho", "code_file": "/usr/lib/dyld", "image_addr": "0x1000", "image_size": 256, "debug_id": "d"},
+        {"type": "macho", "code_file": "/System/UIKitCore", "image_addr": "0x2000", "image_size": 256, "uuid": "u"},
+        {
+            "type": "elf",
+            "code_file": "/app/libshop.so",
+            "image_addr": "0x3000",
+            "debug_id": "s",
+        },  # no size: up to the next
+        {"type": "macho", "code_file": "/usr/lib/unused.dylib", "image_addr": "0x9000", "image_size": 16},
+        {"type": "pe_dotnet", "code_file": "/app/Acme.dll", "debug_id": "a"},
+    ]
+    frames = [
+        {"instruction_addr": "0x1010"},  # dyld, oldest
+        {"function": "Main", "addr_mode": "rel:4", "instruction_addr": "0x1a"},  # the .NET image, by index
+        {"package": "/System/UIKitCore"},  # by path
+        {"instruction_addr": "0x8fff"},  # libshop.so reaches up to unused.dylib
+    ]
+    event = Event.from_api(
+        {
+            "threads": {"values": [{"crashed": True, "stacktrace": {"frames": frames}}]},
+            "debug_meta": {
+                "images": images,
+                "sdk_info": {"sdk_name": "iOS", "version_major": 17, "version_minor": 2, "version_patchlevel": 1},
+            },
+        }
+    )
+    assert [(image.name, image.referenced, image.index) for image in event.images] == [
+        ("libshop.so", True, 2),
+        ("UIKitCore", True, 1),
+        ("Acme.dll", True, 4),
+        ("dyld", True, 0),
+        ("unused.dylib", False, 3),
+    ]
+    assert event.images[1].debug_id == "u" and event.system_sdk == "iOS 17.2.1"
+
+
+def test_expect_ct_and_hpkp_reports_in_relays_and_the_browsers_spelling() -> None:
+    report = ExpectCt.from_api(
+        {
+            "date-time": "2025-03-14T07:31:15Z",
+            "host_name": "shop.example",
+            "port": "443",
+            "scts": [{"version": 1, "status": "invalid", "source": "embedded", "serialized_sct": "AB=="}],
+            "test-report": "false",
+            "extra-field": 1,
+        }
+    )
+    assert (report.date_time, report.hostname, report.port, report.test_report) == (
+        "2025-03-14T07:31:15Z",
+        "shop.example",
+        443,
+        False,
+    )
+    assert report.scts[0].serialized_sct == "AB==" and report.other == (("extra_field", 1),)
+    pins = Hpkp.from_api({"hostname": "pay.example", "known-pins": ['pin-sha256="x"'], "include_subdomains": True})
+    assert pins.known_pins == ('pin-sha256="x"',) and pins.include_subdomains is True
+    event = event_with({"type": "expectct", "data": {"hostname": "a"}}, {"type": "hpkp", "data": {"hostname": "b"}})
+    assert event.expectct == ExpectCt(hostname="a") and event.hpkp == Hpkp(hostname="b") and not event.unknown_entries
+
+
+def test_legacy_interface_names_and_the_top_level_stack_trace() -> None:
+    legacy = Event.from_api(
+        {
+            "sentry.interfaces.Exception": {"type": "TypeError", "value": "x"},
+            "sentry.interfaces.Stacktrace": {"frames": [{"function": "go"}]},
+            "sentry.interfaces.Message": {"message": "boom %s", "params": ["now"]},
+            "sentry.interfaces.Http": {"url": "https://shop.example/"},
+            "sentry.interfaces.User": {"id": "7"},
+        }
+    )
+    [exception] = legacy.exceptions
+    assert exception.stacktrace is not None and exception.stacktrace.frames[0].function == "go"  # moved, as Relay does
+    assert legacy.stacktrace is None and legacy.log_message == Message(message="boom %s", params=("now",))
+    assert legacy.request is not None and legacy.user == User(id="7")
+    own = Event.from_api({"message": "slow sync", "stacktrace": {"frames": [{"function": "Main"}]}})
+    assert own.stacktrace is not None and own.log_message == Message(formatted="slow sync")
+    rest = event_with({"type": "stacktrace", "data": {"frames": [{"function": "Main"}], "registers": {"pc": "0x1"}}})
+    assert rest.stacktrace is not None and rest.stacktrace.registers == (("pc", "0x1"),)
+
+
+@pytest.mark.parametrize(
+    ("payload", "level", "platform"),
+    [
+        ({"message": "x"}, "error", "other"),
+        ({"type": "transaction", "transaction": "/"}, "info", "other"),
+        ({"level": "fatal", "platform": "cocoa"}, "fatal", "cocoa"),
+        ({"entries": [], "tags": [{"key": "level", "value": "warning"}]}, "warning", "other"),
+    ],
+)
+def test_a_missing_level_or_platform_gets_sentrys_default(payload: dict[str, Any], level: str, platform: str) -> None:
+    event = Event.from_api(payload)
+    assert (event.level, event.platform) == (level, platform)
+
+
+def test_what_sentry_removed_is_read_from_meta_in_both_shapes() -> None:
+    rest = event_with(
+        {"type": "message", "data": {"formatted": "x"}},
+        {"type": "request", "data": {"url": "https://shop.example/", "data": None}},
+        _meta={
+            "entries": {"1": {"data": {"data": {"": {"rem": [["!limit", "x"]], "len": 98304}}}}},
+            "context": {"payload": {"": {"rem": [["@password:filter", "x"]]}}},
+            "user": {"email": {"": {"rem": [["@email", "s", 0, 10]], "len": 22}}},  # replaced, not removed
+        },
+    )
+    assert [(r.path, r.place, r.reason, r.original_length) for r in rest.removed] == [
+        ("request.data", "request body", "too large", 98304),
+        ("extra.payload", "extra data payload", "rule @password:filter", None),
+    ]
+    assert rest.removed[0].note == "removed by Sentry: too large, originally 98,304 long"
+    raw = Event.from_api({"request": {"url": "/"}, "_meta": {"request": {"data": {"": {"rem": [["!limit", "x"]]}}}}})
+    assert [removal.path for removal in raw.removed] == ["request.data"]
+
+
 # --- any JSON value ----------------------------------------------------------------------------------------------
 
 UNSAFE_TEXT = st.sampled_from(["\x1b[31m", "\r", "\x00", "\u202e", "\u2028", "\x85", "`", "|", "\n#", "\n", "\t"])
@@ -507,6 +679,7 @@ JSON = st.recursive(
 )
 WRONG = SCALARS | st.lists(SCALARS, max_size=2) | st.dictionaries(TEXT, SCALARS, max_size=2)
 """A small value of any JSON type, for the keys of an event-shaped payload."""
+ADDRESS = st.integers(-1, 2**64).map(hex) | st.integers(-5, 2**64) | TEXT
 
 
 def shaped(
@@ -538,16 +711,41 @@ FRAME = shaped(
         "origAbsPath",
         "origLineNo",
         "data",
+        "instructionAddr",
+        "symbolAddr",
+        "package",
+        "trust",
+        "addrMode",
     ],
     lineNo=st.integers(-2, 500) | TEXT,
+    instructionAddr=ADDRESS,
+    symbolAddr=ADDRESS,
+    addrMode=st.sampled_from(["abs", "rel:0", "rel:7", "rel:x"]) | TEXT,
     inApp=st.booleans(),
     context=st.lists(st.tuples(st.integers(-2, 500) | TEXT, TEXT).map(list), max_size=3),
     vars=st.dictionaries(TEXT, JSON, max_size=2) | TEXT,
     context_line=TEXT,
 )
-STACKTRACE = shaped(["frames", "framesOmitted"], ("frames",), frames=st.lists(FRAME, min_size=1, max_size=2))
+STACKTRACE = shaped(
+    ["frames", "framesOmitted", "registers"],
+    ("frames",),
+    frames=st.lists(FRAME, min_size=1, max_size=2),
+    registers=st.dictionaries(TEXT, ADDRESS | WRONG, max_size=3),
+)
+META = shaped(
+    ["signal", "mach_exception", "errno", "ns_error", "other"],
+    signal=shaped(["number", "code", "name", "code_name"], number=st.integers(-1, 64) | TEXT),
+    mach_exception=shaped(["exception", "code", "subcode", "name"], subcode=st.integers(-1, 2**64) | ADDRESS),
+)
+IMAGE = shaped(
+    ["type", "code_file", "debug_id", "image_addr", "image_size", "arch", "debug_status", "uuid", "name"],
+    image_addr=ADDRESS,
+    image_size=st.integers(-1, 2**40) | TEXT,
+    code_file=TEXT | st.sampled_from(["C:\\app\\a.exe", "/usr/lib/libc.so", "Shop"]),
+)
 MECHANISM = shaped(
-    ["type", "handled", "source", "exception_id", "parent_id", "is_exception_group", "data"],
+    ["type", "handled", "source", "exception_id", "parent_id", "is_exception_group", "data", "meta"],
+    meta=META,
     exception_id=st.integers(0, 3),
     parent_id=st.integers(0, 3),
     source=st.sampled_from(["__cause__", "__context__", "exceptions[0]", "cause"]),
@@ -590,6 +788,10 @@ ENTRY_DATA = {
     ),
     "message": shaped(["formatted", "message", "params"], ("formatted",), formatted=TEXT),
     "csp": shaped(["blocked_uri", "line_number", "document_uri"]),
+    "stacktrace": STACKTRACE,
+    "debugmeta": shaped(["images", "sdk_info"], ("images",), images=st.lists(IMAGE, max_size=3)),
+    "expectct": shaped(["hostname", "port", "scts", "served_certificate_chain", "test_report"]),
+    "hpkp": shaped(["hostname", "known_pins", "include_subdomains", "validated_certificate_chain"]),
 }
 ENTRY = st.one_of(
     *(st.fixed_dictionaries({"type": st.just(kind), "data": data | st.none()}) for kind, data in ENTRY_DATA.items()),
@@ -616,6 +818,7 @@ EVENT = shaped(
         "release",
         "occurrence",
         "packages",
+        "_meta",
     ],
     ("entries",),
     # Every event gets an exception, threads or spans entry first, then anything at all.
@@ -672,6 +875,10 @@ MODEL_CLASSES: list[Any] = [
     Span,
     User,
     Csp,
+    ExpectCt,
+    Hpkp,
+    DebugImage,
+    MechanismMeta,
     SdkInfo,
     ProcessingError,
     Occurrence,

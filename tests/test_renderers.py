@@ -426,3 +426,117 @@ def test_a_variable_is_shown_as_its_frames_language_writes_it(value, platform, s
     from sentry_issue_export.renderers.formatting import variable_value
 
     assert variable_value(value, platform) == shown
+
+
+# --- native code ----------------------------------------------------------------------------------------------
+
+
+def test_the_os_error_reads_as_a_person_says_it() -> None:
+    from sentry_issue_export.models import MechanismMeta
+    from sentry_issue_export.renderers.native import mechanism_meta_text
+
+    meta = MechanismMeta.from_api(
+        {
+            "signal": {"number": 11, "name": "SIGSEGV", "code_name": "SEGV_MAPERR"},
+            "mach_exception": {"exception": 1, "code": 1, "subcode": 0, "name": "EXC_BAD_ACCESS"},
+        }
+    )
+    assert mechanism_meta_text(meta) == "SIGSEGV (11), SEGV_MAPERR; Mach EXC_BAD_ACCESS (1), code 1, subcode 0x0"
+    assert (
+        mechanism_meta_text(MechanismMeta.from_api({"errno": {"number": 2, "name": "ENOENT"}, "signal": {"number": 6}}))
+        == "signal 6; errno ENOENT (2)"
+    )
+    assert mechanism_meta_text(MechanismMeta.from_api({"ns_error": {"domain": "NSURLErrorDomain", "code": -1009}})) == (
+        "NSError NSURLErrorDomain, code -1009"
+    )
+
+
+def native_event(**frame: Any) -> dict[str, Any]:
+    frame = {"instruction_addr": "0x100003f3c", "package": "/private/var/App.app/App", **frame}
+    return {
+        "eventID": "b" * 32,
+        "platform": "cocoa",
+        "entries": [
+            {
+                "type": "exception",
+                "data": {
+                    "values": [
+                        {
+                            "type": "EXC_BAD_ACCESS",
+                            "mechanism": {"type": "mach", "meta": {"signal": {"number": 11, "name": "SIGSEGV"}}},
+                            "stacktrace": {"frames": [frame], "registers": {"pc": "0x100003f3c", "sp": "0x16fdff0a0"}},
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+
+
+def test_a_native_frame_leads_with_its_address_and_keeps_it_beside_its_file() -> None:
+    symbolicated = native_event(
+        function="main", symbol_addr="0x100003f00", filename="main.swift", lineno=7, in_app=True
+    )
+    for fmt, expected in (
+        ("text", "  0x100003f3c  App  main + 60 (main.swift:7) [in app]\n"),
+        ("markdown", "- `0x100003f3c` `App` `main + 60` (`main.swift:7`) · **in app**\n"),
+    ):
+        assert expected in render(fmt, [build_report(minimal_issue(), symbolicated)]), fmt
+    scanned = native_event(trust="scan", addr_mode="rel:0")
+    text_output = render("text", [build_report(minimal_issue(), scanned)])
+    assert "  0x100003f3c  App [found by scanning the stack; address relative to image 0]\n" in text_output
+    assert "  Registers:\n    pc 0x100003f3c  sp 0x16fdff0a0\n" in text_output
+    assert "OS error:    SIGSEGV (11)\n" in text_output
+
+
+@pytest.mark.parametrize(
+    ("platform", "raw_frame", "label"),
+    [
+        (
+            "javascript",
+            {"filename": "app.min.js", "lineno": 1, "colno": 99},
+            "Raw frames, before source maps were applied",
+        ),
+        (
+            "java",
+            {"module": "a.b", "function": "c", "filename": "SourceFile", "lineno": 3},
+            "Raw frames, before deobfuscation",
+        ),
+        ("native", {"instruction_addr": "0x1000"}, "Raw frames, before symbolication"),
+    ],
+)
+def test_raw_frames_are_labelled_by_what_processed_them(platform: str, raw_frame: dict[str, Any], label: str) -> None:
+    processed = [{"function": "inlined", "instruction_addr": raw_frame.get("instruction_addr")}, {"function": "f"}]
+    exception = {"type": "E", "stacktrace": {"frames": processed}, "rawStacktrace": {"frames": [raw_frame]}}
+    event = {"platform": platform, "entries": [{"type": "exception", "data": {"values": [exception]}}]}
+    output = render("text", [build_report(minimal_issue(), event)])
+    assert f"\n  {label}:\n" in output
+    assert output.count("Raw frames") == 1
+
+
+def test_raw_frames_identical_to_the_processed_ones_are_not_repeated() -> None:
+    frames = [{"function": "main", "filename": "main.c", "lineno": 3, "instruction_addr": "0x10"}]
+    exception = {"type": "E", "stacktrace": {"frames": frames}, "rawStacktrace": {"frames": frames}}
+    thread = {"id": 1, "crashed": True, "stacktrace": {"frames": frames}, "rawStacktrace": {"frames": frames}}
+    event = {
+        "platform": "native",
+        "entries": [
+            {"type": "exception", "data": {"values": [exception]}},
+            {"type": "threads", "data": {"values": [thread]}},
+        ],
+    }
+    for fmt in ("text", "markdown"):
+        assert "Raw frames" not in render(fmt, [build_report(minimal_issue(), event)]), fmt
+
+
+def test_a_body_sentry_removed_is_said_where_the_body_would_be() -> None:
+    event = {
+        "entries": [
+            {"type": "request", "data": {"method": "POST", "url": "https://shop.example/upload", "data": None}}
+        ],
+        "_meta": {"entries": {"0": {"data": {"data": {"": {"rem": [["!limit", "x"]], "len": 4194304}}}}}},
+    }
+    report = build_report(minimal_issue(), event)
+    assert "  Body: removed by Sentry: too large, originally 4,194,304 long\n" in render("text", [report])
+    assert "\nBody: removed by Sentry: too large, originally 4,194,304 long\n" in render("markdown", [report])
+    assert "REMOVED BY SENTRY" not in render("text", [report])  # said once, where it belongs

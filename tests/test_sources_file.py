@@ -95,3 +95,77 @@ def test_a_file_that_is_no_payload_gets_a_clear_error(tmp_path: Path, content: s
     bad.write_text(content)
     with pytest.raises(ExportError, match=message):
         load_dumps(bad)
+
+
+# --- every event shape Relay accepts ------------------------------------------------------------------------
+
+SHAPES = {
+    "only a message": ({"message": "disk quota exceeded\non volume /data"}, "disk quota exceeded"),
+    "only a logentry": ({"logentry": {"message": "retry %s of %s", "params": [3, 5]}}, "retry %s of %s"),
+    "only a request": ({"request": {"method": "GET", "url": "https://shop.example.com/cart"}}, "/cart"),
+    "only spans": ({"spans": [{"span_id": "a1", "op": "db", "start_timestamp": 1.0, "timestamp": 1.5}]}, "db"),
+    "only a transaction": ({"type": "transaction", "transaction": "/checkout"}, "/checkout"),
+    "a top-level stack trace": (
+        {"stacktrace": {"frames": [{"function": "Main", "filename": "Program.cs", "lineno": 12}]}},
+        "Program.cs:12 in Main",
+    ),
+    "legacy interface names": (
+        {
+            "sentry.interfaces.Exception": {"type": "TypeError", "value": "x is undefined"},
+            "sentry.interfaces.Stacktrace": {"frames": [{"filename": "app.js", "lineno": 3, "function": "go"}]},
+            "sentry.interfaces.Http": {"url": "https://shop.example.com/", "method": "GET"},
+            "sentry.interfaces.User": {"id": "42"},
+            "sentry.interfaces.Message": {"message": "boom"},
+            "sentry.interfaces.Breadcrumbs": {"values": [{"message": "clicked buy"}]},
+        },
+        "app.js:3 in go",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_every_event_shape_relay_accepts_is_read(name: str, tmp_path: Path) -> None:
+    event, expected = SHAPES[name]
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    report = export_file(path)
+    assert expected in report
+    assert "Level:         " in report and "Level:         ?" not in report
+
+
+def test_legacy_names_are_read_as_their_modern_keys(tmp_path: Path) -> None:
+    path = tmp_path / "legacy.json"
+    path.write_text(json.dumps(SHAPES["legacy interface names"][0]))
+    report = export_file(path)
+    assert "Title:         TypeError: x is undefined" in report  # the issue's title, from the legacy exception
+    for expected in ("GET https://shop.example.com/", "ID: 42", "clicked buy", "STACK TRACE: TypeError"):
+        assert expected in report, expected
+
+
+def test_a_title_is_the_first_line_as_in_sentry(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"exception": {"values": [{"type": "Error", "value": "first line\nsecond line"}]}}))
+    assert issue_from_event(json.loads(path.read_text()))["title"] == "Error: first line"
+    report = export_file(path)
+    assert "Title:         Error: first line\n" in report and "\\n" not in report.split("=" * 80)[1]
+    assert "second line" in report  # the whole value stays under ERROR
+
+
+def test_a_refusal_names_the_keys_it_looked_for(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"hello": 1, "world": 2}')
+    with pytest.raises(ExportError) as caught:
+        load_dumps(path)
+    message = str(caught.value)
+    for key in ("exception", "threads", "stacktrace", "message", "request", "spans", "transaction", "entries"):
+        assert key in message, key
+    assert "sentry.interfaces.Exception" in message and "It has: hello, world." in message
+
+
+def test_invalid_json_is_a_clear_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sentry_issue_export.cli import main
+
+    path = tmp_path / "broken.json"
+    path.write_text('{"event_id": ')
+    assert main(["--from-file", str(path), "--output", "-"]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err

@@ -72,6 +72,32 @@ def as_int(value: Any) -> int | None:
     return None
 
 
+def as_address(value: Any) -> str | None:
+    """A memory address as text: ``0x``-prefixed hex as sent; an integer becomes hex."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return f"0x{value:x}" if value >= 0 else None
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
+
+
+def parse_address(value: Any) -> int | None:
+    """An address or hex number (``0x1a2b``, ``1a2b`` is not taken for hex) or a decimal one as an integer."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            return int(text, 16) if text.startswith("0x") else int(text)
+        except ValueError:
+            return None
+    return None
+
+
 def as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None

@@ -1,5 +1,5 @@
-"""The event entries besides exceptions: threads, the logged message, the HTTP request, breadcrumbs,
-transaction spans, CSP reports and entries this version does not know, plus what Sentry detected for a
+"""The event entries besides exceptions and security reports: threads, the logged message, the HTTP request,
+breadcrumbs, transaction spans and entries this version does not know, plus what Sentry detected for a
 non-error issue (its occurrence and evidence).
 
 Each class reads one entry's ``data`` on its own; ``arrange_spans`` then puts a transaction's spans in tree order.
@@ -19,7 +19,6 @@ from .coerce import (
     Timestamp,
     as_bool,
     as_fields,
-    as_int,
     as_list,
     as_mapping,
     as_pairs,
@@ -231,45 +230,6 @@ def arrange_spans(spans: Iterable[Span], transaction_start: float | None) -> tup
 
 
 @attrs.frozen
-class Csp:
-    """A Content-Security-Policy violation report."""
-
-    document_uri: str | None = None
-    effective_directive: str | None = None
-    violated_directive: str | None = None
-    blocked_uri: str | None = None
-    source_file: str | None = None
-    line_number: int | None = None
-    column_number: int | None = None
-    original_policy: str | None = None
-    referrer: str | None = None
-    disposition: str | None = None
-    status_code: int | None = None
-    script_sample: str | None = None
-    other: tuple[Field, ...] = ()
-
-    @classmethod
-    def from_api(cls, data: Any) -> Self:
-        data = as_mapping(data)
-        named = {field.name for field in attrs.fields(cls)} - {"other"}
-        return cls(
-            document_uri=as_text(data.get("document_uri")),
-            effective_directive=as_text(data.get("effective_directive")),
-            violated_directive=as_text(data.get("violated_directive")),
-            blocked_uri=as_text(data.get("blocked_uri")),
-            source_file=as_text(data.get("source_file")),
-            line_number=as_int(data.get("line_number")),
-            column_number=as_int(data.get("column_number")),
-            original_policy=as_text(data.get("original_policy")),
-            referrer=as_text(data.get("referrer")),
-            disposition=as_text(data.get("disposition")),
-            status_code=as_int(data.get("status_code")),
-            script_sample=as_text(data.get("script_sample")),
-            other=tuple((name, value) for name, value in as_fields(data) if name not in named and value is not None),
-        )
-
-
-@attrs.frozen
 class Evidence:
     """One fact Sentry shows for a performance or other non-error issue (``evidenceDisplay``)."""
 
@@ -312,7 +272,7 @@ class Occurrence:
 
 @attrs.frozen
 class UnknownEntry:
-    """An entry type this version does not know (``debugmeta``, ``template``, or one not yet invented)."""
+    """An entry type this version does not know (``template``, ``expectstaple``, or one not yet invented)."""
 
     type: str
     data: Any = None

@@ -10,8 +10,117 @@ from typing import Any, Self
 
 import attrs
 
-from .coerce import Field, as_bool, as_fields, as_int, as_mapping, as_text, pick
+from .coerce import Field, as_bool, as_fields, as_int, as_mapping, as_text, parse_address, pick
 from .stacktrace import Stacktrace, optional_stacktrace
+
+
+@attrs.frozen
+class PosixSignal:
+    """The POSIX signal that ended a native process: its number, name, and (on Apple systems) its code."""
+
+    number: int | None = None
+    code: int | None = None
+    name: str | None = None
+    code_name: str | None = None
+
+
+@attrs.frozen
+class MachException:
+    """A Mach exception on Apple systems: its type (``exception``), code and subcode (often an address)."""
+
+    exception: int | None = None
+    code: int | None = None
+    subcode: int | None = None
+    name: str | None = None
+
+
+@attrs.frozen
+class CError:
+    """An ``errno`` value."""
+
+    number: int | None = None
+    name: str | None = None
+
+
+@attrs.frozen
+class NsError:
+    """An Apple ``NSError``: its domain and code."""
+
+    code: int | None = None
+    domain: str | None = None
+
+
+@attrs.frozen
+class MechanismMeta:
+    """What the operating system or runtime said about an error (``mechanism.meta``); ``other`` holds keys this
+    version does not know."""
+
+    signal: PosixSignal | None = None
+    mach_exception: MachException | None = None
+    errno: CError | None = None
+    ns_error: NsError | None = None
+    other: tuple[Field, ...] = ()
+
+    @classmethod
+    def from_api(cls, data: Any) -> Self | None:
+        if not isinstance(data, dict):
+            return None if data in (None, "", [], {}) else cls(other=(("meta", data),))
+        signal, mach = as_mapping(data.get("signal")), as_mapping(data.get("mach_exception"))
+        errno, ns_error = as_mapping(data.get("errno")), as_mapping(data.get("ns_error"))
+        known = {"signal", "mach_exception", "errno", "ns_error"}
+        meta = cls(
+            signal=_nonempty(
+                PosixSignal(
+                    number=_number(signal.get("number")),
+                    code=_number(signal.get("code")),
+                    name=as_text(signal.get("name")),
+                    code_name=as_text(signal.get("code_name")),
+                )
+            ),
+            mach_exception=_nonempty(
+                MachException(
+                    exception=_number(mach.get("exception")),
+                    code=_number(mach.get("code")),
+                    subcode=_number(mach.get("subcode")),
+                    name=as_text(mach.get("name")),
+                )
+            ),
+            errno=_nonempty(CError(number=_number(errno.get("number")), name=as_text(errno.get("name")))),
+            ns_error=_nonempty(NsError(code=_number(ns_error.get("code")), domain=as_text(ns_error.get("domain")))),
+            other=tuple((name, value) for name, value in as_fields(data, skip=known) if value is not None),
+        )
+        return None if meta == cls() else meta
+
+
+def _number(value: Any) -> int | None:
+    """An integer sent as a number, a decimal string or a ``0x`` hex string."""
+    return parse_address(value) if isinstance(value, str) else as_int(value)
+
+
+def _nonempty(value: Any) -> Any:
+    return None if value == type(value)() else value
+
+
+def _legacy_meta(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``meta`` of a mechanism sent before mechanisms had a ``type``: ``posix_signal`` and ``mach_exception``
+    at the top, with the old field names, read as Relay reads them."""
+    signal, mach = as_mapping(data.get("posix_signal")), as_mapping(data.get("mach_exception"))
+    meta: dict[str, Any] = {}
+    if signal:
+        meta["signal"] = {
+            "number": signal.get("signal"),
+            "code": signal.get("code"),
+            "name": signal.get("name"),
+            "code_name": signal.get("code_name"),
+        }
+    if mach:
+        meta["mach_exception"] = {
+            "exception": mach.get("exception"),
+            "code": mach.get("code"),
+            "subcode": mach.get("subcode"),
+            "name": mach.get("exception_name"),
+        }
+    return meta
 
 
 @attrs.frozen
@@ -29,10 +138,15 @@ class Mechanism:
     parent_id: int | None = None
     is_exception_group: bool = False
     data: tuple[Field, ...] = ()
+    meta: MechanismMeta | None = None
+    """The signal, Mach exception, ``errno`` or ``NSError`` the operating system reported."""
 
     @classmethod
     def from_api(cls, data: Any) -> Self:
         data = as_mapping(data)
+        if data and "type" not in data and ("posix_signal" in data or "mach_exception" in data):
+            legacy = {k: v for k, v in data.items() if k not in ("posix_signal", "mach_exception")}
+            return cls(type="generic", data=as_fields(legacy), meta=MechanismMeta.from_api(_legacy_meta(data)))
         return cls(
             type=as_text(data.get("type")),
             handled=as_bool(data.get("handled")),
@@ -43,7 +157,8 @@ class Mechanism:
             exception_id=as_int(pick(data, "exception_id", "exceptionId")),
             parent_id=as_int(pick(data, "parent_id", "parentId")),
             is_exception_group=bool(as_bool(pick(data, "is_exception_group", "isExceptionGroup"))),
-            data=as_fields(data.get("data")) + as_fields(data.get("meta")),
+            data=as_fields(data.get("data")),
+            meta=MechanismMeta.from_api(data.get("meta")),
         )
 
 

@@ -2,13 +2,16 @@
 
 Every renderer shows the same capped report, and every cut is visible:
 
-- list cuts set the model's ``*_truncated`` counts (frames, variables, breadcrumbs, spans, threads);
+- list cuts set the model's ``*_truncated`` counts (frames, variables, breadcrumbs, spans, threads, debug
+  images: those the stack traces point into and the others, each by its own cap);
 - a run of identical frames (recursion) keeps its first and last frame, and the newer one counts the frames
   left out in ``repeats_omitted``;
 - frames past ``max_detail_frames`` lose their code context and variables, counted in the stack trace's
   ``details_omitted``;
 - a list of name-value pairs cut by ``max_fields`` ends in one ``("…", "N more not shown …")`` pair, so every
   template, a user's too, shows the cut without knowing about it;
+- a binary's path longer than ``max_value_chars`` (a frame's ``package``, an image's ``code_file``) keeps its
+  file name, as ``…/Shop``;
 - long strings end in ``… [cut N chars]`` (the issue's own header fields are cut no shorter than
   :data:`HEADER_VALUE_CHARS`), containers nested deeper than ``max_depth`` become a
   ``… [nested too deep: ...]`` string, and a payload object or list longer than ``max_fields`` keeps its first
@@ -28,8 +31,9 @@ import attrs
 from ..settings import RenderLimits
 from ..textsafe import cut
 from .entries import Request, Span, Thread
-from .event import Context, Event, SdkInfo, Tag, User
+from .event import Context, Event, SdkInfo, Tag, User, frames_by_importance
 from .exceptions import ExceptionInfo
+from .images import rank_images
 from .issue import IssueReport
 from .overview import IssueOverview
 from .stacktrace import Frame, Stacktrace
@@ -68,11 +72,28 @@ def _cap_event(event: Event, limits: RenderLimits) -> Event:
     crumbs = event.breadcrumbs
     kept_crumbs = crumbs[len(crumbs) - max_crumbs :] if len(crumbs) > max_crumbs else crumbs
     fields = _FieldCapper(max(limits.max_fields, 0))
+    exceptions = tuple(_cap_exception(exc, limits) for exc in event.exceptions)
+    kept_threads = tuple(_cap_thread(thread, limits) for thread in threads[:max_threads])
+    stacktrace = _cap_stacktrace(event.stacktrace, limits)
+    # The images of the frames still shown come first, so a cap never drops the image of a frame it keeps.
+    ranked = rank_images(event.images, frames_by_importance(exceptions, stacktrace, kept_threads))
+    referenced = [image for image in ranked if image.referenced]
+    others = [image for image in ranked if not image.referenced]
+    max_images, max_others = max(limits.max_images, 0), max(limits.max_other_images, 0)
     return attrs.evolve(
         event,
-        exceptions=tuple(_cap_exception(exc, limits) for exc in event.exceptions),
-        threads=tuple(_cap_thread(thread, limits) for thread in threads[:max_threads]),
+        exceptions=exceptions,
+        threads=kept_threads,
         threads_truncated=max(len(threads) - max_threads, 0),
+        stacktrace=stacktrace,
+        images=tuple(
+            attrs.evolve(image, code_file=short_path(image.code_file))
+            if image.code_file and len(image.code_file) > limits.max_value_chars >= 0
+            else image
+            for image in (*referenced[:max_images], *others[:max_others])
+        ),
+        images_truncated=max(len(referenced) - max_images, 0),
+        other_images_truncated=max(len(others) - max_others, 0),
         breadcrumbs=kept_crumbs,
         breadcrumbs_truncated=len(crumbs) - len(kept_crumbs),
         spans=_kept_spans(event.spans, max(limits.max_spans, 0), limits.spans_kept),
@@ -145,6 +166,8 @@ def _cap_stacktrace(stacktrace: Stacktrace | None, limits: RenderLimits) -> Stac
     detailed = _detailed_frames(frames, limits)
     capped = []
     for index, frame in enumerate(frames):
+        if frame.package and len(frame.package) > limits.max_value_chars >= 0:
+            frame = attrs.evolve(frame, package=short_path(frame.package))
         if index in detailed:
             capped.append(_cap_frame(frame, limits))
         else:
@@ -156,6 +179,13 @@ def _cap_stacktrace(stacktrace: Stacktrace | None, limits: RenderLimits) -> Stac
         frames_truncated_at=truncated_at,
         details_omitted=sum(1 for i, f in enumerate(frames) if i not in detailed and (f.context or f.vars)),
     )
+
+
+def short_path(path: str) -> str:
+    """A binary's path too long for the cap on values, as ``…/`` and its file name: the part a report shows
+    (``…/Shop`` for an app deep in a container), where cutting the end would leave neither."""
+    name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return f"{MORE}/{name}" if name != path else path
 
 
 def _identity(frame: Frame) -> tuple[Any, ...]:

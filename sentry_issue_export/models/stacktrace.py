@@ -1,8 +1,10 @@
-"""Stack traces: frames, the source lines around them and their local variables.
+"""Stack traces: frames, the source lines around them, their local variables, and for native code the
+addresses and the registers of the thread.
 
-Exceptions and threads both carry stack traces, so these classes belong to neither. They read the API's
-``context: [[lineno, code], ...]`` as well as the ``pre_context``/``context_line``/``post_context`` of raw SDK
-payloads and GlitchTip, and ``vars`` sent as an object, a list, a JSON or Python-repr string, or null.
+Exceptions, threads and the event itself carry stack traces, so these classes belong to none of them. They read
+the API's ``context: [[lineno, code], ...]`` as well as the ``pre_context``/``context_line``/``post_context`` of
+raw SDK payloads and GlitchTip, ``vars`` sent as an object, a list, a JSON or Python-repr string, or null, and
+the native fields in both spellings (``instruction_addr`` and the REST API's ``instructionAddr``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, Self
 
 import attrs
 
-from .coerce import as_bool, as_int, as_list, as_mapping, as_text, pick
+from .coerce import Pair, as_address, as_bool, as_int, as_list, as_mapping, as_text, pick
 
 
 @attrs.frozen
@@ -102,7 +104,11 @@ def _context_lines(data: dict[str, Any], lineno: int | None) -> tuple[ContextLin
 @attrs.frozen
 class Frame:
     """One stack frame. For source-mapped JavaScript, the plain fields are the original source and the
-    ``orig_*`` fields the minified location Sentry mapped from."""
+    ``orig_*`` fields the minified location Sentry mapped from. Native frames carry the address of the
+    instruction (``instruction_addr``), of their function (``symbol_addr``) and of their image (``image_addr``,
+    the binary named by ``package``); ``addr_mode`` says what the addresses are relative to (``abs``, the
+    default, or ``rel:N``, the Nth debug image), and ``trust`` how the stack walker found the frame
+    (``context``, ``cfi``, ``fp``, ``scan`` ...)."""
 
     filename: str | None = None
     abs_path: str | None = None
@@ -117,6 +123,12 @@ class Frame:
     package: str | None = None
     platform: str | None = None
     instruction_addr: str | None = None
+    symbol_addr: str | None = None
+    image_addr: str | None = None
+    addr_mode: str | None = None
+    function_id: str | None = None
+    """.NET: the method's metadata token, with ``instruction_addr`` its IL offset."""
+    trust: str | None = None
     symbol: str | None = None
     source_map: str | None = None
     orig_filename: str | None = None
@@ -146,7 +158,12 @@ class Frame:
             vars=_variables(data.get("vars")),
             package=as_text(data.get("package")),
             platform=as_text(data.get("platform")),
-            instruction_addr=as_text(pick(data, "instructionAddr", "instruction_addr")),
+            instruction_addr=as_address(pick(data, "instructionAddr", "instruction_addr")),
+            symbol_addr=as_address(pick(data, "symbolAddr", "symbol_addr")),
+            image_addr=as_address(pick(data, "imageAddr", "image_addr")),
+            addr_mode=as_text(pick(data, "addrMode", "addr_mode")),
+            function_id=as_address(pick(data, "functionId", "function_id")),
+            trust=as_text(data.get("trust")),
             symbol=as_text(data.get("symbol")),
             source_map=as_text(pick(data, "mapUrl", "map_url") or extra.get("sourcemap") or data.get("map")),
             orig_filename=as_text(pick(data, "origFilename", "orig_filename") or extra.get("orig_filename")),
@@ -170,10 +187,12 @@ class Frame:
 class Stacktrace:
     """Frames oldest call first. ``frames_omitted`` is the ``[start, end)`` range Sentry itself dropped;
     ``frames_truncated`` counts frames cut by ``max_frames``, missing just before ``frames[frames_truncated_at]``;
-    ``details_omitted`` counts frames shown without the code context and variables they have."""
+    ``details_omitted`` counts frames shown without the code context and variables they have. ``registers``
+    are the thread's register values at its newest frame, as ``(name, value)`` pairs in the order sent."""
 
     frames: tuple[Frame, ...] = ()
     frames_omitted: tuple[int, int] | None = None
+    registers: tuple[Pair, ...] = ()
     frames_truncated: int = 0
     frames_truncated_at: int = 0
     details_omitted: int = 0
@@ -186,9 +205,18 @@ class Stacktrace:
         return cls(
             frames=tuple(Frame.from_api(frame) for frame in as_list(data.get("frames"))),
             frames_omitted=(start, end) if start is not None and end is not None else None,
+            registers=_registers(data.get("registers")),
         )
+
+
+def _registers(value: Any) -> tuple[Pair, ...]:
+    """Register values as text: the hex strings SDKs send, or numbers shown as hex."""
+    return tuple(
+        (str(name), as_address(item) if isinstance(item, int) else as_text(item))
+        for name, item in as_mapping(value).items()
+    )
 
 
 def optional_stacktrace(data: Any) -> Stacktrace | None:
     stacktrace = Stacktrace.from_api(data)
-    return stacktrace if stacktrace.frames or stacktrace.frames_omitted else None
+    return stacktrace if stacktrace.frames or stacktrace.frames_omitted or stacktrace.registers else None

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from ..models import Breadcrumb, Csp, Event, ExceptionInfo, Frame, Stacktrace, Timestamp, User, Variable
+from ..models import Breadcrumb, Event, ExceptionInfo, Frame, Removal, Stacktrace, Timestamp, User, Variable
 from ..textsafe import collapse_whitespace
 
 COMPACT_WIDTH = 100
@@ -306,27 +306,19 @@ def frame_has_details(item: Any) -> bool:
     return isinstance(item, Frame) and bool(item.context or item.vars)
 
 
-def csp_fields(csp: Csp) -> list[tuple[str, Any]]:
-    """The violation's facts, most telling first, as ``(label, value)``."""
-    source = csp.source_file
-    if source and csp.line_number is not None:
-        source += f":{csp.line_number}"
-        if csp.column_number is not None:
-            source += f":{csp.column_number}"
-    fields: list[tuple[str, Any]] = [
-        ("Effective directive", csp.effective_directive),
-        ("Violated directive", csp.violated_directive),
-        ("Blocked URI", csp.blocked_uri),
-        ("Document URI", csp.document_uri),
-        ("Source file", source),
-        ("Script sample", csp.script_sample),
-        ("Referrer", csp.referrer),
-        ("Disposition", csp.disposition),
-        ("Status code", csp.status_code),
-        ("Original policy", csp.original_policy),
-    ]
-    fields += [(label(name), value) for name, value in csp.other]
-    return [(name, value) for name, value in fields if value not in (None, "")]
+def removal_at(event: Event, path: str) -> Removal | None:
+    """The note of what Sentry removed at ``path`` (``request.data``), if it removed it."""
+    return next((removal for removal in event.removed if removal.path == path), None)
+
+
+SHOWN_IN_PLACE = ("request.data",)
+"""Removals the report mentions where the value would be (the request body under REQUEST)."""
+
+
+def removed_elsewhere(event: Event) -> list[Removal]:
+    """The removals not mentioned where the value would be, for their own section."""
+    in_place = set(SHOWN_IN_PLACE) if event.request is not None else set()
+    return [removal for removal in event.removed if removal.path not in in_place]
 
 
 def user_fields(user: User) -> list[tuple[str, Any]]:
@@ -386,7 +378,7 @@ def crumb_data(crumb: Breadcrumb) -> Any:
     return data
 
 
-# --- spans and raw frames as fixed-width text -------------------------------------------------------------
+# --- spans as fixed-width text -------------------------------------------------------------
 
 MAX_SPAN_INDENT = 24
 """Deeper spans stop moving right and say their depth instead, so a deep tree stays on the page."""
@@ -408,20 +400,6 @@ def span_table(event: Event) -> str:
         if span.status:
             text += f" [{span.status}]"
         lines.append(f"{marker} {offset:>11}  {format_ms(span.duration_ms):>10}  {text}")
-    return "\n".join(lines)
-
-
-def raw_frames_text(stacktrace: Stacktrace, limits: Any) -> str:
-    """One line per frame, most recent call first, for unprocessed (minified) stack traces."""
-    lines = []
-    for item in frames_newest_first(stacktrace):
-        if isinstance(item, FrameGap) and item.repeat_of is not None:
-            lines.append(repeat_line(item))
-        elif isinstance(item, FrameGap):
-            lines.append(f"… {plural(item.count, 'frame')} omitted (max_frames={limits.max_frames}) …")
-        else:
-            function = frame_function(item)
-            lines.append(frame_position(item) + (f" in {function}" if function else ""))
     return "\n".join(lines)
 
 

@@ -31,35 +31,61 @@ Containers that fit in 100 columns are written on one line, so the file also rea
   ``metadata`` (pairs), ``count`` and ``user_count`` (integers), ``first_seen``, ``last_seen``,
   ``assigned_to`` (display text), ``first_release``, ``last_release`` (versions).
 - ``Event``: ``id``, ``group_id``, ``type`` (any string, also types this version does not know), ``title``,
-  ``message``, ``platform``, ``level``, ``logger``, ``culprit``, ``transaction``, ``environment``, ``release``,
-  ``dist``, ``server_name``, ``date_created``, ``date_received``, ``start_timestamp``, ``end_timestamp``,
-  ``fingerprints``, ``exceptions`` [ExceptionInfo] (oldest first; the last one was raised), ``threads`` [Thread]
-  (crashed and current first), ``log_message`` {``formatted``, ``message``, ``params``}, ``request`` {``method``,
-  ``url``, ``query``, ``fragment``, ``headers``, ``cookies`` (pairs), ``data`` (as sent), ``env`` (pairs),
-  ``inferred_content_type``}, ``breadcrumbs`` [{``timestamp``, ``type``, ``category``, ``level``, ``message``,
-  ``data``}] (oldest first), ``spans`` [Span] (tree order), ``csp`` (the violation's fields and ``other``),
-  ``occurrence`` {``issue_title``, ``subtitle``, ``culprit``, ``evidence`` [{``name``, ``value``, ``important``}],
-  ``evidence_data``, ``offender_span_ids``}, ``user`` {``id``, ``email``, ``username``, ``ip_address``, ``name``,
-  ``geo``, ``data``, ``other``}, ``contexts`` [{``name``, ``type``, ``fields``}], ``tags`` [{``key``, ``value``}],
-  ``extra`` (pairs), ``sdk`` {``name``, ``version``, ``integrations``, ``packages``}, ``packages`` (pairs),
-  ``errors`` [{``type``, ``message``, ``data``}], ``unknown_entries`` [{``type``, ``data``}], and the cut counts
-  ``threads_truncated``, ``breadcrumbs_truncated`` (older ones left out), ``spans_truncated`` (later ones left out).
+  ``message``, ``platform`` (``other`` when the event names none, as Sentry defaults it), ``level`` (``error``
+  when the event names none; ``info`` for a transaction), ``logger``, ``culprit``, ``transaction``,
+  ``environment``, ``release``, ``dist``, ``server_name``, ``date_created``, ``date_received``,
+  ``start_timestamp``, ``end_timestamp``, ``fingerprints``, ``exceptions`` [ExceptionInfo] (oldest first; the
+  last one was raised), ``threads`` [Thread] (crashed and current first), ``stacktrace`` (Stacktrace or ``null``:
+  the event's own stack trace, when no exception holds it), ``log_message`` {``formatted``, ``message``,
+  ``params``}, ``request`` {``method``, ``url``, ``query``, ``fragment``, ``headers``, ``cookies`` (pairs),
+  ``data`` (as sent), ``env`` (pairs), ``inferred_content_type``}, ``breadcrumbs`` [{``timestamp``, ``type``,
+  ``category``, ``level``, ``message``, ``data``}] (oldest first), ``spans`` [Span] (tree order), ``csp`` (the
+  violation's fields and ``other``), ``expectct`` {``date_time``, ``hostname``, ``port``, ``scheme``,
+  ``effective_expiration_date``, ``served_certificate_chain``, ``validated_certificate_chain`` (PEM strings),
+  ``scts`` [{``version``, ``status``, ``source``, ``serialized_sct``}], ``failure_mode``, ``test_report``,
+  ``other``}, ``hpkp`` {``date_time``, ``hostname``, ``port``, ``effective_expiration_date``,
+  ``include_subdomains``, ``noted_hostname``, ``served_certificate_chain``, ``validated_certificate_chain``,
+  ``known_pins``, ``other``}, ``images`` [DebugImage] (those the stack traces point into first), ``system_sdk``
+  (``iOS 17.2.1``), ``occurrence`` {``issue_title``, ``subtitle``, ``culprit``, ``evidence`` [{``name``,
+  ``value``, ``important``}], ``evidence_data``, ``offender_span_ids``}, ``user`` {``id``, ``email``,
+  ``username``, ``ip_address``, ``name``, ``geo``, ``data``, ``other``}, ``contexts`` [{``name``, ``type``,
+  ``fields``}], ``tags`` [{``key``, ``value``}], ``extra`` (pairs), ``sdk`` {``name``, ``version``,
+  ``integrations``, ``packages``}, ``packages`` (pairs), ``errors`` [{``type``, ``message``, ``data``}],
+  ``removed`` [{``path`` (``request.data``, ``extra.payload``), ``place`` (in words), ``reason`` (``too large``,
+  ``rule @password`` ...), ``original_length``}] (what Sentry removed, from its ``_meta``), ``unknown_entries``
+  [{``type``, ``data``}], and the cut counts ``threads_truncated``, ``breadcrumbs_truncated`` (older ones left
+  out), ``spans_truncated`` (later ones left out), ``images_truncated`` (images the frames point into, left
+  out by ``max_images``), ``other_images_truncated`` (the others, left out by ``max_other_images``).
 - ``ExceptionInfo``: ``type``, ``value``, ``module``, ``mechanism`` {``type``, ``handled``, ``synthetic``,
   ``description``, ``help_link``, ``source``, ``exception_id``, ``parent_id``, ``is_exception_group``,
-  ``data``}, ``stacktrace`` and ``raw_stacktrace`` (Stacktrace or ``null``), ``thread_id``, ``parent`` (index
-  in ``exceptions`` of the newer exception this one led to), ``relation`` (``cause``: it is the parent's
-  direct cause; ``context``: the parent was raised while handling it; ``group``: member of the parent group),
-  ``relation_inferred`` (true when read from the order alone).
+  ``data``, ``meta`` (what the operating system reported, or ``null``: {``signal`` {``number``, ``code``,
+  ``name``, ``code_name``}, ``mach_exception`` {``exception``, ``code``, ``subcode``, ``name``}, ``errno``
+  {``number``, ``name``}, ``ns_error`` {``code``, ``domain``}, ``other``}, each ``null`` when not sent)},
+  ``stacktrace`` and ``raw_stacktrace`` (Stacktrace or ``null``; the raw one is the stack trace before source
+  maps, deobfuscation or symbolication), ``thread_id``, ``parent`` (index in ``exceptions`` of the newer
+  exception this one led to), ``relation`` (``cause``: it is the parent's direct cause; ``context``: the parent
+  was raised while handling it; ``group``: member of the parent group), ``relation_inferred`` (true when read
+  from the order alone).
 - ``Thread``: ``id``, ``name``, ``crashed``, ``current``, ``main``, ``state``, ``stacktrace``, ``raw_stacktrace``.
 - ``Stacktrace``: ``frames`` [Frame] (oldest call first), ``frames_omitted`` ([start, end] Sentry dropped),
-  ``frames_truncated`` (frames cut by ``max_frames``), ``frames_truncated_at`` (index in ``frames`` before
-  which they are missing), ``details_omitted`` (frames shown without the code context and variables they have).
+  ``registers`` (pairs: the thread's registers at its newest frame, values as sent), ``frames_truncated``
+  (frames cut by ``max_frames``), ``frames_truncated_at`` (index in ``frames`` before which they are missing),
+  ``details_omitted`` (frames shown without the code context and variables they have).
 - ``Frame``: ``filename``, ``abs_path``, ``module``, ``function``, ``raw_function``, ``lineno``, ``colno``,
   ``in_app``, ``context`` [{``lineno``, ``code``, ``is_error_line``}], ``vars`` [{``name``, ``value``}],
-  ``package``, ``platform``, ``instruction_addr``, ``symbol``, ``source_map``, ``orig_filename``,
-  ``orig_abs_path``, ``orig_function``, ``orig_lineno``, ``orig_colno`` (the minified location of a
-  source-mapped frame), ``vars_truncated``, ``repeats_omitted`` (a run of recursion: this many frames identical to
-  this one were left out just before it, between it and the run's first frame).
+  ``package`` (for native code the image's path), ``platform``, ``instruction_addr``, ``symbol_addr`` (the
+  function's start), ``image_addr``, ``addr_mode`` (``abs``, or ``rel:N``: relative to the Nth image),
+  ``function_id`` (.NET: the method's token), ``trust`` (how the stack walker found the frame: ``context``,
+  ``cfi``, ``fp``, ``scan`` ...), ``symbol``, ``source_map``, ``orig_filename``, ``orig_abs_path``,
+  ``orig_function``, ``orig_lineno``, ``orig_colno`` (the minified location of a source-mapped frame),
+  ``vars_truncated``, ``repeats_omitted`` (a run of recursion: this many frames identical to this one were left
+  out just before it, between it and the run's first frame). Addresses are strings as sent (``0x`` hex).
+- ``DebugImage``: ``type`` (``macho``, ``elf``, ``pe``, ``pe_dotnet``, ``proguard``, ``jvm``, ``sourcemap``,
+  ``apple`` ...), ``code_file`` (the binary's path), ``debug_id`` (or the image's UUID), ``code_id``,
+  ``debug_file``, ``arch``, ``image_addr``, ``image_size`` (bytes), ``image_vmaddr``, ``debug_status`` and
+  ``unwind_status`` (what Sentry found for it: ``found``, ``missing`` ...), ``referenced`` (a stack frame points
+  into it), ``index`` (its position in ``debug_meta.images``, which a frame's ``addr_mode`` ``rel:N`` names),
+  ``other`` (the remaining fields, pairs).
 - ``Span``: ``span_id``, ``parent_span_id``, ``trace_id``, ``op``, ``description``, ``status``,
   ``start_timestamp``, ``timestamp``, ``duration_ms``, ``offset_ms`` (from the transaction start), ``depth``
   (0 = child of the transaction), ``data``, ``tags``.

@@ -27,7 +27,7 @@ import jinja2
 from ..errors import RenderError
 from ..hookspecs import IssuePart, Renderer, RenderOptions
 from ..models import IssueReport, IssueSummary
-from . import formatting, overview
+from . import formatting, native, overview, security
 from .template_cache import bytecode_cache
 
 PACKAGE = "sentry_issue_export"
@@ -90,7 +90,27 @@ SHARED_GLOBALS: dict[str, Any] = {
     "crumb_message": formatting.crumb_message,
     "crumb_data": formatting.crumb_data,
     "span_table": formatting.span_table,
-    "raw_frames_text": formatting.raw_frames_text,
+    "raw_frames_text": native.raw_frames_text,
+    "raw_frames_label": native.raw_frames_label,
+    "shows_raw_frames": native.shows_raw_frames,
+    "is_native": native.is_native,
+    "address_width": native.address_width,
+    "native_frame_line": native.native_frame_line,
+    "padded_address": native.padded_address,
+    "basename": native.basename,
+    "frame_symbol": native.frame_symbol,
+    "frame_notes": native.frame_notes,
+    "register_grid": native.register_grid,
+    "image_table": native.image_table,
+    "image_rows": native.image_rows,
+    "image_columns": native.image_columns,
+    "IMAGE_COLUMNS": native.IMAGE_COLUMNS,
+    "referenced_images": native.referenced_images,
+    "other_images": native.other_images,
+    "mechanism_meta_text": native.mechanism_meta_text,
+    "images_summary": native.images_summary,
+    "removal_at": formatting.removal_at,
+    "removed_elsewhere": formatting.removed_elsewhere,
     "code_context": formatting.code_context,
     "variables_text": formatting.variables_text,
     "variable_value": formatting.variable_value,
@@ -99,7 +119,9 @@ SHARED_GLOBALS: dict[str, Any] = {
     "name_width": formatting.name_width,
     "is_gap": formatting.is_gap,
     "frame_has_details": formatting.frame_has_details,
-    "csp_fields": formatting.csp_fields,
+    "csp_fields": security.csp_fields,
+    "expectct_fields": security.expectct_fields,
+    "hpkp_fields": security.hpkp_fields,
     "user_fields": formatting.user_fields,
     "sparkline": overview.sparkline,
     "trend_label": overview.trend_label,

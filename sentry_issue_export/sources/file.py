@@ -6,8 +6,10 @@ Accepted file shapes:
   ``tags`` across all events, its recent ``events`` and the ``unavailable`` parts when they were fetched), or a
   list of those;
 - an event alone, in either shape the models read: the REST API event (``GET .../events/latest/``) or the raw
-  SDK event that SDKs send and Bugsink, Relay or a ``before_send`` hook store. A minimal issue is then derived
-  from the event (its group id, title, level, platform and culprit).
+  SDK event that SDKs send and Bugsink, Relay or a ``before_send`` hook store, recognised by any key of Sentry's
+  event protocol (``PROTOCOL_KEYS``: an event made only of a message, a request, spans or a transaction is one,
+  and so is one that uses the legacy ``sentry.interfaces.*`` names). A minimal issue is then derived from the
+  event (its group id, title, level, platform and culprit), as Sentry derives it.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import attrs
 
 from ..errors import ExportError, NotFoundError
 from ..hookspecs import BaseSource, FetchFailure, RawIssue, hookimpl
+from ..models import PROTOCOL_KEYS, modern_keys
 from ..refs import IssueRef
 from ..settings import Settings
+from ..textsafe import escape_line
 
-_EVENT_KEYS = frozenset({"entries", "eventID", "event_id", "exception", "logentry", "threads"})
-"""Keys by which a JSON object is recognised as an event of either shape."""
+_LOOKED_FOR = ", ".join(sorted(PROTOCOL_KEYS, key=lambda key: (key.startswith("sentry."), key.lower())))
 
 
 class FileSource(BaseSource):
@@ -74,9 +77,11 @@ def load_dumps(path: Path) -> list[tuple[str, RawIssue]]:
     for position, item in enumerate(items, 1):
         dump = _as_dump(item)
         if dump is None:
+            found = ", ".join(sorted(map(str, item)))[:200] if isinstance(item, dict) else type(item).__name__
+            found = escape_line(found) or "no keys"
             raise ExportError(
-                f"Item {position} of {path} is neither a debug dump ({{'issue': ..., 'event': ...}}) nor an event "
-                "(a REST API event with 'entries', or an SDK event with 'event_id' or 'exception')."
+                f"Item {position} of {path} is neither a debug dump ({{'issue': ..., 'event': ...}}) nor an event: "
+                f"it has none of the keys of Sentry's event protocol ({_LOOKED_FOR}). It has: {found}."
             )
         issue_id = str(dump.issue.get("id") or f"{path.stem}-{position}")
         dumps.append((issue_id, attrs.evolve(dump, ref=IssueRef(issue_id, text=issue_id))))
@@ -100,7 +105,7 @@ def _as_dump(item: Any) -> RawIssue | None:
             events if isinstance(events, list) else None,
             {str(k): str(v) for k, v in unavailable.items()} if isinstance(unavailable, dict) else {},
         )
-    if _EVENT_KEYS & item.keys():
+    if PROTOCOL_KEYS & item.keys():
         return RawIssue(unnamed, issue_from_event(item), item)
     return None
 
@@ -108,15 +113,19 @@ def _as_dump(item: Any) -> RawIssue | None:
 def issue_from_event(event: dict[str, Any]) -> dict[str, Any]:
     """A minimal issue in the issue API's shape, from what an event of either shape says about itself.
 
-    Read straight from the JSON rather than through the models, so a large event is not modelled twice.
+    Read straight from the JSON rather than through the models, so a large event is not modelled twice. As in
+    Sentry, the title is the first line of the exception's value or of the message, and an event that names no
+    level or platform has Sentry's defaults (``error``, or ``info`` for a transaction; ``other``).
     """
+    event = modern_keys(event)
     group_id = event.get("groupID", event.get("group_id"))
     issue: dict[str, Any] = {"id": str(group_id) if group_id is not None else None}
-    title = event.get("title") or _exception_title(event) or _message_text(event)
+    title = event.get("title") or _exception_title(event) or _first_line(_message_text(event))
+    transaction = event.get("type") == "transaction"
     for key, value in (
         ("title", title),
-        ("level", event.get("level")),
-        ("platform", event.get("platform")),
+        ("level", event.get("level") or _tag(event, "level") or ("info" if transaction else "error")),
+        ("platform", event.get("platform") or "other"),
         ("culprit", event.get("culprit") or event.get("transaction")),
     ):
         if isinstance(value, str) and value:
@@ -127,12 +136,30 @@ def issue_from_event(event: dict[str, Any]) -> dict[str, Any]:
 def _exception_title(event: dict[str, Any]) -> str | None:
     """``Type: value`` of the exception that was raised last (the last of ``exception.values``)."""
     exception = event.get("exception")
-    values = exception.get("values") if isinstance(exception, dict) else exception
+    values = exception.get("values", [exception]) if isinstance(exception, dict) else exception
     if not isinstance(values, list) or not values or not isinstance(values[-1], dict):
         return None
     raised = values[-1]
-    parts = [str(raised[key]) for key in ("type", "value") if raised.get(key)]
-    return ": ".join(parts) or None
+    parts = [_first_line(str(raised[key])) for key in ("type", "value") if raised.get(key)]
+    return ": ".join(part for part in parts if part) or None
+
+
+def _tag(event: dict[str, Any], key: str) -> Any:
+    """A tag's value, from tags sent as an object, as pairs or as the REST API's ``{key, value}`` items."""
+    tags = event.get("tags")
+    if isinstance(tags, dict):
+        return tags.get(key)
+    for item in tags if isinstance(tags, list) else []:
+        if isinstance(item, dict) and item.get("key") == key:
+            return item.get("value")
+        if isinstance(item, list) and len(item) == 2 and item[0] == key:
+            return item[1]
+    return None
+
+
+def _first_line(text: str | None) -> str | None:
+    """The first line with text on it, as Sentry titles an issue; ``None`` for none."""
+    return next((line.strip() for line in (text or "").splitlines() if line.strip()), None)
 
 
 def _message_text(event: dict[str, Any]) -> str | None:
